@@ -1,0 +1,78 @@
+-- One row per record x disaggregation the partner gave (from a column, a wide table's column
+-- header, or a DHIS2 category option combo), with the registry category it resolves to.
+with records as (
+    select record_id, mapping_name, disaggregation_text, combo_text, combo_key
+    from {{ ref('stg_landing__records') }}
+    where extract_problem is null
+),
+
+combos as (
+    select * from {{ ref('stg_registry__combo_lookup') }}
+),
+
+categories as (
+    select * from {{ ref('stg_registry__categories') }}
+),
+
+from_columns as (
+    select
+        record_id,
+        mapping_name,
+        item.dimension as dimension_code,
+        nullif(trim(item.text), '') as category_text,
+        'column' as given_by
+    from (
+        select record_id, mapping_name, unnest(disaggregation_text) as item
+        from records
+    )
+),
+
+from_combos as (
+    select
+        records.record_id,
+        records.mapping_name,
+        combos.dimension_code,
+        combos.category_text,
+        'combo ' || records.combo_text as given_by
+    from records
+    inner join combos
+        on combos.mapping_name = records.mapping_name
+        and combos.combo_key = records.combo_key
+),
+
+given as (
+    select * from from_columns where category_text is not null
+    union all
+    select * from from_combos
+),
+
+resolved as (
+    select
+        records.record_id,
+        records.dimension_code,
+        records.category_text,
+        records.given_by,
+        {{ resolved_code('category') }} as category_code
+    from given as records
+    {{ join_code('category', normalise_text('records.category_text'), 'records.dimension_code') }}
+),
+
+known_categories as (
+    select
+        dimension_code,
+        any_value(dimension_name) as dimension_name,
+        string_agg(category_name, ', ' order by display_order) as known_categories
+    from categories
+    group by dimension_code
+),
+
+final as (
+    select
+        resolved.*,
+        known_categories.dimension_name,
+        known_categories.known_categories
+    from resolved
+    left join known_categories using (dimension_code)
+)
+
+select * from final

@@ -1,0 +1,85 @@
+-- Each record with the partner's text resolved to registry codes, its value converted to the
+-- indicator's unit, and its period as YYYY-MM. Nothing is judged here; see int_records_validated.
+with records as (
+    select * from {{ ref('stg_landing__records') }}
+),
+
+submissions as (
+    select * from {{ ref('stg_landing__submissions') }}
+),
+
+partners as (
+    select * from {{ ref('stg_registry__partners') }}
+),
+
+unit_factors as (
+    select * from {{ ref('stg_registry__unit_factors') }}
+),
+
+disaggregations as (
+    select * from {{ ref('int_record_disaggregations') }}
+),
+
+disaggregation_summary as (
+    select
+        record_id,
+        string_agg(dimension_code || '=' || category_code, ';' order by dimension_code)
+            filter (where category_code is not null) as disaggregation,
+        list(struct_pack(dimension_code, dimension_name, category_text, category_code,
+                         known_categories, given_by) order by dimension_code) as parts,
+        count(*) - count(distinct dimension_code) as repeated_dimensions,
+        bool_or(given_by like 'combo %') as combo_resolved
+    from disaggregations
+    group by record_id
+),
+
+resolved as (
+    select
+        records.record_id,
+        records.submission_id,
+        records.mapping_name,
+        records.sheet,
+        records.row_number,
+        records.column_name,
+        records.extract_problem,
+        submissions.folder,
+        submissions.file_name,
+        submissions.arrived_at,
+        submissions.landed_at,
+        records.partner_source,
+        records.partner_text,
+        case
+            when records.partner_source = 'folder' then folder_partner.partner_code
+            else {{ resolved_code('partner') }}
+        end as partner_code,
+        folder_partner.partner_code as folder_partner_code,
+        records.period_text,
+        records.period_start,
+        {{ period_key('records.period_start') }} as period,
+        records.place_text,
+        {{ resolved_code('place') }} as place_code,
+        records.indicator_text,
+        {{ resolved_code('indicator') }} as indicator_code,
+        records.combo_text,
+        records.value_text,
+        records.reported_number,
+        coalesce(unit_factors.factor, 1.0) as unit_factor,
+        unit_factors.partner_unit,
+        records.reported_number * coalesce(unit_factors.factor, 1.0) as value,
+        coalesce(disaggregation_summary.disaggregation, 'total') as disaggregation,
+        coalesce(disaggregation_summary.parts, []) as disaggregation_parts,
+        coalesce(disaggregation_summary.repeated_dimensions, 0) as repeated_dimensions,
+        coalesce(disaggregation_summary.combo_resolved, false) as combo_resolved
+    from records
+    left join submissions using (submission_id)
+    left join partners as folder_partner on folder_partner.partner_code = submissions.folder
+    {{ join_code('partner', 'records.partner_key') }}
+    {{ join_code('place', 'records.place_key') }}
+    {{ join_code('indicator', 'records.indicator_key') }}
+    left join disaggregation_summary using (record_id)
+    left join unit_factors
+        on unit_factors.mapping_name = records.mapping_name
+        and unit_factors.indicator_code = {{ resolved_code('indicator') }}
+)
+
+select * from resolved

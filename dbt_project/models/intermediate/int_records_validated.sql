@@ -1,0 +1,170 @@
+-- Every record judged against the registry: accepted, or quarantined with the first reason a
+-- partner can act on. Reasons are checked in the order below (file-level first).
+with records as (
+    select * from {{ ref('int_records_resolved') }}
+),
+
+indicators as (
+    select * from {{ ref('stg_registry__indicators') }}
+),
+
+indicator_dimensions as (
+    select * from {{ ref('stg_registry__indicator_dimensions') }}
+),
+
+places as (
+    select string_agg(place_name, ', ' order by display_order) as known_places
+    from {{ ref('stg_registry__places') }}
+),
+
+mappings as (
+    select * from {{ ref('stg_registry__mappings') }}
+),
+
+partners as (
+    select * from {{ ref('stg_registry__partners') }}
+),
+
+disaggregation_problems as (
+    -- The first breakdown problem of each record: unknown category, or not a breakdown of
+    -- this indicator.
+    select
+        records.record_id,
+        min_by(
+            case
+                when part.dimension_code is null then null
+                when part.category_code is null
+                    then '''' || part.category_text || ''' is not a known '
+                        || coalesce(part.dimension_name, part.dimension_code)
+                        || ' (known: ' || coalesce(part.known_categories, 'none') || ')'
+                when indicator_dimensions.dimension_code is null
+                    then coalesce(part.dimension_name, part.dimension_code)
+                        || ' is not a breakdown of ' || indicators.short_name
+                        || ' (given as ''' || part.category_text || ''')'
+            end,
+            part.dimension_code
+        ) filter (where part.category_code is null
+            or indicator_dimensions.dimension_code is null) as problem
+    from records
+    cross join unnest(records.disaggregation_parts) as parts(part)
+    left join indicators using (indicator_code)
+    left join indicator_dimensions
+        on indicator_dimensions.indicator_code = records.indicator_code
+        and indicator_dimensions.dimension_code = part.dimension_code
+    group by records.record_id
+),
+
+judged as (
+    select
+        records.*,
+        indicators.short_name as indicator_name,
+        indicators.unit,
+        indicators.valid_min,
+        indicators.valid_max,
+        coalesce(
+            records.extract_problem,
+            case
+                when records.partner_source = 'folder' and records.partner_code is null
+                    then 'inbox folder ''' || records.folder || ''' is not a partner code'
+                when records.partner_text is null and records.partner_source = 'column'
+                    then 'the organisation is empty'
+                when records.partner_code is null
+                    then 'organisation ''' || records.partner_text || ''' is not a known partner '
+                        || 'name; correct it, or ask the backbone to add it as an alias'
+                when records.folder_partner_code is not null
+                    and records.partner_code <> records.folder_partner_code
+                    then 'organisation ''' || records.partner_text || ''' is partner '
+                        || records.partner_code || ', but the file came from the inbox folder of '
+                        || records.folder_partner_code
+            end,
+            case
+                when records.period_text is null then 'the period is empty'
+                when records.period_start is null
+                    then 'period ''' || records.period_text || ''' is not in a recognised format '
+                        || '(this mapping reads ' || mappings.period_formats || ')'
+                when records.period_start > cast(records.arrived_at as date)
+                    then 'period ' || records.period || ' had not started when the file arrived ('
+                        || strftime(records.arrived_at, '%Y-%m-%d') || ')'
+            end,
+            case
+                when records.indicator_text is null then 'the indicator is empty'
+                when records.indicator_code is null
+                    then '''' || records.indicator_text || ''' is not a known indicator for '
+                        || 'this file''s mapping (' || records.mapping_name || ')'
+                when indicators.aggregation = 'ratio'
+                    then indicators.short_name || ' is computed from its numerator and '
+                        || 'denominator; report those instead'
+            end,
+            case
+                when indicators.by_place and records.place_text is null then 'the place is empty'
+                when records.place_text is not null and records.place_code is null
+                    then '''' || records.place_text || ''' is not a known place (known: '
+                        || places.known_places || ')'
+                when indicators.by_place and records.place_code = 'all'
+                    then indicators.short_name || ' is reported by place; give the place'
+                when not indicators.by_place and coalesce(records.place_code, 'all') <> 'all'
+                    then indicators.short_name || ' is not reported by place (given '''
+                        || records.place_text || ''')'
+            end,
+            case
+                when records.combo_text is not null and not records.combo_resolved
+                    then 'category option combo ''' || records.combo_text || ''' is not listed '
+                        || 'in the combos of mapping ' || records.mapping_name
+                when records.repeated_dimensions > 0
+                    then 'a breakdown is given twice for this value'
+            end,
+            disaggregation_problems.problem,
+            case
+                when records.value_text is null
+                    then 'the value is empty (write 0 if the count was zero)'
+                when records.reported_number is null
+                    then 'value ''' || records.value_text || ''' is not a number'
+            end,
+            case
+                when records.value < indicators.valid_min or records.value > indicators.valid_max
+                    then 'value ' || {{ format_number('records.value') }} || ' ' || indicators.unit
+                        || case when records.unit_factor <> 1
+                            then ' (' || records.value_text || ' ' || records.partner_unit || ')'
+                            else '' end
+                        || ' is outside the valid range for ' || indicators.short_name || ' ('
+                        || coalesce({{ format_number('indicators.valid_min') }}, 'no minimum')
+                        || ' to '
+                        || coalesce({{ format_number('indicators.valid_max') }}, 'no maximum')
+                        || ')'
+            end
+        ) as problem
+    from records
+    left join indicators using (indicator_code)
+    left join mappings using (mapping_name)
+    left join disaggregation_problems using (record_id)
+    cross join places
+),
+
+with_duplicates as (
+    -- The same key twice in one file: the first row counts, later ones are quarantined.
+    select
+        *,
+        first_value(row_number) over key_in_file as first_row,
+        row_number() over key_in_file as occurrence
+    from judged
+    window key_in_file as (
+        partition by submission_id, (problem is null), indicator_code, partner_code, period,
+            place_code, disaggregation
+        order by sheet, row_number, column_name
+    )
+),
+
+final as (
+    select
+        * exclude (problem, first_row, occurrence),
+        coalesce(
+            problem,
+            case when occurrence > 1
+                then 'the same indicator, place, period and breakdown is already reported in row '
+                    || first_row || ' of this file'
+            end
+        ) as quarantine_reason
+    from with_duplicates
+)
+
+select * from final

@@ -1,0 +1,187 @@
+-- Where each indicator is heading against its next milestone ("turn the curve").
+--
+-- Rule (documented in the README, "Milestone status"):
+--   1. Take the indicator's monthly totals for the target's place. The latest month with data
+--      must be within the last `trend_periods` months of the initiative's latest reporting
+--      month, and the `trend_periods` months up to it must hold at least `min_periods` values;
+--      otherwise the status is "no data".
+--   2. Fit a straight line (least squares) through those months and project it to the next
+--      milestone (the first baseline/milestone/target point at or after the latest month; once
+--      all have passed, the end target is compared with the latest value).
+--   3. Shortfall = how far the projection falls short of the milestone in the indicator's
+--      direction. No shortfall: "on track". A shortfall within `at_risk_tolerance` of the
+--      progress the milestone asks for (milestone minus the point before it): "at risk".
+--      More: "off track".
+with monthly as (
+    select * from {{ ref('indicator_period_totals') }}
+    where period_type = 'month'
+),
+
+indicators as (
+    select * from {{ ref('stg_registry__indicators') }}
+),
+
+points as (
+    select * from {{ ref('stg_registry__target_points') }}
+),
+
+targets as (
+    select distinct indicator_code, place_code from points
+),
+
+latest_reporting as (
+    select max(period_start) as latest_reporting_start from monthly
+),
+
+series as (
+    select
+        targets.indicator_code,
+        targets.place_code,
+        monthly.period_start,
+        monthly.value,
+        year(monthly.period_start) * 12 + month(monthly.period_start) as month_index
+    from targets
+    inner join monthly using (indicator_code, place_code)
+),
+
+latest as (
+    select
+        indicator_code,
+        place_code,
+        max(period_start) as latest_start,
+        arg_max(value, period_start) as latest_value
+    from series
+    group by all
+),
+
+window_fit as (
+    select
+        latest.indicator_code,
+        latest.place_code,
+        count(series.value) as periods_in_window,
+        regr_slope(series.value, series.month_index) as slope,
+        regr_intercept(series.value, series.month_index) as intercept
+    from latest
+    inner join indicators using (indicator_code)
+    inner join series
+        on series.indicator_code = latest.indicator_code
+        and series.place_code = latest.place_code
+        and series.period_start > latest.latest_start - to_months(indicators.trend_periods)
+    group by all
+),
+
+next_point as (
+    select
+        targets.indicator_code,
+        targets.place_code,
+        min_by(points.sequence, points.period_start)
+            filter (where points.period_start >= latest.latest_start) as next_sequence,
+        max(points.sequence) as last_sequence
+    from targets
+    left join latest using (indicator_code, place_code)
+    inner join points using (indicator_code, place_code)
+    group by all
+),
+
+assessed as (
+    select
+        targets.indicator_code,
+        targets.place_code,
+        indicators.short_name as indicator_name,
+        indicators.direction,
+        indicators.unit,
+        indicators.trend_periods,
+        indicators.min_periods,
+        indicators.at_risk_tolerance,
+        latest.latest_start,
+        latest.latest_value,
+        window_fit.periods_in_window,
+        window_fit.slope,
+        milestone.point_kind as milestone_kind,
+        milestone.period as milestone_period,
+        milestone.period_start as milestone_start,
+        milestone.target_value as milestone_value,
+        previous.target_value as previous_value,
+        baseline.target_value as baseline_value,
+        next_point.next_sequence is null as all_milestones_passed,
+        case
+            when next_point.next_sequence is null then latest.latest_value
+            when milestone.period_start = latest.latest_start then latest.latest_value
+            else window_fit.intercept + window_fit.slope
+                * (year(milestone.period_start) * 12 + month(milestone.period_start))
+        end as projected_value,
+        latest.latest_start is null
+            or latest.latest_start
+                <= latest_reporting.latest_reporting_start - to_months(indicators.trend_periods)
+            or coalesce(window_fit.periods_in_window, 0) < indicators.min_periods as lacks_data
+    from targets
+    inner join indicators using (indicator_code)
+    cross join latest_reporting
+    left join latest using (indicator_code, place_code)
+    left join window_fit using (indicator_code, place_code)
+    left join next_point using (indicator_code, place_code)
+    left join points as milestone
+        on milestone.indicator_code = targets.indicator_code
+        and milestone.place_code = targets.place_code
+        and milestone.sequence = coalesce(next_point.next_sequence, next_point.last_sequence)
+    left join points as previous
+        on previous.indicator_code = targets.indicator_code
+        and previous.place_code = targets.place_code
+        and previous.sequence = milestone.sequence - 1
+    left join points as baseline
+        on baseline.indicator_code = targets.indicator_code
+        and baseline.place_code = targets.place_code
+        and baseline.point_kind = 'baseline'
+),
+
+scored as (
+    select
+        *,
+        (projected_value - milestone_value)
+            * case direction when 'lower_is_better' then -1 else 1 end as margin,
+        abs(milestone_value - coalesce(previous_value, baseline_value)) as progress_asked
+    from assessed
+),
+
+final as (
+    select
+        indicator_code,
+        place_code,
+        {{ period_key('latest_start') }} as latest_period,
+        latest_value,
+        periods_in_window,
+        slope as trend_per_month,
+        milestone_kind,
+        milestone_period,
+        milestone_value,
+        projected_value,
+        margin,
+        progress_asked,
+        case
+            when lacks_data then 'no_data'
+            when margin >= 0 then 'on_track'
+            when -margin <= at_risk_tolerance * greatest(progress_asked, abs(milestone_value) * 0.01)
+                then 'at_risk'
+            else 'off_track'
+        end as status,
+        case
+            when lacks_data then
+                'Not enough recent data: ' || coalesce(periods_in_window, 0) || ' of the last '
+                || trend_periods || ' months have values (at least ' || min_periods
+                || ' needed, ending within the last ' || trend_periods || ' months).'
+            when all_milestones_passed then
+                'All milestones have passed; the latest value ('
+                || {{ format_number('latest_value') }} || ') is compared with the end target ('
+                || {{ format_number('milestone_value') }} || ').'
+            else
+                'The trend of the last ' || trend_periods || ' months ('
+                || case when slope >= 0 then '+' else '' end
+                || {{ format_number('slope') }} || ' ' || unit || ' a month) projects '
+                || {{ format_number('projected_value') }} || ' by ' || milestone_period
+                || ' against a ' || milestone_kind || ' of ' || {{ format_number('milestone_value') }}
+                || '.'
+        end as status_reason
+    from scored
+)
+
+select * from final

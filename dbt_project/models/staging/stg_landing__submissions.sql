@@ -1,0 +1,31 @@
+with source as (
+    select * from {{ source('landing', 'submissions') }}
+),
+
+renamed as (
+    select
+        submission_id,
+        sha256,
+        folder,
+        file_name,
+        inbox_path,
+        received_path,
+        size_bytes,
+        cast(arrived_at as timestamptz) as arrived_at,
+        cast(landed_at as timestamptz) as landed_at,
+        status as landing_status,
+        message as landing_message,
+        file_format,
+        rows_read,
+        mapping_name,
+        sheet as data_sheet,
+        header_row,
+        coalesce(data_rows, 0) as data_rows,
+        coalesce(records, 0) as records,
+        extract_problem,
+        unused_columns,
+        missing_value_columns
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,1 @@
+"""Intake: partner files in, raw cells landed, mapped records out."""

@@ -1,0 +1,206 @@
+"""Read any partner file into a grid of raw cells, kept as text, without interpreting it.
+
+Every reader returns an Arrow table with one row per source row: ``sheet``, ``row_number``
+(1-based, as a partner would count it) and ``cells`` (a list of text, null for an empty cell).
+Readers are vectorised (DuckDB's CSV and JSON readers, fastexcel's Rust Excel reader), never a
+Python loop over rows.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import fastexcel
+import numpy as np
+import pyarrow as pa
+from charset_normalizer import from_bytes
+
+from murmuration.registry.mapping import FileFormat
+
+GRID_SCHEMA = pa.schema([
+    ("sheet", pa.string()),
+    ("row_number", pa.int64()),
+    ("cells", pa.list_(pa.string())),
+])
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read as the format it claims; the message is meant for the partner."""
+
+
+@dataclass
+class Grid:
+    """Raw rows of one file plus what was learned while reading it."""
+
+    table: pa.Table
+    details: dict = field(default_factory=dict)
+
+
+def read_grid(path: Path, file_format: FileFormat) -> Grid:
+    try:
+        if file_format is FileFormat.CSV:
+            return read_csv_grid(path)
+        if file_format is FileFormat.EXCEL:
+            return read_excel_grid(path)
+        if file_format is FileFormat.DHIS2_JSON:
+            return read_dhis2_json_grid(path)
+    except UnreadableFile:
+        raise
+    except (duckdb.Error, fastexcel.FastExcelError, ValueError, OSError) as error:
+        raise UnreadableFile(f"could not be read as {file_format.value}: {_first_line(error)}") \
+            from error
+    raise UnreadableFile(f"no reader for format {file_format!r}")
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+def detect_encoding(data: bytes) -> str:
+    """UTF-8 when the bytes decode as UTF-8; otherwise charset detection decides."""
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    match = from_bytes(data[:1_000_000]).best()
+    if match is None:
+        raise UnreadableFile("the text encoding could not be recognised; save the file as UTF-8")
+    return match.encoding
+
+
+def _max_fields(data: bytes, delimiter: str) -> int:
+    """An upper bound on fields per line (quoted delimiters only over-count), vectorised."""
+    if not data:
+        return 1
+    raw = np.frombuffer(data, dtype=np.uint8)
+    delimiters = np.cumsum(raw == ord(delimiter[0]), dtype=np.int64)
+    line_ends = np.append(np.flatnonzero(raw == 10), raw.size - 1)
+    per_line = np.diff(np.concatenate(([0], delimiters[line_ends])))
+    return int(per_line.max()) + 1
+
+
+def read_csv_grid(path: Path) -> Grid:
+    data = path.read_bytes()
+    if not data.strip():
+        raise UnreadableFile("the file is empty")
+    encoding = detect_encoding(data)
+    details: dict = {"encoding": encoding}
+    with tempfile.TemporaryDirectory(prefix="murmuration-csv-") as scratch:
+        source = path
+        if encoding != "utf-8":
+            # DuckDB reads UTF-8; other encodings are transcoded once, losslessly.
+            source = Path(scratch) / "utf8.csv"
+            source.write_text(data.decode(encoding), encoding="utf-8")
+            data = source.read_bytes()
+        con = duckdb.connect()
+        try:
+            dialect = con.execute(
+                "select Delimiter, Quote, Escape from sniff_csv(?, null_padding = true, "
+                "strict_mode = false, comment = '')", [str(source)]).fetchall()[0]
+            delimiter = dialect[0] if dialect[0] != "(empty)" else ","
+            quote = dialect[1] if dialect[1] not in ("(empty)", "") else '"'
+            escape = dialect[2] if dialect[2] not in ("(empty)", "") else quote
+            width = _max_fields(data, delimiter)
+            columns = {f"c{i:04d}": "VARCHAR" for i in range(width)}
+            relation = con.read_csv(
+                str(source), header=False, auto_detect=False, columns=columns,
+                delimiter=delimiter, quotechar=quote, escapechar=escape, null_padding=True,
+                parallel=False, strict_mode=True, comment="")
+            table = relation.select(f"list_value({', '.join(columns)}) as cells").to_arrow_table()
+        finally:
+            con.close()
+    details.update({"delimiter": delimiter, "quote": quote, "bom": data.startswith(b"\xef\xbb\xbf")})
+    return Grid(_grid(table.column("cells"), sheet=""), details)
+
+
+# --- Excel -----------------------------------------------------------------------------------
+
+def read_excel_grid(path: Path) -> Grid:
+    try:
+        workbook = fastexcel.read_excel(path)
+    except Exception as error:  # fastexcel raises its own error types per failure
+        raise UnreadableFile(f"is not a readable Excel workbook ({_first_line(error)})") from error
+    tables = []
+    for name in workbook.sheet_names:
+        # skip_rows=0 keeps leading empty rows, so row numbers match what the partner sees.
+        sheet = workbook.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+        raw = sheet.to_arrow()
+        if raw.num_columns == 0 or raw.num_rows == 0:
+            continue
+        cells = pa.StructArray.from_arrays(
+            [c.cast(pa.string()) for c in raw.columns], names=[f"c{i}" for i in range(raw.num_columns)])
+        as_lists = _struct_to_lists(cells, raw.num_columns)
+        tables.append(_grid(as_lists, sheet=name))
+    details = {"sheets": list(workbook.sheet_names)}
+    if not tables:
+        return Grid(GRID_SCHEMA.empty_table(), details)
+    return Grid(pa.concat_tables(tables), details)
+
+
+def _struct_to_lists(cells: pa.StructArray, width: int) -> pa.ListArray:
+    """Turn ``width`` columns into one list column without a Python loop over rows."""
+    flat = pa.concat_arrays([cells.field(i) for i in range(width)])
+    rows = len(cells)
+    # Interleave: element j of row r sits at position j * rows + r in ``flat``.
+    order = (np.arange(width)[None, :] * rows + np.arange(rows)[:, None]).ravel()
+    offsets = pa.array(np.arange(0, rows * width + 1, width, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, flat.take(pa.array(order)))
+
+
+# --- DHIS2 dataValueSets JSON ----------------------------------------------------------------
+
+def read_dhis2_json_grid(path: Path) -> Grid:
+    """One row per data value (row 1 holds the field names), like a DHIS2 CSV export.
+
+    Values are taken as the text written in the file: DuckDB's JSON functions, not a typed
+    reader, so dates and numbers are not reinterpreted.
+    """
+    con = duckdb.connect()
+    try:
+        try:
+            con.execute(
+                "create temp table item as select unnest(v) as item, "
+                "generate_subscripts(v, 1) as n from (select json_extract(json, "
+                "'$.dataValues[*]') as v from read_json_objects(?, format = 'auto', "
+                "maximum_object_size = 2147483647))", [str(path)])
+        except duckdb.Error as error:
+            raise UnreadableFile(f"is not valid JSON ({_first_line(error)})") from error
+        fields = [row[0] for row in con.execute(
+            "select k from (select unnest(json_keys(item)) as k, "
+            "generate_subscripts(json_keys(item), 1) as position, n from item) "
+            "group by k order by min(n), min(position)").fetchall()]
+        if not fields:
+            raise UnreadableFile("has no 'dataValues' list (or it is empty); expected a DHIS2 "
+                                 "dataValueSets export")
+        table = con.sql(
+            "select list_value(" + ", ".join(f"item->>{_sql_text(f)}" for f in fields)
+            + ") as cells from item order by n").to_arrow_table()
+    finally:
+        con.close()
+    header = pa.array([list(fields)], type=pa.list_(pa.string()))
+    cells = pa.concat_arrays([header, table.column("cells").combine_chunks().cast(header.type)])
+    return Grid(_grid(cells, sheet="dataValues"), {"fields": list(fields)})
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _grid(cells, sheet: str, first_row: int = 1) -> pa.Table:
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    rows = len(cells)
+    return pa.table({
+        "sheet": pa.array([sheet] * rows, pa.string()) if rows else pa.array([], pa.string()),
+        "row_number": pa.array(np.arange(first_row, first_row + rows, dtype=np.int64)),
+        "cells": cells.cast(pa.list_(pa.string())),
+    }, schema=GRID_SCHEMA)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

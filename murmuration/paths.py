@@ -1,0 +1,99 @@
+"""The one place that decides where an initiative's files live.
+
+An *initiative folder* holds what people edit (registry, mappings) and what partners send (inbox).
+Everything the pipeline writes goes under its state folder, ``<initiative>/.murmuration`` unless
+``MURMURATION_STATE_DIR`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_PROJECT_DIR = REPO_ROOT / "data" / "sample"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+PROJECT_ENV = "MURMURATION_PROJECT_DIR"
+STATE_ENV = "MURMURATION_STATE_DIR"
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """Every path of one initiative, derived from its folder."""
+
+    project_dir: Path
+    state_dir: Path
+
+    @classmethod
+    def for_project(cls, project_dir: str | os.PathLike, state_dir: str | os.PathLike | None = None):
+        project = Path(project_dir).expanduser().resolve()
+        state = state_dir or os.environ.get(STATE_ENV) or project / ".murmuration"
+        return cls(project_dir=project, state_dir=Path(state).expanduser().resolve())
+
+    @classmethod
+    def from_env(cls) -> ProjectPaths:
+        """The initiative named by ``MURMURATION_PROJECT_DIR``, else the bundled sample."""
+        return cls.for_project(os.environ.get(PROJECT_ENV) or SAMPLE_PROJECT_DIR)
+
+    # What people edit and partners send.
+    @property
+    def initiative_file(self) -> Path:
+        return self.project_dir / "initiative.yaml"
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.project_dir / "registry"
+
+    @property
+    def mappings_dir(self) -> Path:
+        return self.project_dir / "mappings"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.project_dir / "inbox"
+
+    # What the pipeline writes.
+    @property
+    def received_dir(self) -> Path:
+        """Every received file, byte for byte, under its content hash."""
+        return self.state_dir / "received"
+
+    @property
+    def landed_dir(self) -> Path:
+        """Per submission: raw cells as text (rows.parquet) and mapped records (records.parquet)."""
+        return self.state_dir / "landed"
+
+    @property
+    def registry_tables_dir(self) -> Path:
+        return self.state_dir / "registry"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.state_dir / "warehouse.duckdb"
+
+    @property
+    def serving(self) -> Path:
+        """The published snapshot the dashboard reads; replaced atomically after each good run."""
+        return self.state_dir / "serving.duckdb"
+
+    @property
+    def gx_dir(self) -> Path:
+        return self.state_dir / "gx"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.state_dir / "dagster_home"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.state_dir / "dbt_target"
+
+    def submission_dir(self, submission_id: str) -> Path:
+        return self.landed_dir / submission_id
+
+    def ensure(self) -> None:
+        for folder in (self.state_dir, self.received_dir, self.landed_dir,
+                       self.registry_tables_dir, self.dagster_home):
+            folder.mkdir(parents=True, exist_ok=True)

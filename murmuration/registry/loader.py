@@ -1,0 +1,254 @@
+"""Load an initiative's registry and mappings, check every cross-reference, report all problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from murmuration.paths import ProjectPaths
+from murmuration.registry.mapping import Layout, Mapping
+from murmuration.registry.models import (
+    WHOLE_AREA,
+    Aggregation,
+    Dimensions,
+    Direction,
+    Indicator,
+    IndicatorCatalogue,
+    Initiative,
+    Partner,
+    PartnerList,
+    StatusRule,
+    Target,
+    TargetList,
+)
+from murmuration.registry.yamlfile import RegistryError, YamlDocument
+
+REGISTRY_FILES = {
+    "indicators": "indicators.yaml",
+    "dimensions": "dimensions.yaml",
+    "partners": "partners.yaml",
+    "targets": "targets.yaml",
+}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Everything the initiative has agreed, validated and cross-checked."""
+
+    initiative: Initiative
+    catalogue: IndicatorCatalogue
+    dimensions: Dimensions
+    partners: list[Partner]
+    targets: list[Target]
+    mappings: list[Mapping]
+    mapping_files: dict[str, Path] = field(default_factory=dict)
+
+    @cached_property
+    def indicators(self) -> dict[str, Indicator]:
+        return {i.code: i for i in self.catalogue.indicators}
+
+    @cached_property
+    def partner_by_code(self) -> dict[str, Partner]:
+        return {p.code: p for p in self.partners}
+
+    @property
+    def reported_indicators(self) -> list[Indicator]:
+        """Indicators partners report values for (ratios are computed from their parts)."""
+        return [i for i in self.catalogue.indicators if i.aggregation is not Aggregation.RATIO]
+
+    def status_rule(self, indicator: Indicator) -> StatusRule:
+        return indicator.status_rule or self.initiative.status_rule
+
+    def mapping_for(self, folder: str, file_name: str) -> Mapping | None:
+        """The first mapping (in file-name order) whose folders and patterns cover the file."""
+        for mapping in self.mappings:
+            if mapping.applies_to.matches(folder, file_name):
+                return mapping
+        return None
+
+
+def load_registry(paths: ProjectPaths) -> Registry:
+    """Read and validate the initiative; raise RegistryError listing every problem found."""
+    problems: list[str] = []
+
+    def read(path: Path, model):
+        if not path.exists():
+            problems.append(f"{path}: file is missing")
+            return None, None
+        try:
+            document = YamlDocument(path)
+            return document, document.validate(model)
+        except RegistryError as error:
+            problems.extend(error.problems)
+            return None, None
+
+    _, initiative = read(paths.initiative_file, Initiative)
+    docs = {}
+    parsed = {}
+    for key, model in (("indicators", IndicatorCatalogue), ("dimensions", Dimensions),
+                       ("partners", PartnerList), ("targets", TargetList)):
+        docs[key], parsed[key] = read(paths.registry_dir / REGISTRY_FILES[key], model)
+
+    mappings: list[Mapping] = []
+    mapping_docs: list[YamlDocument] = []
+    mapping_files: dict[str, Path] = {}
+    if paths.mappings_dir.is_dir():
+        for path in sorted(paths.mappings_dir.glob("*.y*ml")):
+            document, mapping = read(path, Mapping)
+            if mapping is None:
+                continue
+            if mapping.name in mapping_files:
+                problems.append(document.describe(("name",), f"mapping name {mapping.name!r} is "
+                                                  f"also used by {mapping_files[mapping.name]}"))
+                continue
+            mappings.append(mapping)
+            mapping_docs.append(document)
+            mapping_files[mapping.name] = path
+
+    if problems:
+        raise RegistryError(problems)
+
+    registry = Registry(
+        initiative=initiative,
+        catalogue=parsed["indicators"],
+        dimensions=parsed["dimensions"],
+        partners=parsed["partners"].partners,
+        targets=parsed["targets"].targets,
+        mappings=mappings,
+        mapping_files=mapping_files,
+    )
+    problems = _cross_check(registry, docs, mapping_docs)
+    if problems:
+        raise RegistryError(problems)
+    return registry
+
+
+def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
+                 mapping_docs: list[YamlDocument]) -> list[str]:
+    """Every code used in one file must be defined in another."""
+    problems: list[str] = []
+    units = {u.code: u for u in registry.catalogue.units}
+    groups = {w.code for w in registry.catalogue.working_groups}
+    indicators = registry.indicators
+    dimensions = {d.code: d for d in registry.dimensions.disaggregations}
+    places = {p.code for p in registry.dimensions.places}
+    partners = registry.partner_by_code
+    catalogue_doc = docs["indicators"]
+
+    for n, indicator in enumerate(registry.catalogue.indicators):
+        at = ("indicators", n)
+        if indicator.unit not in units:
+            problems.append(catalogue_doc.describe((*at, "unit"), f"unit {indicator.unit!r} is not "
+                            f"in units (known: {', '.join(units)})"))
+        if indicator.working_group not in groups:
+            problems.append(catalogue_doc.describe((*at, "working_group"), "working group "
+                            f"{indicator.working_group!r} is not in working_groups"))
+        for k, code in enumerate(indicator.disaggregations):
+            if code != "place" and code not in dimensions:
+                problems.append(catalogue_doc.describe((*at, "disaggregations", k),
+                                f"{code!r} is neither 'place' nor a disaggregation in "
+                                "dimensions.yaml"))
+        for part in ("numerator", "denominator"):
+            code = getattr(indicator, part)
+            if code is None:
+                continue
+            other = indicators.get(code)
+            if other is None:
+                problems.append(catalogue_doc.describe((*at, part), f"{code!r} is not an indicator"))
+            elif other.aggregation is Aggregation.RATIO:
+                problems.append(catalogue_doc.describe((*at, part),
+                                f"{code!r} is itself a ratio; use reported indicators"))
+
+    partner_doc = docs["partners"]
+    alias_owner: dict[str, str] = {}
+    for n, partner in enumerate(registry.partners):
+        for name in [partner.name, *partner.aliases]:
+            key = normalise(name)
+            if alias_owner.get(key, partner.code) != partner.code:
+                problems.append(partner_doc.describe(("partners", n, "aliases"), f"name {name!r} "
+                                f"is also a name of partner {alias_owner[key]!r}"))
+            alias_owner[key] = partner.code
+        for k, code in enumerate(partner.indicators):
+            if code not in indicators:
+                problems.append(partner_doc.describe(("partners", n, "indicators", k),
+                                                     f"{code!r} is not an indicator"))
+
+    target_doc = docs["targets"]
+    seen_targets: set[tuple[str, str]] = set()
+    for n, target in enumerate(registry.targets):
+        if target.indicator not in indicators:
+            problems.append(target_doc.describe(("targets", n, "indicator"),
+                                                f"{target.indicator!r} is not an indicator"))
+        if target.place != WHOLE_AREA and target.place not in places:
+            problems.append(target_doc.describe(("targets", n, "place"),
+                            f"{target.place!r} is not a place (or '{WHOLE_AREA}')"))
+        elif indicators[target.indicator].direction is Direction.NEUTRAL:
+            problems.append(target_doc.describe(("targets", n, "indicator"),
+                            f"{target.indicator!r} has direction neutral; a target needs "
+                            "higher_is_better or lower_is_better"))
+        key = (target.indicator, target.place)
+        if key in seen_targets:
+            problems.append(target_doc.describe(("targets", n), f"a target for {key[0]} at "
+                                                f"{key[1]} is already defined"))
+        seen_targets.add(key)
+
+    for document, mapping in zip(mapping_docs, registry.mappings, strict=True):
+        problems.extend(_check_mapping(document, mapping, registry, units, dimensions, partners))
+    return problems
+
+
+def _check_mapping(document, mapping: Mapping, registry: Registry, units, dimensions,
+                   partners) -> list[str]:
+    problems = []
+    indicators = registry.indicators
+    for k, folder in enumerate(mapping.applies_to.folders):
+        if mapping.partner.from_folder and folder not in partners:
+            problems.append(document.describe(("applies_to", "folders", k), f"folder {folder!r} "
+                            "is not a partner code; name the partner column in partner.column"))
+    used_dimensions = set(mapping.columns.disaggregations)
+    for n, value_column in enumerate(mapping.values):
+        indicator = indicators.get(value_column.indicator)
+        if indicator is None:
+            problems.append(document.describe(("values", n, "indicator"),
+                                              f"{value_column.indicator!r} is not an indicator"))
+        elif indicator.aggregation is Aggregation.RATIO:
+            problems.append(document.describe(("values", n, "indicator"), f"{indicator.code!r} is "
+                            "a ratio; map its numerator and denominator instead"))
+        used_dimensions |= set(value_column.disaggregation)
+    for combo in mapping.combos.values():
+        used_dimensions |= set(combo)
+    for dimension in sorted(used_dimensions):
+        if dimension not in dimensions:
+            problems.append(document.describe(("columns", "disaggregations"),
+                            f"{dimension!r} is not a disaggregation in dimensions.yaml"))
+    for role in mapping.codes:
+        if role not in {"indicator", "place", "partner"} and role not in dimensions:
+            problems.append(document.describe(("codes", role), f"{role!r} is not a role "
+                            "(indicator, place, partner) or a disaggregation"))
+    for code, partner_unit in mapping.units.items():
+        indicator = indicators.get(code)
+        if indicator is None:
+            problems.append(document.describe(("units", code), f"{code!r} is not an indicator"))
+            continue
+        unit = units.get(indicator.unit)
+        if partner_unit != indicator.unit and (unit is None or partner_unit not in unit.conversions):
+            problems.append(document.describe(("units", code), f"no conversion from "
+                            f"{partner_unit!r} to {indicator.unit!r} in the registry's units"))
+    if mapping.layout is Layout.LONG and "indicator" in mapping.fixed:
+        if mapping.fixed["indicator"] not in indicators:
+            problems.append(document.describe(("fixed", "indicator"),
+                            f"{mapping.fixed['indicator']!r} is not an indicator"))
+    return problems
+
+
+def normalise(text: str) -> str:
+    """How names are compared: case, accents and surrounding spaces do not matter.
+
+    The SQL twin is the ``normalise_text`` macro in dbt_project/macros.
+    """
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.lower().split())

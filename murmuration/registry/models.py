@@ -1,0 +1,249 @@
+"""The shape of the initiative's definitions: indicators, places, disaggregations, partners, targets.
+
+These models are the single source of truth for what a definition may say. The dbt models, the
+Great Expectations suites, the dashboard labels and the docs all read the validated objects.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
+PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+WHOLE_AREA = "all"
+"""Place code for values reported for the whole area rather than one place."""
+
+Code = Annotated[str, Field(pattern=CODE_PATTERN, description="lower-case letters, digits, _")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_period(value: str) -> str:
+    value = str(value)
+    if not PERIOD_PATTERN.match(value):
+        raise ValueError(f"period {value!r} must be written YYYY-MM, for example 2025-03")
+    return value
+
+
+PeriodText = Annotated[str, Field(description="YYYY-MM")]
+
+
+class Aggregation(StrEnum):
+    SUM = "sum"
+    RATIO = "ratio"
+    LATEST = "latest"
+
+
+class Direction(StrEnum):
+    HIGHER = "higher_is_better"
+    LOWER = "lower_is_better"
+    NEUTRAL = "neutral"
+
+
+class Cadence(StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class StatusRule(Strict):
+    """How milestone status is decided (see README, "Milestone status")."""
+
+    trend_periods: int = Field(6, ge=2, description="recent periods the trend line is fitted on")
+    min_periods: int = Field(3, ge=2, description="fewer periods with data than this: no data")
+    at_risk_tolerance: float = Field(
+        0.10, ge=0, le=1,
+        description="projected shortfall, as a share of the progress the milestone asks for, "
+                    "that still counts as at risk rather than off track")
+
+
+class Initiative(Strict):
+    name: str
+    description: str = ""
+    period_type: str = Field("month", pattern="^month$")
+    status_rule: StatusRule = StatusRule()
+
+
+class Category(Strict):
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_+\-]*$")
+    name: str
+    aliases: list[str] = []
+
+
+class Disaggregation(Strict):
+    code: Code
+    name: str
+    categories: list[Category] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        _require_unique([c.code for c in self.categories], "category code")
+        return self
+
+
+class Place(Strict):
+    code: Code
+    name: str
+    aliases: list[str] = []
+
+    @field_validator("code")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == WHOLE_AREA:
+            raise ValueError(f"'{WHOLE_AREA}' is reserved for the whole area; choose another code")
+        return value
+
+
+class Dimensions(Strict):
+    places: list[Place] = Field(min_length=1)
+    disaggregations: list[Disaggregation] = []
+
+    @model_validator(mode="after")
+    def _unique(self):
+        _require_unique([p.code for p in self.places], "place code")
+        _require_unique([d.code for d in self.disaggregations], "disaggregation code")
+        if any(d.code == "place" for d in self.disaggregations):
+            raise ValueError("'place' is built in: list places under places, not disaggregations")
+        return self
+
+
+class ValidRange(Strict):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+        return self
+
+
+class Unit(Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_ ]*$")
+    name: str = ""
+    conversions: dict[str, float] = Field(
+        {}, description="partner unit -> factor that converts it to this unit")
+
+
+class WorkingGroup(Strict):
+    code: Code
+    name: str
+    description: str = ""
+
+
+class Indicator(Strict):
+    code: Code
+    name: str
+    short_name: str | None = None
+    definition: str
+    unit: str
+    aggregation: Aggregation
+    direction: Direction
+    working_group: str
+    disaggregations: list[str] = Field(
+        [], description="'place' and/or disaggregation codes values may be broken down by")
+    valid_range: ValidRange = ValidRange()
+    numerator: str | None = None
+    denominator: str | None = None
+    factor: float = 1.0
+    decimals: int = Field(0, ge=0, le=6)
+    status_rule: StatusRule | None = None
+
+    @model_validator(mode="after")
+    def _ratio_parts(self):
+        if self.aggregation is Aggregation.RATIO:
+            if not (self.numerator and self.denominator):
+                raise ValueError("a ratio indicator needs a numerator and a denominator")
+        elif self.numerator or self.denominator:
+            raise ValueError("numerator and denominator are only for aggregation: ratio")
+        return self
+
+    @property
+    def by_place(self) -> bool:
+        return "place" in self.disaggregations
+
+    @property
+    def dimensions(self) -> list[str]:
+        """Disaggregation codes other than place."""
+        return [d for d in self.disaggregations if d != "place"]
+
+    @property
+    def label(self) -> str:
+        return self.short_name or self.name
+
+
+class IndicatorCatalogue(Strict):
+    working_groups: list[WorkingGroup] = Field(min_length=1)
+    units: list[Unit] = Field(min_length=1)
+    indicators: list[Indicator] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        _require_unique([w.code for w in self.working_groups], "working group code")
+        _require_unique([u.code for u in self.units], "unit code")
+        _require_unique([i.code for i in self.indicators], "indicator code")
+        return self
+
+
+class Partner(Strict):
+    code: Code
+    name: str
+    aliases: list[str] = []
+    cadence: Cadence = Cadence.MONTHLY
+    due_days: int = Field(15, ge=0, le=366, description="days after the period ends")
+    reports_from: PeriodText | None = None
+    reports_until: PeriodText | None = None
+    indicators: list[str] = []
+
+    _period = field_validator("reports_from", "reports_until")(
+        lambda cls, v: None if v is None else check_period(v))
+
+
+class PartnerList(Strict):
+    partners: list[Partner] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        _require_unique([p.code for p in self.partners], "partner code")
+        return self
+
+
+class TargetPoint(Strict):
+    period: PeriodText
+    value: float
+    note: str = ""
+
+    _period = field_validator("period")(lambda cls, v: check_period(v))
+
+
+class Target(Strict):
+    indicator: str
+    place: str = WHOLE_AREA
+    baseline: TargetPoint
+    milestones: list[TargetPoint] = []
+    target: TargetPoint
+
+    @model_validator(mode="after")
+    def _in_order(self):
+        periods = [self.baseline.period, *(m.period for m in self.milestones), self.target.period]
+        if periods != sorted(periods) or len(set(periods)) != len(periods):
+            raise ValueError("baseline, milestones and target must be in period order, "
+                             f"each period once (got {', '.join(periods)})")
+        return self
+
+
+class TargetList(Strict):
+    targets: list[Target] = []
+
+
+def _require_unique(codes: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for code in codes:
+        if code in seen:
+            raise ValueError(f"{what} {code!r} is listed twice")
+        seen.add(code)

@@ -1,0 +1,319 @@
+"""Generate the bundled sample inbox: seven fictional partners, 24 months, three export shapes.
+
+Deterministic: a fixed seed, fixed file timestamps and byte-identical workbooks, so the same
+command always writes the same files (and the pipeline sees the same content hashes).
+
+The data carries the messiness real partner files have (see DOMAIN.md), each planted on purpose
+and listed in ``PLANTED`` so tests can check the pipeline catches it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import openpyxl
+
+SEED = 20241101
+FIRST_PERIOD = (2024, 11)
+PERIOD_COUNT = 24
+PLACES = {"north": "Northgate", "south": "Southbank", "east": "Eastfield", "west": "Westmoor"}
+PLACE_WEIGHT = {"north": 0.30, "south": 0.25, "east": 0.22, "west": 0.23}
+
+# What was planted, for tests and for the README's tour of the sample.
+PLANTED = {
+    "late": ("little_steps", "2025-03"),
+    "missing": ("parents_together", "2025-08"),
+    "resubmitted": ("brightstart", "2025-05"),
+    "unresolved_organisation": ("brightstart", "2025-07", "Brite Start"),
+    "not_a_number": ("brightstart", "2025-02", "n/a"),
+    "below_range": ("brightstart", "2025-02", "-3"),
+    "unknown_place": ("library_service", "2025-09", "Nortgate"),
+    "unknown_category": ("little_steps", "2026-01", "5-6"),
+    "unknown_data_element": ("riverside_health", "2025-09", "Imm2yPart01"),
+    "above_range": ("family_hub", "2025-10", "950"),
+    "outlier": ("library_service", "2025-06", "23100"),
+    "lock_file": ("family_hub", "~$family_hub_return_2025-06.xlsx"),
+}
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def last_day(self) -> date:
+        following = date(self.year + self.month // 12, self.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+
+    def label(self, fmt: str) -> str:
+        return date(self.year, self.month, 1).strftime(fmt)
+
+
+def periods(count: int = PERIOD_COUNT) -> list[Month]:
+    year, month = FIRST_PERIOD
+    result = []
+    for _ in range(count):
+        result.append(Month(year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return result
+
+
+class Series:
+    """A smooth trend with noise: ``start`` growing by ``growth`` a month, seeded per series."""
+
+    def __init__(self, rng: random.Random, start: float, growth: float, noise: float):
+        self.rng, self.start, self.growth, self.noise = rng, start, growth, noise
+
+    def at(self, index: int) -> float:
+        return max(0.0, self.start + self.growth * index + self.rng.gauss(0, self.noise))
+
+
+def _arrival(rng: random.Random, month: Month, due_days: int, late_by: int = 0) -> datetime:
+    """Most files come in a few days before the partner's due date."""
+    days = late_by or rng.randint(max(1, due_days - 10), max(1, due_days - 1))
+    moment = datetime.combine(month.last_day, datetime.min.time(), tzinfo=UTC)
+    return moment + timedelta(days=days, hours=rng.randint(8, 17), minutes=rng.randint(0, 59))
+
+
+def _write(path: Path, content: bytes, arrived: datetime) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    stamp = arrived.timestamp()
+    os.utime(path, (stamp, stamp))
+
+
+def _csv_bytes(rows: list[list], delimiter: str = ",", bom: bool = False) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    return (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8")
+
+
+def _xlsx_bytes(workbook: openpyxl.Workbook) -> bytes:
+    """Save a workbook with fixed timestamps so the bytes do not depend on when it was written."""
+    fixed = datetime(2024, 1, 1)
+    workbook.properties.created = fixed
+    workbook.properties.modified = fixed
+    raw = io.BytesIO()
+    workbook.save(raw)
+    stable = io.BytesIO()
+    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(stable, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in sorted(source.infolist(), key=lambda i: i.filename):
+            info = zipfile.ZipInfo(item.filename, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, source.read(item.filename))
+    return stable.getvalue()
+
+
+class SampleInbox:
+    """Writes every partner's files for every month into ``inbox/<partner>/``."""
+
+    def __init__(self, inbox: Path, seed: int = SEED, months: int = PERIOD_COUNT):
+        self.inbox = inbox
+        self.rng = random.Random(seed)
+        self.months = periods(months)
+        self.files: list[Path] = []
+
+    def series(self, start: float, growth: float, noise: float) -> Series:
+        return Series(random.Random(self.rng.random()), start, growth, noise)
+
+    def write(self, partner: str, name: str, content: bytes, arrived: datetime) -> None:
+        path = self.inbox / partner / name
+        _write(path, content, arrived)
+        self.files.append(path)
+
+    def generate(self) -> list[Path]:
+        self.brightstart()
+        self.little_steps()
+        self.riverside_health()
+        self.family_hub()
+        self.parents_together()
+        self.library_service()
+        self.housing_trust()
+        return self.files
+
+    # --- long CSV with organisation aliases, invalid values and a resubmission -------------
+    def brightstart(self) -> None:
+        cells = {(p, s, a): self.series(650 * PLACE_WEIGHT[p] * 0.25 * share, 0.45 * share, 1.2)
+                 for p in PLACES for s in ("F", "M") for a, share in (("0-2", 0.8), ("3-4", 1.2))}
+        names = ["BrightStart Nurseries", "Bright Start", "BRIGHTSTART NURSERIES LTD"]
+        header = ["Organisation", "Month", "Neighbourhood", "Sex", "Age group", "Measure", "Count"]
+        for index, month in enumerate(self.months):
+            rows = [header]
+            for (place, sex, age), series in cells.items():
+                rows.append([names[index % 3], month.key, PLACES[place], sex, age,
+                             "Children enrolled", str(round(series.at(index)))])
+            arrived = _arrival(self.rng, month, 15)
+            if month.key == PLANTED["not_a_number"][1]:
+                rows[3][6] = PLANTED["not_a_number"][2]
+                rows[8][6] = PLANTED["below_range"][2]
+            if month.key == PLANTED["unresolved_organisation"][1]:
+                rows[5][0] = PLANTED["unresolved_organisation"][2]
+            if month.key == PLANTED["resubmitted"][1]:
+                first = [list(r) for r in rows]
+                for row in first[1:]:
+                    if row[2] == PLACES["east"]:
+                        row[6] = str(int(row[6]) * 2)  # a copy-paste error, corrected below
+                self.write("brightstart", f"brightstart_enrolment_{month.key}.csv",
+                           _csv_bytes(first), arrived - timedelta(days=6))
+                rows = rows[:-1]  # the correction also withdraws one row
+                self.write("brightstart", f"brightstart_enrolment_{month.key}_corrected.csv",
+                           _csv_bytes(rows), arrived + timedelta(days=3))
+                continue
+            self.write("brightstart", f"brightstart_enrolment_{month.key}.csv",
+                       _csv_bytes(rows), arrived)
+
+    # --- semicolon CSV with a byte-order mark, month names, minutes, a late file ----------
+    def little_steps(self) -> None:
+        place_names = {"north": "Northgate", "south": "South Bank", "east": "Eastfield",
+                       "west": "West Moor"}
+        enrolled = {(p, s, a): self.series(360 * PLACE_WEIGHT[p] * 0.25 * share, 0.25 * share, 1.0)
+                    for p in PLACES for s in ("Girls", "Boys")
+                    for a, share in (("0-2 years", 0.9), ("3-4 years", 1.1))}
+        minutes = {p: self.series(4200 * PLACE_WEIGHT[p], 15, 90) for p in PLACES}
+        header = ["Reporting month", "Area", "Indicator", "Sex", "Age", "Value"]
+        for index, month in enumerate(self.months):
+            label = month.label("%b %Y")
+            rows = [header]
+            for (place, sex, age), series in enrolled.items():
+                rows.append([label, place_names[place], "Enrolled children", sex, age,
+                             str(round(series.at(index)))])
+            for place, series in minutes.items():
+                rows.append([label, place_names[place], "Story time (minutes)", "", "",
+                             str(round(series.at(index)))])
+            if month.key == PLANTED["unknown_category"][1]:
+                rows[2][4] = PLANTED["unknown_category"][2]
+            late_by = 57 if month.key == PLANTED["late"][1] else 0
+            self.write("little_steps", f"little_steps_{month.key}.csv",
+                       _csv_bytes(rows, delimiter=";", bom=True),
+                       _arrival(self.rng, month, 15, late_by))
+
+    # --- DHIS2 dataValueSets JSON with ids resolved through the mapping -------------------
+    def riverside_health(self) -> None:
+        org_units = {"north": "OuNgate0001", "south": "OuSbank0001", "east": "OuEfield001",
+                     "west": "OuWmoor0001"}
+        combos = {"f": "CocFemale01", "m": "CocMale0001"}
+        turning_two = {(p, s): self.series(230 * PLACE_WEIGHT[p] * 0.5, 0.05, 2.0)
+                       for p in PLACES for s in combos}
+        for index, month in enumerate(self.months):
+            period = f"{month.year:04d}{month.month:02d}"
+            arrived = _arrival(self.rng, month, 20)
+            values = []
+            for (place, sex), series in turning_two.items():
+                cohort = round(series.at(index))
+                coverage = min(0.99, 0.855 + 0.0024 * index + self.rng.gauss(0, 0.012))
+                for element, value in (("Pop2yTurn01", cohort),
+                                       ("Imm2yFull01", round(cohort * coverage))):
+                    values.append({
+                        "dataElement": element, "period": period, "orgUnit": org_units[place],
+                        "categoryOptionCombo": combos[sex], "attributeOptionCombo": "HllvX50cXC0",
+                        "value": str(value), "storedBy": "rchs_import",
+                        "created": arrived.strftime("%Y-%m-%dT%H:%M:%S.000"),
+                        "lastUpdated": arrived.strftime("%Y-%m-%dT%H:%M:%S.000"),
+                        "followup": False,
+                    })
+            if month.key == PLANTED["unknown_data_element"][1]:
+                values[1]["dataElement"] = PLANTED["unknown_data_element"][2]
+            document = {"dataSet": "RchsMonth01", "completeDate": arrived.date().isoformat(),
+                        "period": period, "dataValues": values}
+            self.write("riverside_health", f"riverside_health_{period}.json",
+                       json.dumps(document, indent=2).encode("utf-8"), arrived)
+
+    # --- wide workbook with title rows and a formula total row; an Excel lock file --------
+    def family_hub(self) -> None:
+        visits = {p: self.series(450 * PLACE_WEIGHT[p], 2.2, 6) for p in PLACES}
+        referrals = {p: self.series(60 * PLACE_WEIGHT[p], 0.1, 2) for p in PLACES}
+        for index, month in enumerate(self.months):
+            workbook = openpyxl.Workbook()
+            notes = workbook.active
+            notes.title = "Read me"
+            notes["A1"] = "Fill in the Return sheet by the 15th of the following month."
+            sheet = workbook.create_sheet("Return")
+            sheet["A1"] = "Family Hub Network - monthly return"
+            sheet["A2"] = f"Reporting month: {month.label('%B %Y')}"
+            sheet.append([])
+            sheet.append(["Month", "Neighbourhood", "Home visits completed",
+                          "Families referred to support"])
+            for place, name in PLACES.items():
+                home_visits = round(visits[place].at(index))
+                if month.key == PLANTED["above_range"][1] and place == "south":
+                    home_visits = int(PLANTED["above_range"][2])
+                sheet.append([datetime.combine(month.last_day, datetime.min.time()), name,
+                              home_visits, round(referrals[place].at(index))])
+            sheet.append([None, "Total", "=SUM(C5:C8)", "=SUM(D5:D8)"])
+            arrived = _arrival(self.rng, month, 15)
+            name = f"family_hub_return_{month.key}.xlsx"
+            self.write("family_hub", name, _xlsx_bytes(workbook), arrived)
+            if name == PLANTED["lock_file"][1].removeprefix("~$"):
+                self.write("family_hub", PLANTED["lock_file"][1],
+                           b"\x0bFamily Hub " + b"\x00" * 150, arrived)
+
+    # --- wide workbook: Girls/Boys x age band columns; blank template rows; a missing month -
+    def parents_together(self) -> None:
+        columns = [("f", "0-2"), ("m", "0-2"), ("f", "3-4"), ("m", "3-4")]
+        enrolled = {(p, c): self.series(480 * PLACE_WEIGHT[p] * 0.25, 0.45, 1.0)
+                    for p in PLACES for c in columns}
+        visits = {p: self.series(250 * PLACE_WEIGHT[p], 1.0, 4) for p in PLACES}
+        for index, month in enumerate(self.months):
+            if month.key == PLANTED["missing"][1]:
+                continue
+            workbook = openpyxl.Workbook()
+            sheet = workbook.active
+            sheet.title = "Monthly figures"
+            sheet.append(["Parents Together"])
+            sheet.append(["Children enrolled in our funded places and home visits, by area"])
+            sheet.append(["Month", "Area", "Girls 0-2", "Boys 0-2", "Girls 3-4", "Boys 3-4",
+                          "Home visits"])
+            for place, name in PLACES.items():
+                sheet.append([month.key, name,
+                              *(round(enrolled[(place, c)].at(index)) for c in columns),
+                              round(visits[place].at(index))])
+            sheet.append([month.key, None, None, None, None, None, None])  # unused template row
+            sheet.append([])
+            self.write("parents_together", f"parents_together_{month.key}.xlsx",
+                       _xlsx_bytes(workbook), _arrival(self.rng, month, 15))
+
+    # --- long CSV, one fixed indicator in minutes, capitals, a typo, an outlier ------------
+    def library_service(self) -> None:
+        minutes = {p: self.series(13000 * PLACE_WEIGHT[p], 52, 180) for p in PLACES}
+        for index, month in enumerate(self.months):
+            rows = [["Month", "Area", "Minutes of reading sessions"]]
+            for place, series in minutes.items():
+                area = PLACES[place].upper()
+                value = str(round(series.at(index)))
+                if month.key == PLANTED["unknown_place"][1] and place == "north":
+                    area = PLANTED["unknown_place"][2]
+                if month.key == PLANTED["outlier"][1] and place == "north":
+                    value = PLANTED["outlier"][2]
+                rows.append([date(month.year, month.month, 1).isoformat(), area, value])
+            self.write("library_service", f"library_service_{month.key}.csv", _csv_bytes(rows),
+                       _arrival(self.rng, month, 10))
+
+    # --- long CSV with day-first dates --------------------------------------------------
+    def housing_trust(self) -> None:
+        families = {p: self.series(240 * PLACE_WEIGHT[p], -0.25, 2.5) for p in PLACES}
+        for index, month in enumerate(self.months):
+            rows = [["Date", "Area", "Families"]]
+            for place, series in families.items():
+                rows.append([month.last_day.strftime("%d/%m/%Y"), PLACES[place],
+                             str(round(series.at(index)))])
+            late_by = 41 if month.key == "2025-12" else 0
+            self.write("housing_trust", f"housing_trust_{month.key}.csv", _csv_bytes(rows),
+                       _arrival(self.rng, month, 15, late_by))
+
+
+def generate_sample_inbox(inbox: Path, seed: int = SEED) -> list[Path]:
+    """Write the sample inbox under ``inbox`` and return the files written."""
+    return SampleInbox(Path(inbox), seed).generate()

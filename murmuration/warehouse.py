@@ -1,0 +1,275 @@
+"""The warehouse: what dbt reads (registry tables, landed submissions) and what the dashboard reads.
+
+* ``prepare_sources`` writes the registry as tables and exposes landed submissions and records
+  (Parquet, one file per submission) as views, in the schemas dbt declares as sources.
+* ``publish`` copies the marts into a separate serving file, built under a temporary name and
+  swapped in with ``os.replace``, so the dashboard never sees a half-written state and never holds
+  a lock the pipeline needs (DuckDB allows one writing process per file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+
+from murmuration.intake.extract import RECORD_SCHEMA, load_extraction, records_files
+from murmuration.intake.landing import Submission
+from murmuration.paths import ProjectPaths
+from murmuration.registry import Registry, RegistryError
+from murmuration.registry.loader import normalise
+from murmuration.registry.models import WHOLE_AREA
+
+PUBLISHED_SCHEMAS = ("marts", "quality")
+
+
+@contextmanager
+def connect(paths: ProjectPaths, read_only: bool = False):
+    con = duckdb.connect(str(paths.warehouse), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+# --- registry -> tables ----------------------------------------------------------------------
+
+def registry_tables(registry: Registry) -> dict[str, pa.Table]:
+    """The registry as flat tables: one source of truth, many readers."""
+    catalogue = registry.catalogue
+    units = {u.code: u for u in catalogue.units}
+    groups = {g.code: g for g in catalogue.working_groups}
+    indicators = []
+    indicator_dimensions = []
+    for position, i in enumerate(catalogue.indicators):
+        rule = registry.status_rule(i)
+        indicators.append({
+            "indicator_code": i.code, "indicator_name": i.name, "short_name": i.label,
+            "definition": " ".join(i.definition.split()), "unit": i.unit,
+            "unit_name": units[i.unit].name or i.unit, "aggregation": i.aggregation.value,
+            "direction": i.direction.value, "working_group_code": i.working_group,
+            "working_group_name": groups[i.working_group].name, "by_place": i.by_place,
+            "valid_min": i.valid_range.min, "valid_max": i.valid_range.max,
+            "numerator_code": i.numerator, "denominator_code": i.denominator,
+            "factor": i.factor, "decimals": i.decimals, "trend_periods": rule.trend_periods,
+            "min_periods": rule.min_periods, "at_risk_tolerance": rule.at_risk_tolerance,
+            "display_order": position,
+        })
+        for dimension in i.dimensions:
+            indicator_dimensions.append({"indicator_code": i.code, "dimension_code": dimension})
+
+    places = [{"place_code": p.code, "place_name": p.name, "display_order": n}
+              for n, p in enumerate(registry.dimensions.places)]
+    categories = [{"dimension_code": d.code, "dimension_name": d.name, "category_code": c.code,
+                   "category_name": c.name, "display_order": n}
+                  for d in registry.dimensions.disaggregations
+                  for n, c in enumerate(d.categories)]
+    partners = [{"partner_code": p.code, "partner_name": p.name, "cadence": p.cadence.value,
+                 "due_days": p.due_days, "reports_from": p.reports_from,
+                 "reports_until": p.reports_until}
+                for p in registry.partners]
+    partner_indicators = [{"partner_code": p.code, "indicator_code": code}
+                          for p in registry.partners for code in p.indicators]
+    target_points = []
+    for t in registry.targets:
+        points = [("baseline", t.baseline), *(("milestone", m) for m in t.milestones),
+                  ("target", t.target)]
+        for sequence, (kind, point) in enumerate(points):
+            target_points.append({
+                "indicator_code": t.indicator, "place_code": t.place, "point_kind": kind,
+                "sequence": sequence, "period": point.period, "target_value": point.value,
+                "note": point.note})
+    mappings = [{"mapping_name": m.name, "layout": m.layout.value,
+                 "partner_source": "column" if m.partner.column else "folder",
+                 "period_formats": ", ".join(m.period_formats),
+                 "file": str(registry.mapping_files.get(m.name, ""))}
+                for m in registry.mappings]
+    unit_factors = []
+    for m in registry.mappings:
+        for code, partner_unit in m.units.items():
+            unit = registry.indicators[code].unit
+            factor = 1.0 if partner_unit == unit else units[unit].conversions[partner_unit]
+            unit_factors.append({"mapping_name": m.name, "indicator_code": code,
+                                 "partner_unit": partner_unit, "factor": factor})
+    return {
+        "indicators": _table(indicators),
+        "indicator_dimensions": _table(indicator_dimensions, {"indicator_code": pa.string(),
+                                                              "dimension_code": pa.string()}),
+        "places": _table(places),
+        "categories": _table(categories, {"dimension_code": pa.string(),
+                                          "dimension_name": pa.string(),
+                                          "category_code": pa.string(),
+                                          "category_name": pa.string(),
+                                          "display_order": pa.int64()}),
+        "partners": _table(partners, {"reports_from": pa.string(), "reports_until": pa.string()}),
+        "partner_indicators": _table(partner_indicators, {"partner_code": pa.string(),
+                                                          "indicator_code": pa.string()}),
+        "target_points": _table(target_points, {
+            "indicator_code": pa.string(), "place_code": pa.string(), "point_kind": pa.string(),
+            "sequence": pa.int64(), "period": pa.string(), "target_value": pa.float64(),
+            "note": pa.string()}),
+        "mappings": _table(mappings),
+        "code_lookup": _table(code_lookup(registry)),
+        "combo_lookup": _table(
+            [{"mapping_name": m.name, "combo_key": normalise(combo), "dimension_code": d,
+              "category_text": c}
+             for m in registry.mappings for combo, parts in m.combos.items()
+             for d, c in parts.items()],
+            {"mapping_name": pa.string(), "combo_key": pa.string(),
+             "dimension_code": pa.string(), "category_text": pa.string()}),
+        "unit_factors": _table(unit_factors, {"mapping_name": pa.string(),
+                                              "indicator_code": pa.string(),
+                                              "partner_unit": pa.string(),
+                                              "factor": pa.float64()}),
+    }
+
+
+def code_lookup(registry: Registry) -> list[dict]:
+    """Every text that stands for a code: registry names and aliases (for all mappings, marked
+    ``*``) and each mapping's own ``codes``. Texts are compared normalised (case, accents and
+    spacing ignored); a text that would mean two codes is an error, never a guess."""
+    entries: dict[tuple[str, str, str], str] = {}
+    problems: list[str] = []
+
+    def add(mapping: str, role: str, text: str, code: str, where: str) -> None:
+        key = (mapping, role, normalise(text))
+        if entries.get(key, code) != code:
+            problems.append(f"{where}: {text!r} would mean both {entries[key]!r} and {code!r} "
+                            f"for {role}")
+        entries[key] = code
+
+    for i in registry.catalogue.indicators:
+        for text in {i.code, i.name, i.label}:
+            add("*", "indicator", text, i.code, "registry/indicators.yaml")
+    add("*", "place", WHOLE_AREA, WHOLE_AREA, "(built in: the whole area)")
+    for p in registry.dimensions.places:
+        for text in [p.code, p.name, *p.aliases]:
+            add("*", "place", text, p.code, "registry/dimensions.yaml")
+    for d in registry.dimensions.disaggregations:
+        for c in d.categories:
+            for text in [c.code, c.name, *c.aliases]:
+                add("*", d.code, text, c.code, "registry/dimensions.yaml")
+    for p in registry.partners:
+        for text in [p.code, p.name, *p.aliases]:
+            add("*", "partner", text, p.code, "registry/partners.yaml")
+    for m in registry.mappings:
+        for role, codes in m.codes.items():
+            for text, code in codes.items():
+                add(m.name, role, text, code, str(registry.mapping_files.get(m.name, m.name)))
+    if problems:
+        raise RegistryError(problems)
+    return [{"mapping_name": m, "role": r, "text_key": t, "code": c}
+            for (m, r, t), c in sorted(entries.items())]
+
+
+# --- sources for dbt -------------------------------------------------------------------------
+
+SUBMISSION_SCHEMA = pa.schema([
+    ("submission_id", pa.string()), ("sha256", pa.string()), ("folder", pa.string()),
+    ("file_name", pa.string()), ("inbox_path", pa.string()), ("received_path", pa.string()),
+    ("size_bytes", pa.int64()), ("arrived_at", pa.string()), ("landed_at", pa.string()),
+    ("status", pa.string()), ("message", pa.string()), ("file_format", pa.string()),
+    ("rows_read", pa.int64()), ("sheets", pa.list_(pa.string())),
+    ("reader_details", pa.string()), ("mapping_name", pa.string()), ("sheet", pa.string()),
+    ("header_row", pa.int64()), ("data_rows", pa.int64()), ("records", pa.int64()),
+    ("extract_problem", pa.string()), ("unused_columns", pa.list_(pa.string())),
+    ("missing_value_columns", pa.list_(pa.string())),
+])
+
+
+def submissions_table(paths: ProjectPaths, submissions: list[Submission]) -> pa.Table:
+    rows = []
+    for submission in submissions:
+        row = asdict(submission)
+        extraction = load_extraction(paths, submission.submission_id)
+        row.update({
+            "mapping_name": extraction.mapping_name if extraction else None,
+            "sheet": extraction.sheet if extraction else None,
+            "header_row": extraction.header_row if extraction else None,
+            "data_rows": extraction.data_rows if extraction else 0,
+            "records": extraction.records if extraction else 0,
+            "extract_problem": extraction.problem if extraction else None,
+            "unused_columns": extraction.unused_columns if extraction else [],
+            "missing_value_columns": extraction.missing_value_columns if extraction else [],
+        })
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=SUBMISSION_SCHEMA)
+
+
+def prepare_sources(paths: ProjectPaths, registry: Registry,
+                    submissions: list[Submission]) -> dict[str, int]:
+    """(Re)write the ``registry`` and ``landing`` schemas dbt reads. Returns row counts."""
+    paths.ensure()
+    tables = registry_tables(registry)
+    counts = {}
+    with connect(paths) as con:
+        con.execute("create schema if not exists registry")
+        con.execute("create schema if not exists landing")
+        for name, table in tables.items():
+            con.register("incoming", table)
+            con.execute(f"create or replace table registry.{name} as select * from incoming")
+            con.unregister("incoming")
+            counts[f"registry.{name}"] = table.num_rows
+        con.execute("create or replace table registry.initiative as select ? as initiative_name, "
+                    "? as description", [registry.initiative.name,
+                                         " ".join(registry.initiative.description.split())])
+        submission_table = submissions_table(paths, submissions)
+        con.register("incoming", submission_table)
+        con.execute("create or replace table landing.submissions as select * from incoming")
+        con.unregister("incoming")
+        counts["landing.submissions"] = submission_table.num_rows
+        files = [str(f) for f in records_files(paths)]
+        if files:
+            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute("create or replace view landing.records as select * from "
+                        f"read_parquet([{listing}])")
+        else:
+            con.register("incoming", RECORD_SCHEMA.empty_table())
+            con.execute("create or replace table landing.records as select * from incoming")
+            con.unregister("incoming")
+        counts["landing.records"] = con.execute(
+            "select count(*) from landing.records").fetchall()[0][0]
+    return counts
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+def publish(paths: ProjectPaths) -> dict[str, int]:
+    """Copy the marts and quality results into a new serving file and swap it in atomically."""
+    temporary = paths.serving.with_name(paths.serving.name + ".building")
+    temporary.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    with connect(paths, read_only=True) as con:
+        con.execute(f"attach '{temporary}' as serving")
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema in "
+            f"({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) order by 1, 2").fetchall()
+        for schema, name in tables:
+            con.execute(f"create schema if not exists serving.{schema}")
+            con.execute(f"create table serving.{schema}.{name} as select * from {schema}.{name}")
+            counts[f"{schema}.{name}"] = con.execute(
+                f"select count(*) from serving.{schema}.{name}").fetchall()[0][0]
+        con.execute("create table serving.main.published as select ? as published_at, "
+                    "? as tables", [datetime.now(UTC).isoformat(timespec="seconds"),
+                                    json.dumps(counts)])
+        con.execute("detach serving")
+    os.replace(temporary, paths.serving)
+    return counts
+
+
+def _table(rows: list[dict], types: dict[str, pa.DataType] | None = None) -> pa.Table:
+    if rows:
+        table = pa.Table.from_pylist(rows)
+        for name, kind in (types or {}).items():
+            if name in table.column_names:
+                index = table.column_names.index(name)
+                table = table.set_column(index, name, table.column(name).cast(kind))
+        return table
+    return pa.schema(list((types or {}).items())).empty_table()
+
