@@ -1,0 +1,1 @@
+"""Great Expectations suites generated from the registry, and their runs on each submission."""

@@ -244,21 +244,23 @@ def publish(paths: ProjectPaths) -> dict[str, int]:
     temporary = paths.serving.with_name(paths.serving.name + ".building")
     temporary.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    with connect(paths, read_only=True) as con:
-        con.execute(f"attach '{temporary}' as serving")
+    con = duckdb.connect(str(temporary))
+    try:
+        con.execute(f"attach '{paths.warehouse}' as warehouse (read_only)")
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database() and table_schema in "
+            "where table_catalog = 'warehouse' and table_schema in "
             f"({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) order by 1, 2").fetchall()
         for schema, name in tables:
-            con.execute(f"create schema if not exists serving.{schema}")
-            con.execute(f"create table serving.{schema}.{name} as select * from {schema}.{name}")
+            con.execute(f"create schema if not exists {schema}")
+            con.execute(f"create table {schema}.{name} as select * from warehouse.{schema}.{name}")
             counts[f"{schema}.{name}"] = con.execute(
-                f"select count(*) from serving.{schema}.{name}").fetchall()[0][0]
-        con.execute("create table serving.main.published as select ? as published_at, "
-                    "? as tables", [datetime.now(UTC).isoformat(timespec="seconds"),
-                                    json.dumps(counts)])
-        con.execute("detach serving")
+                f"select count(*) from {schema}.{name}").fetchall()[0][0]
+        con.execute("create table main.published as select ? as published_at, ? as tables",
+                    [datetime.now(UTC).isoformat(timespec="seconds"), json.dumps(counts)])
+        con.execute("detach warehouse")
+    finally:
+        con.close()
     os.replace(temporary, paths.serving)
     return counts
 

@@ -1,0 +1,1 @@
+"""The Dagster code location: one Definitions built from the domain folders under defs/."""

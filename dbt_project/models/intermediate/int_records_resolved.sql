@@ -23,8 +23,9 @@ disaggregations as (
 disaggregation_summary as (
     select
         record_id,
-        string_agg(dimension_code || '=' || category_code, ';' order by dimension_code)
-            filter (where category_code is not null) as disaggregation,
+        -- Unresolved categories stay visible in the key as ?text (such values are quarantined).
+        string_agg(dimension_code || '=' || coalesce(category_code, '?' || category_text), ';'
+            order by dimension_code) as disaggregation,
         list(struct_pack(dimension_code, dimension_name, category_text, category_code,
                          known_categories, given_by) order by dimension_code) as parts,
         count(*) - count(distinct dimension_code) as repeated_dimensions,

@@ -6,6 +6,7 @@ with outcomes as (
 
 final as (
     select
+        record_id,
         indicator_code,
         partner_code,
         period,

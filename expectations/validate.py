@@ -1,0 +1,252 @@
+"""Run the generated suite with Great Expectations on each submission's values, as they arrive.
+
+Two scopes, each validated per submission (small frames, never a whole warehouse table):
+
+* ``submission``: every value a submission reported (before quarantine). Failures are expected
+  when a partner sends bad data; they tell the partner what broke which definition. Warning.
+* ``published``: the values of that submission that reached ``marts.indicator_values``. Any
+  failure means a value that breaks an agreed definition would be published. Blocking.
+
+Only submissions whose values (or the suite) changed since they were last validated are
+validated again. Results go to ``quality.expectation_results`` for the dashboard; GX's own
+validation results and Data Docs (HTML) go to the initiative's ``gx/`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from great_expectations.core.expectation_suite import ExpectationSuite  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.exceptions import DataContextError  # noqa: E402
+
+from expectations.suite import (  # noqa: E402
+    KEY_COLUMNS,
+    SUITE_NAME,
+    expectation_key,
+    suite_expectations,
+    suite_fingerprint,
+)
+from murmuration.paths import ProjectPaths  # noqa: E402
+from murmuration.registry import Registry  # noqa: E402
+from murmuration.warehouse import connect  # noqa: E402
+
+SCOPES = {
+    "submission": ("select record_id, submission_id, " + ", ".join(KEY_COLUMNS)
+                   + " from intermediate.int_records_validated where extract_problem is null"),
+    "published": ("select record_id, submission_id, " + ", ".join(KEY_COLUMNS)
+                  + " from marts.indicator_values"),
+}
+BLOCKING_SCOPES = {"published"}
+CHUNK_ROWS = 250_000
+RESULT_SCHEMA = pa.schema([
+    ("scope", pa.string()), ("submission_id", pa.string()), ("suite_name", pa.string()),
+    ("expectation_id", pa.string()), ("expectation_type", pa.string()),
+    ("column_name", pa.string()), ("condition", pa.string()), ("kwargs", pa.string()),
+    ("success", pa.bool_()), ("element_count", pa.int64()), ("unexpected_count", pa.int64()),
+    ("unexpected_examples", pa.list_(pa.string())), ("blocking", pa.bool_()),
+    ("validated_at", pa.string()),
+])
+EXAMPLES = 5
+
+
+@dataclass
+class QualityReport:
+    suite_fingerprint: str
+    expectations: int
+    validated: dict[str, int] = field(default_factory=dict)  # scope -> submissions validated now
+    failing: dict[str, list[dict]] = field(default_factory=dict)  # scope -> failing results
+    data_docs: str | None = None
+
+    def failures(self, scope: str) -> int:
+        return sum(row["unexpected_count"] for row in self.failing.get(scope, []))
+
+
+def open_context(paths: ProjectPaths):
+    """The initiative's file context (``<state>/gx``), progress bars off."""
+    context = gx.get_context(mode="file", project_root_dir=str(paths.state_dir))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def sync_suite(context, expectations: list) -> ExpectationSuite:
+    """Save the generated suite; unchanged expectations keep their ids, so re-runs write nothing."""
+    try:
+        existing = context.suites.get(SUITE_NAME)
+    except DataContextError:
+        return context.suites.add(gx.ExpectationSuite(name=SUITE_NAME, expectations=expectations))
+    if [expectation_key(e) for e in expectations] == \
+            [expectation_key(e) for e in existing.expectations]:
+        return existing
+    old_ids = {json.dumps(expectation_key(e)): e.id for e in existing.expectations}
+    suite = gx.ExpectationSuite(name=SUITE_NAME, expectations=expectations)
+    for expectation in suite.expectations:
+        expectation.id = old_ids.get(json.dumps(expectation_key(expectation)))
+    return context.suites.add_or_update(suite)
+
+
+def _validation_definition(context, suite, scope: str):
+    try:
+        source = context.data_sources.get("submissions")
+    except KeyError:
+        source = context.data_sources.add_pandas(name="submissions")
+    try:
+        asset = source.get_asset(scope)
+    except LookupError:
+        asset = source.add_dataframe_asset(name=scope)
+    try:
+        batch = asset.get_batch_definition("per_run")
+    except KeyError:
+        batch = asset.add_batch_definition_whole_dataframe("per_run")
+    return context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=f"{SUITE_NAME}_{scope}", data=batch, suite=suite))
+
+
+def run_quality(paths: ProjectPaths, registry: Registry) -> QualityReport:
+    expectations = suite_expectations(registry)
+    fingerprint = suite_fingerprint(expectations)
+    context = open_context(paths)
+    suite = sync_suite(context, expectations)
+    report = QualityReport(fingerprint, len(expectations))
+    with connect(paths) as con:
+        _ensure_tables(con)
+        for scope, source in SCOPES.items():
+            stale = _stale_submissions(con, scope, source, fingerprint)
+            definition = _validation_definition(context, suite, scope)
+            report.validated[scope] = len(stale)
+            for chunk in _chunks(stale):
+                ids = [submission_id for submission_id, _, _ in chunk]
+                frame = con.execute(f"select * from ({source}) where submission_id in "
+                                    f"(select unnest(?::varchar[])) order by record_id",
+                                    [ids]).df()
+                result = definition.run(
+                    batch_parameters={"dataframe": frame},
+                    result_format={"result_format": "COMPLETE",
+                                   "unexpected_index_column_names": ["record_id"]})
+                rows = _result_rows(result, frame, scope, ids)
+                con.execute("delete from quality.expectation_results where scope = ? and "
+                            "submission_id in (select unnest(?::varchar[]))", [scope, ids])
+                con.execute("delete from quality.validated_submissions where scope = ? and "
+                            "submission_id in (select unnest(?::varchar[]))", [scope, ids])
+                if rows:
+                    rows_frame = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+                    con.register("rows_frame", rows_frame)
+                    con.execute("insert into quality.expectation_results by name "
+                                "select * from rows_frame")
+                    con.unregister("rows_frame")
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                con.executemany("insert into quality.validated_submissions values (?, ?, ?, ?)",
+                                [[scope, sid, print_, now] for sid, print_, _ in chunk])
+            # Submissions no longer holding values in this scope drop their old results.
+            con.execute(f"delete from quality.expectation_results where scope = ? and "
+                        f"submission_id not in (select submission_id from ({source}))", [scope])
+            con.execute(f"delete from quality.validated_submissions where scope = ? and "
+                        f"submission_id not in (select submission_id from ({source}))", [scope])
+            failing = con.execute(
+                "select submission_id, expectation_type, column_name, condition, "
+                "unexpected_count, element_count, unexpected_examples from "
+                "quality.expectation_results where scope = ? and not success "
+                "order by submission_id, expectation_type", [scope]).df()
+            report.failing[scope] = failing.to_dict(orient="records")
+    sites = context.build_data_docs()
+    report.data_docs = next(iter(sites.values()), None)
+    return report
+
+
+def _ensure_tables(con) -> None:
+    con.execute("create schema if not exists quality")
+    con.execute("""
+        create table if not exists quality.expectation_results (
+            scope varchar, submission_id varchar, suite_name varchar, expectation_id varchar,
+            expectation_type varchar, column_name varchar, condition varchar, kwargs varchar,
+            success boolean, element_count bigint, unexpected_count bigint,
+            unexpected_examples varchar[], blocking boolean, validated_at varchar)""")
+    con.execute("""
+        create table if not exists quality.validated_submissions (
+            scope varchar, submission_id varchar, fingerprint varchar, validated_at varchar)""")
+
+
+def _stale_submissions(con, scope: str, source: str, fingerprint: str) -> list[tuple]:
+    """Submissions whose values or suite changed since their last validation, with row counts."""
+    return con.execute(f"""
+        with current as (
+            select submission_id,
+                ? || ':' || cast(bit_xor(hash(record_id, value)) as varchar) as fingerprint,
+                count(*) as row_count
+            from ({source}) group by submission_id
+        )
+        select current.submission_id, current.fingerprint, current.row_count from current
+        left join quality.validated_submissions as done
+            on done.scope = ? and done.submission_id = current.submission_id
+        where done.fingerprint is distinct from current.fingerprint
+        order by current.submission_id""", [fingerprint, scope]).fetchall()
+
+
+def _chunks(stale: list[tuple]):
+    chunk, rows = [], 0
+    for item in stale:
+        if chunk and rows + item[2] > CHUNK_ROWS:
+            yield chunk
+            chunk, rows = [], 0
+        chunk.append(item)
+        rows += item[2]
+    if chunk:
+        yield chunk
+
+
+def _result_rows(result, frame: pd.DataFrame, scope: str, ids: list[str]) -> list[dict]:
+    """Split one validation of many submissions into per-submission results."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    submission_of = frame.set_index("record_id")["submission_id"]
+    rows = []
+    for outcome in result.results:
+        config = outcome.expectation_config
+        kwargs = dict(config.kwargs)
+        condition = kwargs.pop("row_condition", None)
+        kwargs.pop("condition_parser", None)
+        column = kwargs.get("column")
+        condition = _equality(condition)
+        applies = frame if condition is None else frame[frame[condition[0]] == condition[1]]
+        counts = applies.groupby("submission_id").size()
+        unexpected: dict[str, list] = {sid: [] for sid in ids}
+        for item in outcome.result.get("unexpected_index_list") or []:
+            record_id = item["record_id"]
+            value = item.get(column)
+            unexpected[submission_of[record_id]].append(
+                "empty" if value is None or (isinstance(value, float) and pd.isna(value))
+                else str(getattr(value, "item", lambda v=value: v)()))
+        failed_to_run = bool(outcome.exception_info.get("raised_exception"))
+        for sid in ids:
+            misses = unexpected[sid]
+            rows.append({
+                "scope": scope, "submission_id": sid, "suite_name": SUITE_NAME,
+                "expectation_id": config.id, "expectation_type": config.type,
+                "column_name": column,
+                "condition": f"{condition[0]} == {condition[1]}" if condition else None,
+                "kwargs": json.dumps({k: v for k, v in kwargs.items() if k != "column"},
+                                     default=str, sort_keys=True),
+                "success": not misses and not failed_to_run,
+                "element_count": int(counts.get(sid, 0)),
+                "unexpected_count": len(misses),
+                "unexpected_examples": misses[:EXAMPLES],
+                "blocking": scope in BLOCKING_SCOPES,
+                "validated_at": now,
+            })
+    return rows
+
+
+def _equality(condition) -> tuple[str, str] | None:
+    """(column, value) of a ``Column(x) == value`` row condition, in object or stored form."""
+    if condition is None:
+        return None
+    if isinstance(condition, dict):
+        return condition["column"]["name"], condition["parameter"]
+    return condition.column.name, condition.parameter

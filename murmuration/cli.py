@@ -1,0 +1,187 @@
+"""``murmuration``: run the pipeline for an initiative folder, serve its dashboards, start one.
+
+Exit codes: 0 all good; 1 the run failed or a blocking check failed (nothing new published);
+2 the initiative's definitions are invalid or the command was used wrongly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from murmuration.paths import REPO_ROOT, SAMPLE_PROJECT_DIR, ProjectPaths
+from murmuration.registry import RegistryError, load_registry
+
+
+def _paths(args) -> ProjectPaths:
+    project = Path(args.project)
+    if not project.is_dir():
+        raise SystemExit(_fail(f"{project}: no such initiative folder (create one with "
+                               "`murmuration init FOLDER`)"))
+    return ProjectPaths.for_project(project, getattr(args, "state_dir", None))
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"murmuration: {message}", file=sys.stderr)
+    return code
+
+
+def _load(paths: ProjectPaths):
+    try:
+        return load_registry(paths)
+    except RegistryError as error:
+        print("The initiative's definitions have problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_check(args) -> int:
+    paths = _paths(args)
+    registry = _load(paths)
+    print(f"{registry.initiative.name}: {len(registry.indicators)} indicators, "
+          f"{len(registry.partners)} partners, {len(registry.targets)} targets, "
+          f"{len(registry.mappings)} mappings - all valid.")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from murmuration.pipeline import run_pipeline
+    from murmuration.summary import summarise
+
+    paths = _paths(args)
+    registry = _load(paths)
+    print(f"Running the pipeline for {registry.initiative.name}")
+    print(f"  initiative: {paths.project_dir}")
+    print(f"  state:      {paths.state_dir}", flush=True)
+    started = time.monotonic()
+    result = run_pipeline(paths, progress=not args.quiet)
+    elapsed = time.monotonic() - started
+    print()
+    for line in summarise(paths).lines():
+        print(line)
+    print()
+    print(f"Warehouse:   {paths.warehouse}")
+    print(f"Published:   {paths.serving}")
+    print(f"Dagster run: {result.run_id} (DAGSTER_HOME={paths.dagster_home})")
+    print(f"Full log:    {result.log_file}")
+    failed = [c for c in result.failed_checks]
+    if failed:
+        print("Checks failed:")
+        for check in failed:
+            kind = "blocking" if check.blocking else check.severity.lower()
+            print(f"  {check.asset}: {check.check} ({kind})")
+    if result.success and not result.blocking_failures:
+        print(f"Done in {elapsed:.0f} s.")
+        return 0
+    reason = (f"{len(result.blocking_failures)} blocking check(s) failed"
+              if result.blocking_failures else f"step(s) failed: {', '.join(result.failed_steps)}")
+    print(f"Run failed after {elapsed:.0f} s: {reason}. The previous published snapshot (if "
+          "any) was kept.", file=sys.stderr)
+    return 1
+
+
+def cmd_sample_inbox(args) -> int:
+    from murmuration.sample_inbox import generate_sample_inbox
+
+    paths = _paths(args)
+    files = generate_sample_inbox(paths.inbox_dir)
+    print(f"Wrote {len(files)} files to {paths.inbox_dir}")
+    return 0
+
+
+def cmd_init(args) -> int:
+    target = Path(args.folder)
+    if target.exists() and any(target.iterdir()):
+        return _fail(f"{target} exists and is not empty; choose a new folder")
+    template = REPO_ROOT / "data" / "template"
+    shutil.copytree(template, target, dirs_exist_ok=True)
+    (target / "inbox").mkdir(exist_ok=True)
+    print(f"Started a new initiative in {target}. Next:\n"
+          f"  1. edit {target}/initiative.yaml and registry/*.yaml (indicators, places, "
+          "partners, targets)\n"
+          f"  2. add a mapping per partner export under {target}/mappings/\n"
+          f"  3. drop partner files into {target}/inbox/<partner code>/\n"
+          f"  4. murmuration check --project {target}; murmuration run --project {target}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from murmuration.serve import serve
+
+    paths = _paths(args)
+    _load(paths)
+    return serve(paths, dashboard_port=args.dashboard_port, dagster_port=args.dagster_port,
+                 host=args.host)
+
+
+def cmd_demo(args) -> int:
+    args.project = str(SAMPLE_PROJECT_DIR)
+    if cmd_sample_inbox(args) != 0:
+        return 1
+    code = cmd_run(args)
+    if code != 0:
+        return code
+    return cmd_serve(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="murmuration", description=__doc__.splitlines()[0])
+    commands = top.add_subparsers(dest="command", required=True)
+
+    def project(sub, default=None):
+        sub.add_argument("--project", required=default is None, default=default,
+                         help="the initiative folder (initiative.yaml, registry/, mappings/, "
+                              "inbox/)")
+        sub.add_argument("--state-dir", help="where the pipeline writes (default: "
+                                             "<project>/.murmuration)")
+
+    def ports(sub):
+        sub.add_argument("--dashboard-port", type=int, default=8050)
+        sub.add_argument("--dagster-port", type=int, default=3000)
+        sub.add_argument("--host", default="127.0.0.1")
+
+    sub = commands.add_parser("run", help="run the whole pipeline once for an initiative")
+    project(sub)
+    sub.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    sub.set_defaults(func=cmd_run)
+
+    sub = commands.add_parser("check", help="validate an initiative's registry and mappings")
+    project(sub)
+    sub.set_defaults(func=cmd_check)
+
+    sub = commands.add_parser("serve", help="serve the dashboard and the Dagster UI")
+    project(sub)
+    ports(sub)
+    sub.set_defaults(func=cmd_serve)
+
+    sub = commands.add_parser("sample-inbox", help="generate the sample partner files")
+    project(sub, default=str(SAMPLE_PROJECT_DIR))
+    sub.set_defaults(func=cmd_sample_inbox)
+
+    sub = commands.add_parser("init", help="start a new initiative folder from the template")
+    sub.add_argument("folder")
+    sub.set_defaults(func=cmd_init)
+
+    sub = commands.add_parser("demo", help="sample inbox -> pipeline -> dashboard + Dagster UI")
+    ports(sub)
+    sub.add_argument("--quiet", action="store_true")
+    sub.set_defaults(func=cmd_demo, state_dir=None)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Run the whole Dagster job once for one initiative, in this process, recorded in its Dagster
+home (so the run shows up in the Dagster UI afterwards)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from murmuration.environment import ensure_dbt_manifest, prepare_environment
+from murmuration.paths import ProjectPaths
+
+
+@dataclass
+class CheckFailure:
+    asset: str
+    check: str
+    severity: str
+    blocking: bool
+
+
+@dataclass
+class PipelineResult:
+    run_id: str
+    success: bool
+    log_file: Path
+    failed_steps: list[str] = field(default_factory=list)
+    failed_checks: list[CheckFailure] = field(default_factory=list)
+
+    @property
+    def blocking_failures(self) -> list[CheckFailure]:
+        return [c for c in self.failed_checks if c.blocking]
+
+
+def run_pipeline(paths: ProjectPaths, progress: bool = True) -> PipelineResult:
+    prepare_environment(paths)
+    ensure_dbt_manifest()
+    import dagster as dg
+
+    from orchestration.defs.jobs import PIPELINE_JOB
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    graph = defs.resolve_asset_graph()
+    blocking = {(key.asset_key, key.name) for key in graph.asset_check_keys
+                if graph.get_check_spec(key).blocking}
+    run_config = {"loggers": {"progress": {}} if progress else {}}
+    log_file = paths.state_dir / "logs" / "last_run.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    # Dagster's and dbt's own output goes to the log file; the terminal gets progress lines.
+    with dg.DagsterInstance.get() as instance, log_file.open("w") as log, \
+            contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        result = job.execute_in_process(instance=instance, run_config=run_config,
+                                        raise_on_error=False)
+    failed_checks = [
+        CheckFailure(asset=e.asset_key.to_user_string(), check=e.check_name,
+                     severity=e.severity.value, blocking=(e.asset_key, e.check_name) in blocking)
+        for e in result.get_asset_check_evaluations() if not e.passed]
+    failed_steps = [event.step_key for event in result.get_step_failure_events()]
+    return PipelineResult(run_id=result.run_id, success=result.success, log_file=log_file,
+                          failed_steps=failed_steps, failed_checks=failed_checks)

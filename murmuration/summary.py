@@ -1,0 +1,89 @@
+"""What a run did, in numbers a data engineer reads at a glance (from the warehouse, read-only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from murmuration.paths import ProjectPaths
+
+
+@dataclass
+class RunSummary:
+    files: dict[str, int] = field(default_factory=dict)  # landing status -> count
+    rows_landed: int = 0
+    data_rows: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    values_accepted: int = 0
+    values_current: int = 0
+    values_superseded: int = 0
+    values_quarantined: int = 0
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    problem_files: list[tuple[str, str, str]] = field(default_factory=list)
+    milestones: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        files = ", ".join(f"{n} {status}" for status, n in sorted(self.files.items()))
+        lines = [
+            f"Files:       {sum(self.files.values())} ({files or 'none'})",
+            f"Rows landed: {self.rows_landed} (all cells, titles and headers included)",
+            f"Data rows:   {self.data_rows} = {self.rows_accepted} accepted + "
+            f"{self.rows_quarantined} quarantined",
+            f"Values:      {self.values_accepted + self.values_quarantined} = "
+            f"{self.values_accepted} accepted ({self.values_current} current, "
+            f"{self.values_superseded} superseded by resubmissions) + "
+            f"{self.values_quarantined} quarantined",
+        ]
+        if self.top_reasons:
+            lines.append("Top quarantine reasons:")
+            lines += [f"  {count:>5}  {reason}" for reason, count in self.top_reasons]
+        if self.problem_files:
+            lines.append("Files not read:")
+            lines += [f"  {location}: {status} - {message}"
+                      for location, status, message in self.problem_files]
+        if self.milestones:
+            lines.append("Milestones:")
+            lines += [f"  {indicator} ({place}): {status.replace('_', ' ')}"
+                      for indicator, place, status in self.milestones]
+        return lines
+
+
+def summarise(paths: ProjectPaths) -> RunSummary:
+    """Counts from the warehouse's marts; empty when the pipeline has not built them yet."""
+    summary = RunSummary()
+    if not paths.warehouse.exists():
+        return summary
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        tables = {row[0] for row in con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+        if "marts.submissions" in tables:
+            summary.files = dict(con.execute(
+                "select landing_status, count(*) from marts.submissions group by 1").fetchall())
+            (summary.rows_landed, summary.data_rows, summary.rows_accepted,
+             summary.rows_quarantined, summary.values_accepted, summary.values_current,
+             summary.values_superseded, summary.values_quarantined) = con.execute(
+                "select coalesce(sum(rows_read), 0), coalesce(sum(data_rows), 0), "
+                "coalesce(sum(rows_accepted), 0), coalesce(sum(rows_quarantined), 0), "
+                "coalesce(sum(values_accepted), 0), coalesce(sum(values_current), 0), "
+                "coalesce(sum(values_superseded), 0), coalesce(sum(values_quarantined), 0) "
+                "from marts.submissions").fetchall()[0]
+            summary.problem_files = con.execute(
+                "select folder || '/' || file_name, landing_status, message from "
+                "marts.submissions where landing_status <> 'landed' order by 1").fetchall()
+        if "marts.quarantined_values" in tables:
+            summary.top_reasons = con.execute(
+                "select quarantine_reason, count(*) from marts.quarantined_values group by 1 "
+                "order by 2 desc, 1 limit 8").fetchall()
+        if "marts.milestone_status" in tables:
+            summary.milestones = con.execute(
+                "select i.short_name, case m.place_code when 'all' then 'whole area' "
+                "else coalesce(p.place_name, m.place_code) end, m.status "
+                "from marts.milestone_status m join marts.indicators i using (indicator_code) "
+                "left join marts.places p using (place_code) "
+                "order by i.display_order, m.place_code").fetchall()
+    finally:
+        con.close()
+    return summary

@@ -1,0 +1,33 @@
+"""Publishing: the marts copied to the serving file the dashboard reads, swapped in atomically."""
+
+import dagster as dg
+from dagster_dbt import get_asset_key_for_model
+
+from murmuration.warehouse import publish
+from orchestration.defs.dbt.assets import harmonised_models
+from orchestration.defs.quality.assets import submission_expectations
+from orchestration.lib.resources import InitiativeResource
+
+MARTS = ["indicator_values", "quarantined_values", "submissions", "indicator_period_totals",
+         "milestone_status", "indicator_targets", "indicators", "partners", "places"]
+
+
+@dg.asset(
+    group_name="publish",
+    deps=[submission_expectations,
+          *(get_asset_key_for_model([harmonised_models], name) for name in MARTS)],
+    description="serving.duckdb: the marts and quality results, rebuilt under a temporary "
+                "name and swapped in with os.replace, so readers never see a half-written "
+                "state and never block the pipeline.",
+)
+def serving_snapshot(context: dg.AssetExecutionContext,
+                     initiative: InitiativeResource) -> dg.MaterializeResult:
+    counts = publish(initiative.paths)
+    context.log.info(f"published {len(counts)} tables to {initiative.paths.serving}")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(initiative.paths.serving)),
+        **{name: rows for name, rows in counts.items()},
+    })
+
+
+defs = dg.Definitions(assets=[serving_snapshot])
