@@ -37,8 +37,8 @@ def run_pipeline(paths: ProjectPaths, progress: bool = True) -> PipelineResult:
     ensure_dbt_manifest()
     import dagster as dg
 
-    from orchestration.defs.jobs import PIPELINE_JOB
     from orchestration.definitions import defs
+    from orchestration.defs.jobs import PIPELINE_JOB
 
     job = defs.resolve_job_def(PIPELINE_JOB)
     graph = defs.resolve_asset_graph()

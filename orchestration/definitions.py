@@ -1,24 +1,22 @@
-"""The single Dagster entry point: ``dagster dev -m orchestration.definitions``."""
-
-from __future__ import annotations
+"""The single Dagster entry point: ``dagster dev -m orchestration.definitions -a defs``."""
 
 import dagster as dg
 
-from orchestration.defs.dbt.assets import defs as dbt_defs
+from orchestration.defs import jobs
+from orchestration.defs.dbt import assets as dbt
 from orchestration.defs.dbt.project import dbt_resource
-from orchestration.defs.intake.assets import defs as intake_defs
-from orchestration.defs.jobs import defs as job_defs
-from orchestration.defs.publish.assets import defs as publish_defs
-from orchestration.defs.quality.assets import defs as quality_defs
+from orchestration.defs.intake import assets as intake
+from orchestration.defs.publish import assets as publish
+from orchestration.defs.quality import assets as quality
 from orchestration.lib.progress import progress_logger
 from orchestration.lib.resources import initiative_resource
 
 defs = dg.Definitions.merge(
-    intake_defs,
-    dbt_defs,
-    quality_defs,
-    publish_defs,
-    job_defs,
+    intake.defs,
+    dbt.defs,
+    quality.defs,
+    publish.defs,
+    jobs.defs,
     dg.Definitions(resources={"initiative": initiative_resource(), "dbt": dbt_resource()},
                    loggers={"progress": progress_logger}),
 )

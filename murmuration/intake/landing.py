@@ -146,7 +146,8 @@ def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, 
                 "Excel (.xlsx) or DHIS2 JSON")
         else:
             try:
-                grid = read_grid(received, file_format)
+                grid = read_grid(received, file_format,
+                                 mapping.reader.encoding if mapping else None)
                 pq.write_table(grid.table, target / ROWS_FILE)
                 rows = grid.table.num_rows
                 sheets = sorted(set(grid.table.column("sheet").to_pylist()))

@@ -39,10 +39,10 @@ class Grid:
     details: dict = field(default_factory=dict)
 
 
-def read_grid(path: Path, file_format: FileFormat) -> Grid:
+def read_grid(path: Path, file_format: FileFormat, encoding: str | None = None) -> Grid:
     try:
         if file_format is FileFormat.CSV:
-            return read_csv_grid(path)
+            return read_csv_grid(path, encoding)
         if file_format is FileFormat.EXCEL:
             return read_excel_grid(path)
         if file_format is FileFormat.DHIS2_JSON:
@@ -58,16 +58,23 @@ def read_grid(path: Path, file_format: FileFormat) -> Grid:
 # --- CSV -------------------------------------------------------------------------------------
 
 def detect_encoding(data: bytes) -> str:
-    """UTF-8 when the bytes decode as UTF-8; otherwise charset detection decides."""
+    """UTF-8 when the bytes decode as UTF-8. Otherwise charset detection decides, with one
+    preference: Windows-1252 (a superset of Latin-1, what spreadsheet software in Western
+    languages writes) wins whenever it reads the bytes about as cleanly as the best guess, because
+    on short files several single-byte code pages are indistinguishable to a detector."""
     try:
         data.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    match = from_bytes(data[:1_000_000]).best()
-    if match is None:
+    sample = data[:1_000_000]
+    best = from_bytes(sample).best()
+    western = from_bytes(sample, cp_isolation=["cp1252"]).best()
+    if western is not None and (best is None or western.chaos <= best.chaos + 0.1):
+        return "cp1252"
+    if best is None:
         raise UnreadableFile("the text encoding could not be recognised; save the file as UTF-8")
-    return match.encoding
+    return best.encoding
 
 
 def _max_fields(data: bytes, delimiter: str) -> int:
@@ -81,18 +88,22 @@ def _max_fields(data: bytes, delimiter: str) -> int:
     return int(per_line.max()) + 1
 
 
-def read_csv_grid(path: Path) -> Grid:
+def read_csv_grid(path: Path, encoding: str | None = None) -> Grid:
     data = path.read_bytes()
     if not data.strip():
         raise UnreadableFile("the file is empty")
-    encoding = detect_encoding(data)
+    encoding = encoding or detect_encoding(data)
     details: dict = {"encoding": encoding}
     with tempfile.TemporaryDirectory(prefix="murmuration-csv-") as scratch:
         source = path
         if encoding != "utf-8":
             # DuckDB reads UTF-8; other encodings are transcoded once, losslessly.
             source = Path(scratch) / "utf8.csv"
-            source.write_text(data.decode(encoding), encoding="utf-8")
+            try:
+                text = data.decode(encoding)
+            except (UnicodeDecodeError, LookupError) as error:
+                raise UnreadableFile(f"could not be read as {encoding} text ({error})") from error
+            source.write_text(text, encoding="utf-8")
             data = source.read_bytes()
         con = duckdb.connect()
         try:

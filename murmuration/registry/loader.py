@@ -180,13 +180,13 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
         if target.indicator not in indicators:
             problems.append(target_doc.describe(("targets", n, "indicator"),
                                                 f"{target.indicator!r} is not an indicator"))
-        if target.place != WHOLE_AREA and target.place not in places:
-            problems.append(target_doc.describe(("targets", n, "place"),
-                            f"{target.place!r} is not a place (or '{WHOLE_AREA}')"))
         elif indicators[target.indicator].direction is Direction.NEUTRAL:
             problems.append(target_doc.describe(("targets", n, "indicator"),
                             f"{target.indicator!r} has direction neutral; a target needs "
                             "higher_is_better or lower_is_better"))
+        if target.place != WHOLE_AREA and target.place not in places:
+            problems.append(target_doc.describe(("targets", n, "place"),
+                            f"{target.place!r} is not a place (or '{WHOLE_AREA}')"))
         key = (target.indicator, target.place)
         if key in seen_targets:
             problems.append(target_doc.describe(("targets", n), f"a target for {key[0]} at "

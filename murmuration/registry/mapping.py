@@ -42,7 +42,10 @@ class AppliesTo(Strict):
 
 class Reader(Strict):
     format: FileFormat | None = Field(None, description="default: from the file extension")
-    sheet: str | None = Field(None, description="Excel sheet name; default: the first sheet")
+    sheet: str | None = Field(None, description="Excel sheet name; default: the first sheet "
+                                                "whose header matches")
+    encoding: str | None = Field(None, description="CSV text encoding (e.g. cp1252); default: "
+                                                   "detected")
     header_row: int | str = Field(
         "auto", description="1-based row holding the column names, or 'auto' to find it")
 

@@ -1,0 +1,93 @@
+"""Read-only queries on the published serving file. The dashboard never touches the warehouse.
+
+Each call opens the serving file read-only and closes it, so a newly published file (swapped in
+with os.replace by the pipeline) is picked up on the next request.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from murmuration.paths import ProjectPaths
+
+
+def serving_path() -> Path:
+    """The serving file of the initiative this dashboard serves (MURMURATION_PROJECT_DIR)."""
+    explicit = os.environ.get("MURMURATION_SERVING")
+    return Path(explicit) if explicit else ProjectPaths.from_env().serving
+
+
+class NotPublished(Exception):
+    """No snapshot has been published yet for this initiative."""
+
+
+@contextmanager
+def _connection():
+    path = serving_path()
+    if not path.exists():
+        raise NotPublished(str(path))
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _frame(sql: str, parameters: list | None = None) -> pd.DataFrame:
+    with _connection() as con:
+        return con.execute(sql, parameters or []).df()
+
+
+def published_at() -> str:
+    return _frame("select published_at from main.published").iloc[0, 0]
+
+
+def initiative_name() -> str:
+    return _frame("select initiative_name from marts.initiative").iloc[0, 0]
+
+
+def indicators() -> pd.DataFrame:
+    return _frame("select * from marts.indicators order by display_order")
+
+
+def places() -> pd.DataFrame:
+    return _frame("select * from marts.places order by display_order")
+
+
+def milestone_status() -> pd.DataFrame:
+    return _frame("""
+        select m.*, i.short_name, i.indicator_name, i.unit_name, i.decimals, i.direction,
+            i.working_group_name, coalesce(p.place_name, 'Whole area') as place_name,
+            i.display_order, coalesce(p.display_order, -1) as place_order
+        from marts.milestone_status m
+        join marts.indicators i using (indicator_code)
+        left join marts.places p using (place_code)
+        order by i.display_order, place_order""")
+
+
+def monthly_totals(indicator_code: str, place_code: str) -> pd.DataFrame:
+    return _frame("""
+        select period, period_start, value, partners_reporting, partners_expected,
+            numerator_value, denominator_value
+        from marts.indicator_period_totals
+        where indicator_code = ? and place_code = ? and period_type = 'month'
+        order by period_start""", [indicator_code, place_code])
+
+
+def target_points(indicator_code: str, place_code: str) -> pd.DataFrame:
+    return _frame("""
+        select point_kind, sequence, period, period_start, target_value, note
+        from marts.indicator_targets
+        where indicator_code = ? and place_code = ?
+        order by sequence""", [indicator_code, place_code])
+
+
+def target_places(indicator_code: str) -> list[str]:
+    frame = _frame("select distinct place_code from marts.indicator_targets "
+                   "where indicator_code = ?", [indicator_code])
+    return frame["place_code"].tolist()

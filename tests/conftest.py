@@ -1,0 +1,69 @@
+"""Shared fixtures: a copy of the sample initiative in a temporary folder, and one real pipeline
+run on it (through the `murmuration run` command) that many tests read from."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from murmuration.environment import OFFLINE, ensure_dbt_manifest
+from murmuration.paths import REPO_ROOT, SAMPLE_PROJECT_DIR, ProjectPaths
+from murmuration.sample_inbox import generate_sample_inbox
+
+REALDATA = REPO_ROOT.parent / "shared" / "realdata"
+ARTIFACTS = REPO_ROOT / "artifacts"
+
+os.environ.update(OFFLINE)
+
+
+def copy_initiative(source: Path, target: Path) -> ProjectPaths:
+    """The definitions of an initiative (no inbox, no state) copied to ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source / "initiative.yaml", target / "initiative.yaml")
+    for folder in ("registry", "mappings"):
+        shutil.copytree(source / folder, target / folder)
+    return ProjectPaths.for_project(target)
+
+
+@pytest.fixture
+def sample_paths(tmp_path) -> ProjectPaths:
+    """A fresh copy of the sample initiative's definitions, with its generated inbox."""
+    paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path / "sample")
+    generate_sample_inbox(paths.inbox_dir)
+    return paths
+
+
+@dataclass
+class PipelineRun:
+    paths: ProjectPaths
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    return ensure_dbt_manifest()
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
+    """The whole pipeline run once on the sample initiative by the real command line."""
+    paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path_factory.mktemp("run") / "sample")
+    generate_sample_inbox(paths.inbox_dir)
+    completed = subprocess.run(
+        [sys.executable, "-m", "murmuration.cli", "run", "--project", str(paths.project_dir)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, **OFFLINE})
+    return PipelineRun(paths, completed.returncode, completed.stdout, completed.stderr)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

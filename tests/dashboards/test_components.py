@@ -1,0 +1,79 @@
+"""Dashboard pieces as pure functions, and page callbacks called directly on published data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dashboards.components.milestone_chart import milestone_figure
+from dashboards.components.status import format_value
+
+
+def test_format_value():
+    assert format_value(1234.567, 1, "hours") == "1,234.6 hours"
+    assert format_value(91.94, 1, "%") == "91.9%"
+    assert format_value(None) == "-" and format_value(float("nan")) == "-"
+
+
+def test_milestone_figure_draws_actuals_targets_and_projection():
+    totals = pd.DataFrame({
+        "period_start": pd.to_datetime(["2026-08-01", "2026-09-01", "2026-10-01"]),
+        "value": [10.0, 12.0, 14.0], "partners_reporting": [2, 1, 2],
+        "partners_expected": [2, 2, 2]})
+    points = pd.DataFrame({
+        "point_kind": ["baseline", "milestone", "target"], "sequence": [0, 1, 2],
+        "period_start": pd.to_datetime(["2026-01-01", "2026-12-01", "2027-06-01"]),
+        "target_value": [8.0, 20.0, 30.0]})
+    status = {"status": "at_risk", "milestone_period": "2026-12", "projected_value": 18.0}
+    figure = milestone_figure({"short_name": "Visits", "unit_name": "visits", "decimals": 0},
+                              totals, points, status)
+    names = [trace.name for trace in figure.data]
+    assert names == ["Actual", "Planned path", "Baseline", "Milestone", "Target",
+                     "Trend projection (at risk)"]
+    assert list(figure.data[0].y) == [10.0, 12.0, 14.0]
+    assert "1 of 2 partners reported" in figure.data[0].customdata
+    assert list(figure.data[-1].y) == [14.0, 18.0]
+    assert figure.layout.title.text == "Visits - At risk"
+
+
+@pytest.fixture(scope="module")
+def app():
+    """Pages register themselves when the app is created; callbacks are then plain functions."""
+    from dashboards.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def published(app, sample_run, monkeypatch):
+    assert sample_run.returncode == 0, sample_run.stdout + sample_run.stderr
+    monkeypatch.setenv("MURMURATION_SERVING", str(sample_run.paths.serving))
+
+
+def test_milestone_callback_on_published_data(published):
+    from dashboards.pages.milestones import show_indicator
+
+    figure, card, definition = show_indicator("families_in_temporary_housing", "all")
+    assert figure.layout.title.text == "Families in temporary housing - Off track"
+    assert len(figure.data[0].x) == 24
+    assert "Off track" in str(card) and "against a milestone of 160" in str(card)
+    assert "Lower is better" in str(definition)
+
+    figure, card, _ = show_indicator("family_referrals", "north")
+    assert "No baseline, milestones or target" in str(card)
+    assert figure.layout.title.text.endswith("No data")
+
+
+def test_overview_lists_every_target(published):
+    from dashboards.pages.overview import layout
+
+    text = str(layout())
+    assert text.count("data-status") == 6
+    assert "Families in temporary housing" in text and "Eastfield" in text
+
+
+def test_pages_say_when_nothing_is_published(app, monkeypatch, tmp_path):
+    from dashboards.pages.overview import layout
+
+    monkeypatch.setenv("MURMURATION_SERVING", str(tmp_path / "missing.duckdb"))
+    assert "Nothing published yet" in str(layout())

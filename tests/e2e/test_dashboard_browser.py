@@ -1,0 +1,108 @@
+"""The dashboard in a real headless browser (Debian's chromium), against the published sample."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from murmuration.environment import OFFLINE
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(sample_run):
+    assert sample_run.returncode == 0, sample_run.stdout + sample_run.stderr
+    port = free_port()
+    env = {**os.environ, **OFFLINE, "MURMURATION_SERVING": str(sample_run.paths.serving)}
+    server = subprocess.Popen([sys.executable, "-m", "dashboards.app", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed (make test installs it with apt)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_milestone_page_draws_the_chart(browser, dashboard_url, artifacts):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{dashboard_url}/milestones?indicator=children_enrolled&place=east")
+    page.wait_for_selector("#milestone-chart .scatterlayer .trace", timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#milestone-chart .gtitle')?.textContent.includes('At risk')",
+        timeout=30_000)
+    traces = page.locator("#milestone-chart .scatterlayer .trace").count()
+    assert traces == 5  # actual, planned path, baseline, target (east has no milestones), trend
+    assert page.locator("#milestone-chart .gtitle").text_content() == "Children enrolled - At risk"
+    assert "At risk" in page.locator("#milestone-status").text_content()
+    page.screenshot(path=str(artifacts / "milestone_page.png"), full_page=True)
+
+    # Choosing another indicator redraws the chart through the callback.
+    page.locator("#milestone-indicator").click()
+    page.get_by_text("Families in temporary housing (Family support and housing)").click()
+    page.locator("#milestone-place").click()
+    page.get_by_role("option", name="Whole area").click()
+    page.wait_for_function(
+        "document.querySelector('#milestone-chart .gtitle')?.textContent.includes('Off track')",
+        timeout=30_000)
+    assert errors == []
+    page.close()
+
+
+def test_overview_shows_every_status(browser, dashboard_url, artifacts):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(dashboard_url + "/")
+    page.wait_for_selector(".status-table", timeout=30_000)
+    badges = page.locator("[data-status]").all_text_contents()
+    assert sorted(badges) == ["At risk", "At risk", "Off track", "On track", "On track",
+                              "On track"]
+    assert page.locator("#initiative-name").text_content() == "Riverside Early Years Partnership"
+    page.screenshot(path=str(artifacts / "overview_page.png"), full_page=True)
+    page.get_by_role("link", name="Families in temporary housing").click()
+    page.wait_for_selector("#milestone-chart .scatterlayer .trace", timeout=30_000)
+    assert "indicator=families_in_temporary_housing" in page.url
+    page.close()

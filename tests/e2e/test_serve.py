@@ -1,0 +1,52 @@
+"""`murmuration serve` brings up the dashboard and the Dagster UI, and Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from murmuration.environment import OFFLINE
+from tests.e2e.test_dashboard_browser import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_serve_starts_both_uis_and_stops_cleanly_on_ctrl_c(sample_run):
+    dashboard, dagster = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "murmuration.cli", "serve", "--project",
+         str(sample_run.paths.project_dir), "--dashboard-port", str(dashboard),
+         "--dagster-port", str(dagster)],
+        env={**os.environ, **OFFLINE}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True)
+    lines = []
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        output = "".join(lines)
+        assert f"Dashboard:  http://127.0.0.1:{dashboard}/" in output, output
+        assert f"Dagster UI: http://127.0.0.1:{dagster}" in output, output
+        page = urllib.request.urlopen(f"http://127.0.0.1:{dashboard}/", timeout=10).read()
+        assert b"_dash-config" in page
+        info = urllib.request.urlopen(f"http://127.0.0.1:{dagster}/server_info", timeout=10).read()
+        assert b"dagster_webserver_version" in info
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert "Stopped." in rest
+    for port in (dashboard, dagster):
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3)

@@ -1,0 +1,100 @@
+"""Landing keeps every file byte for byte, once, and never loses one silently."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+
+from murmuration.intake.extract import extract_pending, load_extraction
+from murmuration.intake.landing import land_inbox, load_submissions
+from murmuration.registry import load_registry
+
+
+def test_sample_inbox_lands_every_file_once(sample_paths):
+    registry = load_registry(sample_paths)
+    first = land_inbox(sample_paths, registry)
+    files = sorted(p for p in sample_paths.inbox_dir.rglob("*") if p.is_file())
+    assert len(first.new) == len(files) == 169
+    statuses = {s.file_name: s.status for s in first.new}
+    assert statuses["~$family_hub_return_2025-06.xlsx"] == "ignored"
+    assert sum(status == "landed" for status in statuses.values()) == 168
+
+    again = land_inbox(sample_paths, registry)
+    assert again.new == [] and again.unchanged == 169
+
+    for submission in first.new:
+        original = sample_paths.inbox_dir / submission.inbox_path
+        assert (sample_paths.received_dir / submission.submission_id / submission.file_name
+                ).read_bytes() == original.read_bytes()
+        if submission.status == "landed":
+            landed = pq.read_table(sample_paths.submission_dir(submission.submission_id)
+                                   / "rows.parquet")
+            assert landed.num_rows == submission.rows_read
+
+
+def test_same_bytes_under_another_name_are_one_submission(sample_paths):
+    registry = load_registry(sample_paths)
+    land_inbox(sample_paths, registry)
+    source = sample_paths.inbox_dir / "housing_trust" / "housing_trust_2025-01.csv"
+    (source.parent / "copy of housing_trust_2025-01.csv").write_bytes(source.read_bytes())
+    report = land_inbox(sample_paths, registry)
+    assert report.new == [] and report.unchanged == 170
+
+
+def test_unreadable_and_unknown_files_are_kept_and_explained(sample_paths):
+    registry = load_registry(sample_paths)
+    folder = sample_paths.inbox_dir / "housing_trust"
+    (folder / "broken.xlsx").write_bytes(b"PK\x03\x04garbage")
+    (folder / "minutes.docx").write_bytes(b"meeting notes")
+    report = land_inbox(sample_paths, registry, folders={"housing_trust"})
+    by_name = {s.file_name: s for s in report.new}
+    assert by_name["broken.xlsx"].status == "unreadable"
+    assert "not a readable Excel workbook" in by_name["broken.xlsx"].message
+    assert by_name["minutes.docx"].status == "unreadable"
+    assert "'.docx' are not read" in by_name["minutes.docx"].message
+    assert (sample_paths.received_dir / by_name["broken.xlsx"].submission_id
+            / "broken.xlsx").exists()
+
+
+def test_mapping_turns_rows_into_records_and_accounts_for_every_row(sample_paths):
+    registry = load_registry(sample_paths)
+    land_inbox(sample_paths, registry)
+    submissions = {s.file_name: s for s in load_submissions(sample_paths)}
+    extract_pending(sample_paths, registry, list(submissions.values()))
+
+    workbook = submissions["family_hub_return_2025-03.xlsx"]
+    extraction = load_extraction(sample_paths, workbook.submission_id)
+    assert (extraction.sheet, extraction.header_row, extraction.data_rows) == ("Return", 4, 5)
+    records = pq.read_table(sample_paths.submission_dir(workbook.submission_id)
+                            / "records.parquet").to_pylist()
+    # 4 places x 2 value columns, plus the formula "Total" row accounted as a summary row.
+    assert len(records) == 9
+    total = [r for r in records if r["problem"]]
+    assert [r["row_number"] for r in total] == [9]
+    assert total[0]["problem"].startswith("summary row")
+    visits = {r["place_text"]: r["value_text"] for r in records
+              if r["indicator_text"] == "home_visits"}
+    assert set(visits) == {"Northgate", "Southbank", "Eastfield", "Westmoor"}
+    assert str(records[0]["period_start"]) == "2025-03-31"
+
+    wide = submissions["parents_together_2025-03.xlsx"]
+    records = pq.read_table(sample_paths.submission_dir(wide.submission_id)
+                            / "records.parquet").to_pylist()
+    girls = [r for r in records if r["column_name"] == "Girls 0-2"]
+    assert [d["text"] for d in girls[0]["disaggregation_text"]] == ["f", "0-2"]
+    assert [r["problem"] for r in records if r["problem"]] == ["no values reported in this row"]
+
+
+def test_a_mapping_that_does_not_fit_quarantines_every_row_with_the_reason(sample_paths):
+    registry = load_registry(sample_paths)
+    path = sample_paths.inbox_dir / "housing_trust" / "housing_trust_2025-02.csv"
+    path.write_text(path.read_text().replace("Families", "Households"))
+    land_inbox(sample_paths, registry, folders={"housing_trust"})
+    submission = next(s for s in load_submissions(sample_paths) if s.file_name == path.name)
+    [extraction] = extract_pending(sample_paths, registry, [submission])
+    assert "header row was not found" in extraction.problem and "'Families'" in extraction.problem
+    assert extraction.data_rows == extraction.records == 5
+    state = json.loads((sample_paths.submission_dir(submission.submission_id)
+                        / "extract.json").read_text())
+    assert state["mapping_name"] == "housing_trust_csv"

@@ -1,0 +1,132 @@
+"""The Dagster code location: what it defines, and that the job really ran end to end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import dagster as dg
+import duckdb
+import pytest
+
+from murmuration.environment import OFFLINE, initiative_environment
+from murmuration.paths import ProjectPaths
+
+EXPECTED_PYTHON_ASSETS = {"received_submissions", "submission_records", "submission_expectations",
+                          "serving_snapshot"}
+EXPECTED_MARTS = {"indicator_values", "quarantined_values", "submissions",
+                  "indicator_period_totals", "milestone_status", "indicator_targets",
+                  "indicators", "partners", "places", "initiative"}
+
+
+@pytest.fixture(scope="module")
+def defs(dbt_manifest):
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def test_asset_graph_snapshot(defs):
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    assert EXPECTED_PYTHON_ASSETS <= keys
+    assert {f"marts/{name}" for name in EXPECTED_MARTS} <= keys
+    assert {"registry/indicators", "landing/records", "landing/submissions"} <= keys
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(dg.AssetKey(["marts", "milestone_status"])).group_name,
+              graph.get(dg.AssetKey(["staging", "stg_landing__records"])).group_name}
+    assert groups == {"marts", "staging"}
+    parents = graph.get(dg.AssetKey(["staging", "stg_landing__records"])).parent_keys
+    assert parents == {dg.AssetKey(["landing", "records"])}
+
+
+def test_dbt_tests_and_gx_are_asset_checks(defs):
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name): graph.get_check_spec(k).blocking
+              for k in graph.asset_check_keys}
+    assert checks[("marts/indicator_values",
+                   "unique_combination_indicator_values_indicator_code__partner_code__period__"
+                   "place_code__disaggregation")] is True
+    assert checks[("submission_expectations", "published_values_meet_definitions")] is True
+    assert checks[("submission_expectations", "submissions_meet_definitions")] is False
+
+
+def test_job_and_schedule(defs):
+    job = defs.resolve_job_def("murmuration_pipeline")
+    assert job.executor_def.name == "in_process"
+    schedule = defs.resolve_schedule_def("full_refresh")
+    assert schedule.cron_schedule == "0 6 * * 1"
+
+
+def test_cli_run_materialised_every_asset_and_recorded_the_run(sample_run):
+    assert sample_run.returncode == 0, sample_run.stdout + sample_run.stderr
+    out = sample_run.stdout
+    assert "Data rows:   1690 = 1636 accepted + 54 quarantined" in out
+    assert "Files:       169 (1 ignored, 168 landed)" in out
+    assert "Families in temporary housing (whole area): off track" in out
+    assert "ok harmonised_models" in out and "ok serving_snapshot" in out
+
+    paths = sample_run.paths
+    os.environ.update(initiative_environment(paths))
+    with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        [run] = instance.get_runs()
+        assert run.job_name == "murmuration_pipeline"
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        materialised = {key.to_user_string() for key in
+                        instance.get_asset_keys() if instance.get_latest_materialization_event(key)}
+    assert EXPECTED_PYTHON_ASSETS <= materialised
+    assert {f"marts/{name}" for name in EXPECTED_MARTS} <= materialised
+
+    con = duckdb.connect(str(paths.serving), read_only=True)
+    published = {row[0] for row in con.execute(
+        "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+    con.close()
+    assert {f"marts.{name}" for name in EXPECTED_MARTS} <= published
+    assert "quality.expectation_results" in published
+
+
+def test_invalid_definitions_stop_the_run_with_exit_code_2(tmp_path):
+    from murmuration.paths import SAMPLE_PROJECT_DIR
+    from tests.conftest import copy_initiative
+
+    paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path / "broken")
+    indicators = paths.registry_dir / "indicators.yaml"
+    indicators.write_text(indicators.read_text().replace("aggregation: latest",
+                                                         "aggregation: newest"))
+    completed = subprocess.run([sys.executable, "-m", "murmuration.cli", "run", "--project",
+                                str(paths.project_dir)], capture_output=True, text=True,
+                               env={**os.environ, **OFFLINE}, timeout=120)
+    assert completed.returncode == 2
+    assert "indicators.yaml, line" in completed.stderr and "aggregation" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_failing_blocking_check_keeps_the_previous_snapshot(sample_run, tmp_path):
+    """Plant a published value that breaks its definition: the GX check blocks publishing."""
+    from orchestration.defs.publish.assets import serving_snapshot
+    from orchestration.defs.quality.assets import submission_expectations
+    from orchestration.lib.resources import InitiativeResource
+
+    source = sample_run.paths
+    copy = tmp_path / "copy"
+    shutil.copytree(source.project_dir, copy, symlinks=True)
+    paths = ProjectPaths.for_project(copy)
+    before = paths.serving.read_bytes()
+    con = duckdb.connect(str(paths.warehouse))
+    con.execute("update marts.indicator_values set value = 5000 where record_id = "
+                "(select min(record_id) from marts.indicator_values "
+                "where indicator_code = 'children_enrolled')")
+    con.close()
+    result = dg.materialize(
+        [submission_expectations, serving_snapshot],
+        resources={"initiative": InitiativeResource(project_dir=str(copy))},
+        raise_on_error=False)
+    [evaluation] = [e for e in result.get_asset_check_evaluations()
+                    if e.check_name == "published_values_meet_definitions"]
+    assert not evaluation.passed
+    assert evaluation.metadata["unexpected_values"].value == 1
+    assert not result.success
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "serving_snapshot" not in materialised
+    assert paths.serving.read_bytes() == before
