@@ -37,10 +37,11 @@ def run_pipeline(paths: ProjectPaths, progress: bool = True) -> PipelineResult:
     ensure_dbt_manifest()
     import dagster as dg
 
+    from murmuration.intake.landing import inbox_folders
     from orchestration.definitions import defs
-    from orchestration.defs.jobs import PIPELINE_JOB
+    from orchestration.defs.intake.assets import inbox_folders as partitions
+    from orchestration.defs.jobs import HARMONISE_JOB, PIPELINE_JOB, all_folders_tags
 
-    job = defs.resolve_job_def(PIPELINE_JOB)
     graph = defs.resolve_asset_graph()
     blocking = {(key.asset_key, key.name) for key in graph.asset_check_keys
                 if graph.get_check_spec(key).blocking}
@@ -50,7 +51,18 @@ def run_pipeline(paths: ProjectPaths, progress: bool = True) -> PipelineResult:
     # Dagster's and dbt's own output goes to the log file; the terminal gets progress lines.
     with dg.DagsterInstance.get() as instance, log_file.open("w") as log, \
             contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        result = job.execute_in_process(instance=instance, run_config=run_config,
+        # Every inbox folder is a partition of the intake assets; one run covers them all.
+        folders = inbox_folders(paths)
+        known = instance.get_dynamic_partitions(partitions.name)
+        missing = [f for f in folders if f not in known]
+        if missing:
+            instance.add_dynamic_partitions(partitions.name, missing)
+        if folders:
+            ordered = list(instance.get_dynamic_partitions(partitions.name))
+            job, tags = defs.resolve_job_def(PIPELINE_JOB), all_folders_tags(ordered)
+        else:
+            job, tags = defs.resolve_job_def(HARMONISE_JOB), {}
+        result = job.execute_in_process(instance=instance, run_config=run_config, tags=tags,
                                         raise_on_error=False)
     failed_checks = [
         CheckFailure(asset=e.asset_key.to_user_string(), check=e.check_name,

@@ -23,7 +23,7 @@ from murmuration.intake.landing import Submission
 from murmuration.paths import ProjectPaths
 from murmuration.registry import Registry, RegistryError
 from murmuration.registry.loader import normalise
-from murmuration.registry.models import WHOLE_AREA
+from murmuration.registry.models import WHOLE_AREA, period_start
 
 PUBLISHED_SCHEMAS = ("marts", "quality")
 
@@ -70,8 +70,9 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
                   for d in registry.dimensions.disaggregations
                   for n, c in enumerate(d.categories)]
     partners = [{"partner_code": p.code, "partner_name": p.name, "cadence": p.cadence.value,
-                 "due_days": p.due_days, "reports_from": p.reports_from,
-                 "reports_until": p.reports_until}
+                 "due_days": p.due_days,
+                 "reports_from": period_start(p.reports_from) if p.reports_from else None,
+                 "reports_until": period_start(p.reports_until) if p.reports_until else None}
                 for p in registry.partners]
     partner_indicators = [{"partner_code": p.code, "indicator_code": code}
                           for p in registry.partners for code in p.indicators]
@@ -82,10 +83,12 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
         for sequence, (kind, point) in enumerate(points):
             target_points.append({
                 "indicator_code": t.indicator, "place_code": t.place, "point_kind": kind,
-                "sequence": sequence, "period": point.period, "target_value": point.value,
+                "sequence": sequence, "period": point.period,
+                "period_start": period_start(point.period), "target_value": point.value,
                 "note": point.note})
     mappings = [{"mapping_name": m.name, "layout": m.layout.value,
                  "partner_source": "column" if m.partner.column else "folder",
+                 "duplicate_keys": m.duplicate_keys.value,
                  "period_formats": ", ".join(m.period_formats),
                  "file": str(registry.mapping_files.get(m.name, ""))}
                 for m in registry.mappings]
@@ -106,12 +109,13 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
                                           "category_code": pa.string(),
                                           "category_name": pa.string(),
                                           "display_order": pa.int64()}),
-        "partners": _table(partners, {"reports_from": pa.string(), "reports_until": pa.string()}),
+        "partners": _table(partners, {"reports_from": pa.date32(), "reports_until": pa.date32()}),
         "partner_indicators": _table(partner_indicators, {"partner_code": pa.string(),
                                                           "indicator_code": pa.string()}),
         "target_points": _table(target_points, {
             "indicator_code": pa.string(), "place_code": pa.string(), "point_kind": pa.string(),
-            "sequence": pa.int64(), "period": pa.string(), "target_value": pa.float64(),
+            "sequence": pa.int64(), "period": pa.string(), "period_start": pa.date32(),
+            "target_value": pa.float64(),
             "note": pa.string()}),
         "mappings": _table(mappings),
         "code_lookup": _table(code_lookup(registry)),
@@ -215,9 +219,11 @@ def prepare_sources(paths: ProjectPaths, registry: Registry,
             con.execute(f"create or replace table registry.{name} as select * from incoming")
             con.unregister("incoming")
             counts[f"registry.{name}"] = table.num_rows
+        initiative = registry.initiative
         con.execute("create or replace table registry.initiative as select ? as initiative_name, "
-                    "? as description", [registry.initiative.name,
-                                         " ".join(registry.initiative.description.split())])
+                    "? as description, ? as period_type, ? as overlap_rule",
+                    [initiative.name, " ".join(initiative.description.split()),
+                     initiative.period_type.value, initiative.overlap_rule.value])
         submission_table = submissions_table(paths, submissions)
         con.register("incoming", submission_table)
         con.execute("create or replace table landing.submissions as select * from incoming")

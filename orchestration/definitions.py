@@ -6,6 +6,7 @@ from orchestration.defs import jobs
 from orchestration.defs.dbt import assets as dbt
 from orchestration.defs.dbt.project import dbt_resource
 from orchestration.defs.intake import assets as intake
+from orchestration.defs.intake import sensors
 from orchestration.defs.publish import assets as publish
 from orchestration.defs.quality import assets as quality
 from orchestration.lib.progress import progress_logger
@@ -13,6 +14,7 @@ from orchestration.lib.resources import initiative_resource
 
 defs = dg.Definitions.merge(
     intake.defs,
+    sensors.defs,
     dbt.defs,
     quality.defs,
     publish.defs,

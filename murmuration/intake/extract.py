@@ -23,16 +23,19 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from murmuration.intake.header import Header, find_header
 from murmuration.intake.landing import ROWS_FILE, Submission
+from murmuration.intake.metadata import MetadataError, id_names
+from murmuration.intake.periods import period_start_sql
 from murmuration.paths import ProjectPaths
 from murmuration.registry import Registry
 from murmuration.registry.loader import normalise
-from murmuration.registry.mapping import Layout, Mapping
+from murmuration.registry.mapping import Layout, Mapping, alternatives
 
 RECORDS_FILE = "records.parquet"
 EXTRACT_FILE = "extract.json"
 HEADER_SEARCH_ROWS = 50
-EXTRACTION_VERSION = 1  # bump when the record layout changes, so every submission is redone
+EXTRACTION_VERSION = 2  # bump when the record layout changes, so every submission is redone
 
 RECORD_SCHEMA = pa.schema([
     ("submission_id", pa.string()),
@@ -63,6 +66,7 @@ class Extraction:
     fingerprint: str
     sheet: str | None = None
     header_row: int | None = None
+    hxl_row: int | None = None
     data_rows: int = 0
     records: int = 0
     problem: str | None = None
@@ -103,7 +107,7 @@ def extract_submission(paths: ProjectPaths, registry: Registry,
                 table = _problem_records(con, submission, None, None, 0, extraction.problem)
                 extraction.data_rows = table.num_rows
             else:
-                table = _apply_mapping(con, submission, mapping, extraction)
+                table = _apply_mapping(con, paths, submission, mapping, extraction)
     finally:
         con.close()
     extraction.records = table.num_rows
@@ -114,129 +118,117 @@ def extract_submission(paths: ProjectPaths, registry: Registry,
     return extraction
 
 
-@dataclass
-class Header:
-    sheet: str
-    row_number: int
-    positions: dict[str, int]  # normalised header text -> 1-based position in cells
-    texts: list[str]
+HEADER_SEARCH_SQL = (
+    "select sheet, row_number, cells from raw where row_number <= ? "
+    "order by min(rowid) over (partition by sheet), row_number")
 
 
-def _find_header(con, mapping: Mapping, required: list[str]) -> tuple[Header | None, str | None]:
-    """The mapped sheet's header row: the configured row, or the first row naming every column."""
-    sheets = [row[0] for row in con.execute(
-        "select sheet from raw group by sheet order by min(rowid)").fetchall()]
-    if mapping.reader.sheet is not None:
-        if mapping.reader.sheet not in sheets:
-            return None, (f"sheet '{mapping.reader.sheet}' was not found; the workbook has "
-                          f"{', '.join(repr(s) for s in sheets) or 'no sheets'}")
-        sheets = [mapping.reader.sheet]
-    wanted = [normalise(name) for name in required]
-    for sheet in sheets:
-        if mapping.reader.header_row == "auto":
-            candidates = con.execute(
-                "select row_number, cells from raw where sheet = ? and row_number <= ? "
-                "order by row_number", [sheet, HEADER_SEARCH_ROWS]).fetchall()
-        else:
-            candidates = con.execute(
-                "select row_number, cells from raw where sheet = ? and row_number = ?",
-                [sheet, mapping.reader.header_row]).fetchall()
-        for row_number, cells in candidates:
-            texts = [normalise(c) if c is not None else "" for c in cells]
-            positions: dict[str, int] = {}
-            for index, text in enumerate(texts, start=1):
-                positions.setdefault(text, index)
-            if all(name in positions for name in wanted):
-                return Header(sheet, row_number, positions, [c or "" for c in cells]), None
-    where = f"row {mapping.reader.header_row}" if mapping.reader.header_row != "auto" else \
-        f"the first {HEADER_SEARCH_ROWS} rows"
-    return None, (f"the header row was not found: no row in {where} of "
-                  f"{' or '.join(repr(s) for s in sheets) if sheets[0] else 'the file'} names all "
-                  f"of {', '.join(repr(n) for n in required)}")
+def _rows_by_sheet(con, limit: int) -> dict[str, list[tuple[int, list]]]:
+    rows: dict[str, list[tuple[int, list]]] = {}
+    for sheet, row_number, cells in con.execute(HEADER_SEARCH_SQL, [limit]).fetchall():
+        rows.setdefault(sheet, []).append((row_number, cells))
+    return rows
 
 
-def _required_columns(mapping: Mapping) -> list[str]:
-    columns = mapping.columns
-    names = [columns.period, columns.value, columns.indicator, columns.place, columns.combo,
-             mapping.partner.column, *columns.disaggregations.values()]
-    return [n for n in names if n]
-
-
-def _apply_mapping(con, submission: Submission, mapping: Mapping,
+def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Mapping,
                    extraction: Extraction) -> pa.Table:
-    header, problem = _find_header(con, mapping, _required_columns(mapping))
+    limit = HEADER_SEARCH_ROWS + 1 if mapping.reader.header_row == "auto" else \
+        int(mapping.reader.header_row) + 1
+    header, problem = find_header(_rows_by_sheet(con, limit), mapping)
     if header is None:
         extraction.problem = problem
         table = _problem_records(con, submission, mapping, None, 0, problem)
         extraction.data_rows = table.num_rows
         return table
     extraction.sheet, extraction.header_row = header.sheet, header.row_number
+    extraction.hxl_row = header.data_after if header.data_after != header.row_number else None
     extraction.data_rows = con.execute(
         "select count(*) from raw where sheet = ? and row_number > ?",
-        [header.sheet, header.row_number]).fetchall()[0][0]
+        [header.sheet, header.data_after]).fetchall()[0][0]
 
-    def cell(name: str | None) -> str:
-        return f"cells[{header.positions[normalise(name)]}]" if name else "null::varchar"
+    try:
+        names = id_names(paths.project_dir, mapping, _embedded_names(submission))
+    except MetadataError as error:
+        extraction.problem = str(error)
+        table = _problem_records(con, submission, mapping, header, header.data_after, str(error))
+        extraction.data_rows = table.num_rows
+        return table
+    con.execute("create temp table id_name (role varchar, id varchar, name varchar)")
+    if names:
+        con.executemany("insert into id_name values (?, ?, ?)", names)
+    resolved_roles = set(mapping.resolve_ids)
+    used: set[int] = set()
+
+    def cell(role: str, reference) -> str:
+        position = header.position(reference) if reference else None
+        if position is None:
+            return "null::varchar"
+        used.add(position)
+        raw = f"list_extract(cells, {position})"
+        if role in resolved_roles:
+            return (f"coalesce((select name from id_name where role = {_text(role)} and "
+                    f"id = {raw}), {raw})")
+        return raw
 
     columns = mapping.columns
     fixed = {key: _text(value) for key, value in mapping.fixed.items()}
-    partner_source = "column" if mapping.partner.column else "folder"
-    disaggregations = [f"{{'dimension': {_text(d)}, 'text': {cell(name)}}}"
-                       for d, name in columns.disaggregations.items()]
-    period_expr = fixed.get("period", cell(columns.period))
-    formats = "[" + ", ".join(_text(f) for f in mapping.period_formats) + "]"
-    summary = _summary_condition(mapping, header, cell)
+    period_expr = fixed.get("period", cell("period", columns.period))
+    place_expr = fixed.get("place", cell("place", columns.place))
+    indicator_expr = fixed.get("indicator", cell("indicator", columns.indicator))
+    partner_expr = cell("partner", mapping.partner.column)
+    combo_expr = cell("combo", columns.combo)
+    pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {cell(d, ref)}}}"
+                      for d, ref in columns.disaggregations.items())
+    disaggregation_list = f"[{pairs}]::struct(dimension varchar, text varchar)[]"
+    row_problem = _row_rules(mapping, header)
 
-    used = {normalise(n) for n in _required_columns(mapping)}
     if mapping.layout is Layout.LONG:
-        value_columns = [(columns.value, None, {})]
+        value_columns = [(header.position(columns.value), None, {})]
     else:
         value_columns = []
         for value in mapping.values:
-            if normalise(value.column) in header.positions:
-                value_columns.append((value.column, value.indicator, value.disaggregation))
+            position = header.position(value.column)
+            if position is None:
+                extraction.missing_value_columns.append(" or ".join(alternatives(value.column)))
             else:
-                extraction.missing_value_columns.append(value.column)
-        if not value_columns:
-            extraction.problem = ("none of the value columns was found in the header row: "
-                                  + ", ".join(repr(v.column) for v in mapping.values))
-            return _problem_records(con, submission, mapping, header, header.row_number,
-                                    extraction.problem)
-    used |= {normalise(c) for c, _, _ in value_columns}
-    extraction.unused_columns = [t for t in header.texts if t and normalise(t) not in used]
+                value_columns.append((position, value.indicator, value.disaggregation))
+    used |= {position for position, _, _ in value_columns}
+    extraction.unused_columns = [
+        header.label(p) for p in range(1, max(len(header.texts), len(header.tags)) + 1)
+        if p not in used and (p <= len(header.texts) and header.texts[p - 1].strip()
+                              or p <= len(header.tags) and header.tags[p - 1].strip())]
 
     value_rows = []
-    for position, (name, indicator, codes) in enumerate(value_columns):
-        pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {_text(c)}}}"
-                          for d, c in codes.items())
+    for order, (position, indicator, codes) in enumerate(value_columns):
+        column_pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {_text(c)}}}"
+                                 for d, c in codes.items())
         value_rows.append(
-            f"select {position} as position, {_text(name)} as column_name, "
-            f"{header.positions[normalise(name)]} as cell, "
+            f"select {order} as value_order, {_text(header.label(position))} as column_name, "
+            f"{position} as cell, "
             f"{_text(indicator) if indicator else 'null::varchar'} as indicator_code, "
-            f"[{pairs}]::struct(dimension varchar, text varchar)[] as column_disaggregation")
+            f"[{column_pairs}]::struct(dimension varchar, text varchar)[] as column_disaggregation")
     con.execute("create temp table value_column as " + " union all ".join(value_rows))
-
-    indicator_expr = fixed.get("indicator", cell(columns.indicator))
     # In a wide table an empty cell means "not reported"; in a long one the row still counts.
     value_filter = ("value_text is not null and trim(value_text) <> ''"
                     if mapping.layout is Layout.WIDE else "true")
-    disaggregation_list = "[" + ", ".join(disaggregations) + "]::struct(dimension varchar, text varchar)[]"
+    period_start = period_start_sql(f"trim({period_expr})", mapping.period_formats,
+                                    mapping.period_default_year)
+    partner_source = _text("column" if mapping.partner.column else "folder")
     query = f"""
         with data_row as (
             select sheet, row_number, cells,
                 len(list_filter(cells, lambda c: c is not null and trim(c) <> '')) = 0 as is_blank,
-                {summary} as summary_reason
-            from raw where sheet = {_text(header.sheet)} and row_number > {header.row_number}
+                {row_problem} as row_problem
+            from raw where sheet = {_text(header.sheet)} and row_number > {header.data_after}
         ),
         candidate as (
-            select r.*, v.position, v.column_name, v.indicator_code, v.column_disaggregation,
+            select r.*, v.value_order, v.column_name, v.indicator_code, v.column_disaggregation,
                 list_extract(r.cells, v.cell) as value_text
             from data_row r cross join value_column v
-            where not r.is_blank and r.summary_reason is null
+            where not r.is_blank and r.row_problem is null
         ),
         reported as (
-            select * from candidate
-            where {value_filter}
+            select * from candidate where {value_filter}
         ),
         silent_row as (
             select * from data_row r
@@ -245,24 +237,23 @@ def _apply_mapping(con, submission: Submission, mapping: Mapping,
         )
         select {_text(submission.submission_id)} as submission_id,
             {_text(mapping.name)} as mapping_name, sheet, row_number, column_name,
-            {_text(partner_source)} as partner_source,
-            {cell(mapping.partner.column)} as partner_text,
+            {partner_source} as partner_source,
+            {partner_expr} as partner_text,
             {period_expr} as period_text,
-            cast(try_strptime(trim({period_expr}), {formats}) as date) as period_start,
-            {fixed.get("place", cell(columns.place))} as place_text,
+            {period_start} as period_start,
+            {place_expr} as place_text,
             coalesce(indicator_code, {indicator_expr}) as indicator_text,
             value_text,
-            {cell(columns.combo)} as combo_text,
+            {combo_expr} as combo_text,
             list_concat(column_disaggregation, {disaggregation_list}) as disaggregation_text,
             null::varchar as problem
         from reported
         union all
         select {_text(submission.submission_id)}, {_text(mapping.name)}, sheet, row_number, null,
-            {_text(partner_source)}, {cell(mapping.partner.column)}, {period_expr}, null,
-            {fixed.get("place", cell(columns.place))}, null, null, null,
+            {partner_source}, {partner_expr}, {period_expr}, null, {place_expr}, null, null, null,
             []::struct(dimension varchar, text varchar)[],
             case when is_blank then 'blank row'
-                 when summary_reason is not null then summary_reason
+                 when row_problem is not null then row_problem
                  else 'no values reported in this row' end
         from silent_row
         order by sheet, row_number, column_name
@@ -270,30 +261,44 @@ def _apply_mapping(con, submission: Submission, mapping: Mapping,
     return con.sql(query).to_arrow_table()
 
 
-def _summary_condition(mapping: Mapping, header: Header, cell) -> str:
-    """SQL that names why a row is a summary row (totals), or null."""
-    roles = {"place": mapping.columns.place, "indicator": mapping.columns.indicator,
-             "period": mapping.columns.period, "partner": mapping.partner.column}
+def _embedded_names(submission: Submission) -> dict[str, str]:
+    details = json.loads(submission.reader_details or "{}")
+    return details.get("item_names") or {}
+
+
+def _row_rules(mapping: Mapping, header: Header) -> str:
+    """SQL naming why a row is not data (a summary row, or one outside require_rows), or null."""
+    roles = {"partner": mapping.partner.column, **mapping.columns.roles()}
     clauses = []
-    for rule in mapping.summary_rows:
-        column = roles.get(rule.column) or rule.column
-        if normalise(column) not in header.positions:
+    for rule, required in [(r, False) for r in mapping.summary_rows] + \
+                          [(r, True) for r in mapping.require_rows]:
+        position = header.position(roles.get(rule.column) or rule.column)
+        if position is None:
             continue
+        cell = f"list_extract(cells, {position})"
         values = ", ".join(_text(normalise(v)) for v in rule.values)
-        reason = _text(f"{rule.reason} ('{column}' says {' / '.join(rule.values)})")
-        clauses.append(f"when {normalised_sql(cell(column))} in ({values}) then {reason}")
+        label = _text(header.label(position))
+        if required:
+            reason = _text(rule.reason or f"only {', '.join(rule.values)} accepted")
+            clauses.append(f"when {normalised_sql(cell)} not in ({values}) then {label} || "
+                           f"' is ''' || coalesce({cell}, '') || ''': ' || {reason}")
+        else:
+            reason = _text(rule.reason or "summary row (a total), not data")
+            clauses.append(f"when {normalised_sql(cell)} in ({values}) then {reason} || ' (' || "
+                           f"{label} || ' says ''' || {cell} || ''')'")
     return f"case {' '.join(clauses)} end" if clauses else "null::varchar"
 
 
 def _problem_records(con, submission: Submission, mapping: Mapping | None, header: Header | None,
                      after_row: int, problem: str) -> pa.Table:
-    """One record per non-structural row when the mapping cannot be applied at all."""
+    """One record per non-empty data row when the mapping cannot be applied at all."""
     sheet_filter = f"sheet = {_text(header.sheet)} and " if header else ""
+    partner_source = _text("column" if mapping and mapping.partner.column else "folder")
     return con.sql(f"""
         select {_text(submission.submission_id)} as submission_id,
             {_text(mapping.name) if mapping else 'null::varchar'} as mapping_name,
             sheet, row_number, null::varchar as column_name,
-            {_text('column' if mapping and mapping.partner.column else 'folder')} as partner_source,
+            {partner_source} as partner_source,
             null::varchar as partner_text, null::varchar as period_text, null::date as period_start,
             null::varchar as place_text, null::varchar as indicator_text,
             null::varchar as value_text, null::varchar as combo_text,

@@ -87,6 +87,14 @@ def inbox_files(paths: ProjectPaths) -> list[tuple[str, Path]]:
     return found
 
 
+def inbox_folders(paths: ProjectPaths) -> list[str]:
+    """The inbox's sub-folders (one per partner, or shared ones for consolidated files)."""
+    if not paths.inbox_dir.is_dir():
+        return []
+    return sorted(p.name for p in paths.inbox_dir.iterdir()
+                  if p.is_dir() and not p.name.startswith("."))
+
+
 def ignored_reason(file_name: str) -> str | None:
     lowered = file_name.lower()
     for prefix, reason in IGNORED_PREFIXES.items():

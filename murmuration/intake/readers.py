@@ -8,6 +8,7 @@ Python loop over rows.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,36 +164,68 @@ def _struct_to_lists(cells: pa.StructArray, width: int) -> pa.ListArray:
 # --- DHIS2 dataValueSets JSON ----------------------------------------------------------------
 
 def read_dhis2_json_grid(path: Path) -> Grid:
-    """One row per data value (row 1 holds the field names), like a DHIS2 CSV export.
+    """A DHIS2 export as a grid, values as the text written in the file (DuckDB's JSON
+    functions, not a typed reader, so dates and numbers are not reinterpreted):
 
-    Values are taken as the text written in the file: DuckDB's JSON functions, not a typed
-    reader, so dates and numbers are not reinterpreted.
+    * ``dataValueSets``: one row per data value; row 1 holds the field names, like DHIS2's CSV;
+    * an analytics response (``headers`` + ``rows``): row 1 holds the header names (dx, pe, ou,
+      value, ...); the ids' names from ``metaData.items`` are kept in the details.
     """
     con = duckdb.connect()
     try:
         try:
-            con.execute(
-                "create temp table item as select unnest(v) as item, "
-                "generate_subscripts(v, 1) as n from (select json_extract(json, "
-                "'$.dataValues[*]') as v from read_json_objects(?, format = 'auto', "
-                "maximum_object_size = 2147483647))", [str(path)])
+            con.execute("create temp table document as select json from read_json_objects(?, "
+                        "format = 'auto', maximum_object_size = 2147483647)", [str(path)])
+            kind = con.execute(
+                "select case when json_type(json, '$.dataValues') = 'ARRAY' then 'dataValueSet' "
+                "when json_type(json, '$.rows') = 'ARRAY' and json_type(json, '$.headers') = "
+                "'ARRAY' then 'analytics' end from document limit 1").fetchall()
         except duckdb.Error as error:
             raise UnreadableFile(f"is not valid JSON ({_first_line(error)})") from error
+        kind = kind[0][0] if kind else None
+        if kind == "analytics":
+            return _analytics_grid(con)
+        if kind != "dataValueSet":
+            raise UnreadableFile("is neither a DHIS2 dataValueSets export (no 'dataValues' "
+                                 "list) nor an analytics response ('headers' and 'rows')")
+        con.execute(
+            "create temp table item as select unnest(v) as item, generate_subscripts(v, 1) as n "
+            "from (select json_extract(json, '$.dataValues[*]') as v from document)")
         fields = [row[0] for row in con.execute(
             "select k from (select unnest(json_keys(item)) as k, "
             "generate_subscripts(json_keys(item), 1) as position, n from item) "
             "group by k order by min(n), min(position)").fetchall()]
         if not fields:
-            raise UnreadableFile("has no 'dataValues' list (or it is empty); expected a DHIS2 "
-                                 "dataValueSets export")
+            raise UnreadableFile("has an empty 'dataValues' list")
         table = con.sql(
             "select list_value(" + ", ".join(f"item->>{_sql_text(f)}" for f in fields)
             + ") as cells from item order by n").to_arrow_table()
     finally:
         con.close()
+    return Grid(_with_header(fields, table.column("cells"), "dataValues"), {"fields": fields})
+
+
+def _analytics_grid(con) -> Grid:
+    fields = [row[0] for row in con.execute(
+        "select coalesce(h->>'name', h->>'column') from (select unnest(json_extract(json, "
+        "'$.headers[*]')) as h from document)").fetchall()]
+    table = con.sql(
+        "select json_extract_string(r, '$[*]') as cells from (select unnest(v) as r, "
+        "generate_subscripts(v, 1) as n from (select json_extract(json, '$.rows[*]') as v "
+        "from document)) order by n").to_arrow_table()
+    items = con.execute("select json_extract(json, '$.metaData.items') from document"
+                        ).fetchall()[0][0]
+    names = {key: (value or {}).get("name") for key, value in json.loads(items or "{}").items()
+             if isinstance(value, dict) and value.get("name")}
+    return Grid(_with_header(fields, table.column("cells"), "rows"),
+                {"fields": fields, "item_names": names})
+
+
+def _with_header(fields: list[str], cells, sheet: str) -> pa.Table:
     header = pa.array([list(fields)], type=pa.list_(pa.string()))
-    cells = pa.concat_arrays([header, table.column("cells").combine_chunks().cast(header.type)])
-    return Grid(_grid(cells, sheet="dataValues"), {"fields": list(fields)})
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks() if cells.num_chunks else pa.array([], header.type)
+    return _grid(pa.concat_arrays([header, cells.cast(header.type)]), sheet=sheet)
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from murmuration.registry.models import (
     StatusRule,
     Target,
     TargetList,
+    period_type_of,
 )
 from murmuration.registry.yamlfile import RegistryError, YamlDocument
 
@@ -174,6 +175,22 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
                 problems.append(partner_doc.describe(("partners", n, "indicators", k),
                                                      f"{code!r} is not an indicator"))
 
+    period_type = registry.initiative.period_type.value
+    for n, target in enumerate(registry.targets):
+        for label, point in [("baseline", target.baseline), ("target", target.target),
+                             *((f"milestones[{k}]", m) for k, m in enumerate(target.milestones))]:
+            if period_type_of(point.period) != period_type:
+                where = ("targets", n, *(label.replace("]", "").split("[")))
+                where = tuple(int(p) if str(p).isdigit() else p for p in where)
+                problems.append(docs["targets"].describe(
+                    (*where, "period"), f"{point.period!r} is not a {period_type} period "
+                    f"(the initiative reports by {period_type})"))
+    for n, partner in enumerate(registry.partners):
+        for field_name in ("reports_from", "reports_until"):
+            value = getattr(partner, field_name)
+            if value and period_type_of(value) != period_type:
+                problems.append(docs["partners"].describe(
+                    ("partners", n, field_name), f"{value!r} is not a {period_type} period"))
     target_doc = docs["targets"]
     seen_targets: set[tuple[str, str]] = set()
     for n, target in enumerate(registry.targets):
@@ -208,6 +225,9 @@ def _check_mapping(document, mapping: Mapping, registry: Registry, units, dimens
                             "is not a partner code; name the partner column in partner.column"))
     used_dimensions = set(mapping.columns.disaggregations)
     for n, value_column in enumerate(mapping.values):
+        if value_column.indicator is None:
+            used_dimensions |= set(value_column.disaggregation)
+            continue
         indicator = indicators.get(value_column.indicator)
         if indicator is None:
             problems.append(document.describe(("values", n, "indicator"),
@@ -235,11 +255,24 @@ def _check_mapping(document, mapping: Mapping, registry: Registry, units, dimens
         if partner_unit != indicator.unit and (unit is None or partner_unit not in unit.conversions):
             problems.append(document.describe(("units", code), f"no conversion from "
                             f"{partner_unit!r} to {indicator.unit!r} in the registry's units"))
+    for source, relative in mapping.metadata_files.items():
+        if not (registry_dir_of(document) / relative).is_file():
+            problems.append(document.describe(("metadata_files", source.value),
+                            f"{relative!r} was not found in the initiative folder"))
+    for role in mapping.resolve_ids:
+        if role not in {"indicator", "place", "partner", "combo"} and role not in dimensions:
+            problems.append(document.describe(("resolve_ids", role), f"{role!r} is not a role "
+                            "(indicator, place, partner, combo) or a disaggregation"))
     if mapping.layout is Layout.LONG and "indicator" in mapping.fixed:
         if mapping.fixed["indicator"] not in indicators:
             problems.append(document.describe(("fixed", "indicator"),
                             f"{mapping.fixed['indicator']!r} is not an indicator"))
     return problems
+
+
+def registry_dir_of(document: YamlDocument) -> Path:
+    """The initiative folder a mapping file belongs to (mappings/ is one level below it)."""
+    return document.path.parent.parent
 
 
 def normalise(text: str) -> str:

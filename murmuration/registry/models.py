@@ -7,6 +7,7 @@ Great Expectations suites, the dashboard labels and the docs all read the valida
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 PERIOD_PATTERN = re.compile(r"^\d{4}-(?:0[1-9]|1[0-2])$")
+WEEK_PATTERN = re.compile(r"^\d{4}-W(?:0[1-9]|[1-4][0-9]|5[0-3])$")
 WHOLE_AREA = "all"
 """Place code for values reported for the whole area rather than one place."""
 
@@ -26,9 +28,23 @@ class Strict(BaseModel):
 
 def check_period(value: str) -> str:
     value = str(value)
-    if not PERIOD_PATTERN.match(value):
-        raise ValueError(f"period {value!r} must be written YYYY-MM, for example 2025-03")
+    if not (PERIOD_PATTERN.match(value) or WEEK_PATTERN.match(value)):
+        raise ValueError(f"period {value!r} must be written YYYY-MM (a month, e.g. 2025-03) or "
+                         "YYYY-Www (an ISO week, e.g. 2025-W07)")
     return value
+
+
+def period_type_of(value: str) -> str:
+    return "week" if WEEK_PATTERN.match(value) else "month"
+
+
+def period_start(value: str) -> date:
+    """The first day of a period written YYYY-MM, or the Monday of one written YYYY-Www."""
+    if WEEK_PATTERN.match(value):
+        year, week = value.split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    year, month = value.split("-")
+    return date(int(year), int(month), 1)
 
 
 PeriodText = Annotated[str, Field(description="YYYY-MM")]
@@ -62,11 +78,29 @@ class StatusRule(Strict):
                     "that still counts as at risk rather than off track")
 
 
+class PeriodType(StrEnum):
+    MONTH = "month"
+    WEEK = "week"
+
+
+class OverlapRule(StrEnum):
+    LATEST_ARRIVAL = "latest_arrival"
+    PARTNER_FILES_FIRST = "partner_files_first"
+
+
 class Initiative(Strict):
     name: str
     description: str = ""
-    period_type: str = Field("month", pattern="^month$")
+    period_type: PeriodType = PeriodType.MONTH
     status_rule: StatusRule = StatusRule()
+    overlap_rule: OverlapRule = Field(
+        OverlapRule.LATEST_ARRIVAL,
+        description="when two submissions report the same partner and period: the one that "
+                    "arrived last wins (latest_arrival), or a partner's own file wins over a "
+                    "consolidated file from a shared folder, whenever it arrived "
+                    "(partner_files_first)")
+    refresh_every_weeks: int = Field(1, ge=1, le=4, description="full refresh schedule: 1 = "
+                                                                "weekly, 2 = every two weeks")
 
 
 class Category(Strict):

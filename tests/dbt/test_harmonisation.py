@@ -146,7 +146,7 @@ def test_each_planted_problem_is_quarantined_with_its_reason(warehouse, planted,
 def test_milestone_statuses_follow_the_documented_rule(warehouse):
     rows = warehouse.execute(
         "select indicator_code, place_code, status, latest_period, milestone_period, "
-        "projected_value, milestone_value, margin, progress_asked, trend_per_month "
+        "projected_value, milestone_value, margin, progress_asked, trend_per_period "
         "from marts.milestone_status").fetchall()
     statuses = {(r[0], r[1]): r[2] for r in rows}
     assert statuses == {

@@ -130,3 +130,26 @@ def test_a_failing_blocking_check_keeps_the_previous_snapshot(sample_run, tmp_pa
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "serving_snapshot" not in materialised
     assert paths.serving.read_bytes() == before
+
+
+def test_inbox_sensor_runs_only_the_folder_with_a_new_file(sample_run, tmp_path):
+    from orchestration.defs.intake.sensors import inbox_sensor
+    from orchestration.lib.resources import InitiativeResource
+
+    resource = InitiativeResource(project_dir=str(sample_run.paths.project_dir))
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = inbox_sensor(dg.build_sensor_context(instance=instance,
+                                                     resources={"initiative": resource}))
+        assert first.run_requests == [] and first.skip_reason  # everything is landed already
+        new_file = sample_run.paths.inbox_dir / "housing_trust" / "housing_trust_2026-11.csv"
+        new_file.write_text("Date,Area,Families\n30/11/2026,Northgate,70\n")
+        try:
+            second = inbox_sensor(dg.build_sensor_context(
+                instance=instance, cursor=first.cursor, resources={"initiative": resource}))
+        finally:
+            new_file.unlink()
+    [request] = second.run_requests
+    assert request.partition_key == "housing_trust"
+    assert request.run_key.startswith("housing_trust:")
+    [add] = second.dynamic_partitions_requests
+    assert add.partition_keys == ["housing_trust"]

@@ -55,7 +55,7 @@ resolved as (
         end as partner_code,
         folder_partner.partner_code as folder_partner_code,
         records.period_text,
-        records.period_start,
+        {{ period_start_of('records.period_start') }} as period_start,
         {{ period_key('records.period_start') }} as period,
         records.place_text,
         {{ resolved_code('place') }} as place_code,

@@ -61,6 +61,7 @@ judged as (
         indicators.unit,
         indicators.valid_min,
         indicators.valid_max,
+        mappings.duplicate_keys,
         coalesce(
             records.extract_problem,
             case
@@ -141,7 +142,8 @@ judged as (
 ),
 
 with_duplicates as (
-    -- The same key twice in one file: the first row counts, later ones are quarantined.
+    -- The same key twice in one file: the first row counts, later ones are quarantined, unless
+    -- the mapping says such rows add up (duplicate_keys: sum, e.g. one row per site).
     select
         *,
         first_value(row_number) over key_in_file as first_row,
@@ -156,10 +158,10 @@ with_duplicates as (
 
 final as (
     select
-        * exclude (problem, first_row, occurrence),
+        * exclude (problem, first_row, occurrence, duplicate_keys),
         coalesce(
             problem,
-            case when occurrence > 1
+            case when occurrence > 1 and duplicate_keys = 'quarantine'
                 then 'the same indicator, place, period and breakdown is already reported in row '
                     || first_row || ' of this file'
             end

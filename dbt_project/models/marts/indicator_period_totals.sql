@@ -1,4 +1,5 @@
--- Each indicator's total per period (month, quarter, year) for every place and the whole area
+-- Each indicator's total per period (the initiative's period type - month or week - and, for
+-- months, quarters and years; for weeks, years) for every place and the whole area
 -- ('all'), following the indicator's aggregation:
 --   sum    - values add up over partners, places, breakdowns and months;
 --   latest - a count at a point in time: over a quarter or year each series counts its latest
@@ -24,15 +25,19 @@ grains as (
     select
         indicator_values.*,
         grain.period_type,
-        case grain.period_type
-            when 'month' then indicator_values.period
-            when 'quarter' then strftime(indicator_values.period_start, '%Y')
+        case
+            when grain.period_type = grain.base then indicator_values.period
+            when grain.period_type = 'quarter' then strftime(indicator_values.period_start, '%Y')
                 || '-Q' || quarter(indicator_values.period_start)
             else strftime(indicator_values.period_start, '%Y')
         end as grain_period,
         cast(date_trunc(grain.period_type, indicator_values.period_start) as date) as grain_start
     from indicator_values
-    cross join (values ('month'), ('quarter'), ('year')) as grain (period_type)
+    cross join (
+        values ('month', 'month'), ('quarter', 'month'), ('year', 'month'),
+            ('week', 'week'), ('year', 'week')
+    ) as grain (period_type, base)
+    where grain.base = {{ period_type() }}
 ),
 
 counted as (
@@ -129,7 +134,9 @@ expected as (
 final as (
     select
         totals.*,
-        case when totals.place_code = 'all' and totals.period_type = 'month' then (
+        case when totals.period_type = {{ period_type() }}
+            then {{ period_index('totals.period_start') }} end as period_index,
+        case when totals.place_code = 'all' and totals.period_type = {{ period_type() }} then (
             select sum(expected.partners_expected)
             from expected
             where expected.indicator_code = totals.indicator_code

@@ -1,29 +1,32 @@
 -- The harmonised values: one per indicator, partner, period, place and breakdown, from the
--- submission that currently speaks for that partner and period.
+-- submission that currently speaks for that partner and period. Rows a mapping declares as
+-- adding up (duplicate_keys: sum) are summed; `records` says how many were.
 with outcomes as (
     select * from {{ ref('int_records_outcomes') }}
+    where outcome = 'current'
 ),
 
 final as (
     select
-        record_id,
+        min(record_id) as record_id,
         indicator_code,
         partner_code,
         period,
         period_start,
         place_code,
         disaggregation,
-        value,
-        value_text as reported_text,
-        unit_factor,
-        submission_id,
-        file_name,
-        sheet,
-        row_number,
-        column_name,
-        arrived_at
+        sum(value) as value,
+        count(*) as records,
+        arg_min(value_text, record_id) as reported_text,
+        any_value(unit_factor) as unit_factor,
+        any_value(submission_id) as submission_id,
+        any_value(file_name) as file_name,
+        arg_min(sheet, record_id) as sheet,
+        arg_min(row_number, record_id) as row_number,
+        arg_min(column_name, record_id) as column_name,
+        any_value(arrived_at) as arrived_at
     from outcomes
-    where outcome = 'current'
+    group by indicator_code, partner_code, period, period_start, place_code, disaggregation
 )
 
 select * from final

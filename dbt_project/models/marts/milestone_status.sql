@@ -13,8 +13,9 @@
 --      progress the milestone asks for (milestone minus the point before it): "at risk".
 --      More: "off track".
 with monthly as (
+    -- "monthly" stands for the initiative's period type (weeks in a weekly initiative).
     select * from {{ ref('indicator_period_totals') }}
-    where period_type = 'month'
+    where period_type = {{ period_type() }}
 ),
 
 indicators as (
@@ -30,7 +31,7 @@ targets as (
 ),
 
 latest_reporting as (
-    select max(period_start) as latest_reporting_start from monthly
+    select max(period_index) as latest_reporting_index from monthly
 ),
 
 series as (
@@ -39,7 +40,7 @@ series as (
         targets.place_code,
         monthly.period_start,
         monthly.value,
-        year(monthly.period_start) * 12 + month(monthly.period_start) as month_index
+        monthly.period_index
     from targets
     inner join monthly using (indicator_code, place_code)
 ),
@@ -49,6 +50,7 @@ latest as (
         indicator_code,
         place_code,
         max(period_start) as latest_start,
+        max(period_index) as latest_index,
         arg_max(value, period_start) as latest_value
     from series
     group by all
@@ -59,14 +61,14 @@ window_fit as (
         latest.indicator_code,
         latest.place_code,
         count(series.value) as periods_in_window,
-        regr_slope(series.value, series.month_index) as slope,
-        regr_intercept(series.value, series.month_index) as intercept
+        regr_slope(series.value, series.period_index) as slope,
+        regr_intercept(series.value, series.period_index) as intercept
     from latest
     inner join indicators using (indicator_code)
     inner join series
         on series.indicator_code = latest.indicator_code
         and series.place_code = latest.place_code
-        and series.period_start > latest.latest_start - to_months(indicators.trend_periods)
+        and series.period_index > latest.latest_index - indicators.trend_periods
     group by all
 ),
 
@@ -107,12 +109,11 @@ assessed as (
         case
             when next_point.next_sequence is null then latest.latest_value
             when milestone.period_start = latest.latest_start then latest.latest_value
-            else window_fit.intercept + window_fit.slope
-                * (year(milestone.period_start) * 12 + month(milestone.period_start))
+            else window_fit.intercept + window_fit.slope * milestone.period_index
         end as projected_value,
-        latest.latest_start is null
-            or latest.latest_start
-                <= latest_reporting.latest_reporting_start - to_months(indicators.trend_periods)
+        latest.latest_index is null
+            or latest.latest_index
+                <= latest_reporting.latest_reporting_index - indicators.trend_periods
             or coalesce(window_fit.periods_in_window, 0) < indicators.min_periods as lacks_data
     from targets
     inner join indicators using (indicator_code)
@@ -150,7 +151,7 @@ final as (
         {{ period_key('latest_start') }} as latest_period,
         latest_value,
         periods_in_window,
-        slope as trend_per_month,
+        slope as trend_per_period,
         milestone_kind,
         milestone_period,
         milestone_value,
@@ -167,16 +168,17 @@ final as (
         case
             when lacks_data then
                 'Not enough recent data: ' || coalesce(periods_in_window, 0) || ' of the last '
-                || trend_periods || ' months have values (at least ' || min_periods
-                || ' needed, ending within the last ' || trend_periods || ' months).'
+                || trend_periods || ' periods have values (at least ' || min_periods
+                || ' needed, ending within the last ' || trend_periods || ' periods).'
             when all_milestones_passed then
                 'All milestones have passed; the latest value ('
                 || {{ format_number('latest_value') }} || ') is compared with the end target ('
                 || {{ format_number('milestone_value') }} || ').'
             else
-                'The trend of the last ' || trend_periods || ' months ('
+                'The trend of the last ' || trend_periods || ' ' || {{ period_type() }} || 's ('
                 || case when slope >= 0 then '+' else '' end
-                || {{ format_number('slope') }} || ' ' || unit || ' a month) projects '
+                || {{ format_number('slope') }} || ' ' || unit || ' a ' || {{ period_type() }}
+                || ') projects '
                 || {{ format_number('projected_value') }} || ' by ' || milestone_period
                 || ' against a ' || milestone_kind || ' of ' || {{ format_number('milestone_value') }}
                 || '.'

@@ -9,7 +9,8 @@ renamed as (
         point_kind,
         sequence,
         period,
-        cast(period || '-01' as date) as period_start,
+        period_start,
+        {{ period_index('period_start') }} as period_index,
         target_value,
         nullif(note, '') as note
     from source

@@ -9,7 +9,8 @@ from orchestration.defs.quality.assets import submission_expectations
 from orchestration.lib.resources import InitiativeResource
 
 MARTS = ["indicator_values", "quarantined_values", "submissions", "indicator_period_totals",
-         "milestone_status", "indicator_targets", "indicators", "partners", "places", "initiative"]
+         "milestone_status", "indicator_targets", "indicators", "partners", "places", "initiative",
+         "superseded_submissions"]
 
 
 @dg.asset(

@@ -1,0 +1,113 @@
+"""Find a mapping's header row (and an HXL hashtag row under it) and where each column is.
+
+Pure functions on the first rows of a sheet; the rows themselves stay in DuckDB.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from murmuration.registry.loader import normalise
+from murmuration.registry.mapping import ColumnRef, Mapping, alternatives
+
+HXL_TAG = re.compile(r"^#[a-z][a-z0-9_]*(\s*\+\s*[a-z][a-z0-9_]*)*$", re.IGNORECASE)
+
+
+def hxl_parts(text: str) -> tuple[str, frozenset[str]] | None:
+    """'#org +impl' -> ('org', {'impl'}); None when the text is not an HXL hashtag."""
+    compact = re.sub(r"\s+", "", str(text or ""))
+    if not HXL_TAG.match(compact):
+        return None
+    tag, *attributes = compact[1:].lower().split("+")
+    return tag, frozenset(attributes)
+
+
+def is_hxl_row(cells: list[str | None]) -> bool:
+    """A row of HXL hashtags: at least half of its non-empty cells are hashtags."""
+    filled = [c for c in cells if c is not None and str(c).strip()]
+    return bool(filled) and sum(hxl_parts(c) is not None for c in filled) * 2 >= len(filled)
+
+
+@dataclass
+class Header:
+    sheet: str
+    row_number: int
+    data_after: int  # the last structural row (the header, or the HXL row under it)
+    texts: list[str]
+    tags: list[str] = field(default_factory=list)
+    names: dict[str, int] = field(default_factory=dict)  # normalised header text -> position
+    hxl: list[tuple[int, tuple[str, frozenset[str]]]] = field(default_factory=list)
+
+    def position(self, reference: ColumnRef | None) -> int | None:
+        """1-based position of the first alternative present, by header text or HXL pattern."""
+        for option in alternatives(reference):
+            pattern = hxl_parts(option) if option.strip().startswith("#") else None
+            if pattern is not None:
+                for position, (tag, attributes) in self.hxl:
+                    if tag == pattern[0] and pattern[1] <= attributes:
+                        return position
+            elif normalise(option) in self.names:
+                return self.names[normalise(option)]
+        return None
+
+    def label(self, position: int) -> str:
+        """How a partner would name the column: its header text (or its hashtag)."""
+        text = self.texts[position - 1] if position <= len(self.texts) else ""
+        if text:
+            return " ".join(text.split())
+        tag = self.tags[position - 1] if position <= len(self.tags) else ""
+        return tag or f"column {position}"
+
+
+def build_header(sheet: str, row_number: int, cells: list, next_cells: list | None) -> Header:
+    texts = [str(c) if c is not None else "" for c in cells]
+    names: dict[str, int] = {}
+    for position, text in enumerate(texts, start=1):
+        if text.strip():
+            names.setdefault(normalise(text), position)
+    tags: list[str] = []
+    data_after = row_number
+    if next_cells is not None and is_hxl_row(next_cells):
+        tags = [str(c) if c is not None else "" for c in next_cells]
+        data_after = row_number + 1
+    hxl = [(position, parts) for position, text in enumerate(tags, start=1)
+           if (parts := hxl_parts(text)) is not None]
+    return Header(sheet, row_number, data_after, texts, tags, names, hxl)
+
+
+def required_references(mapping: Mapping) -> dict[str, ColumnRef]:
+    """Columns that must all be found for a row to be the header."""
+    references = dict(mapping.columns.roles())
+    if mapping.partner.column:
+        references["partner"] = mapping.partner.column
+    return references
+
+
+def find_header(rows_by_sheet: dict[str, list[tuple[int, list]]], mapping: Mapping
+                ) -> tuple[Header | None, str | None]:
+    """The first row (in the configured sheet, or any sheet in order) naming every column."""
+    required = required_references(mapping)
+    sheets = list(rows_by_sheet)
+    if mapping.reader.sheet is not None:
+        if mapping.reader.sheet not in rows_by_sheet:
+            return None, (f"sheet '{mapping.reader.sheet}' was not found; the workbook has "
+                          f"{', '.join(repr(s) for s in sheets) or 'no sheets'}")
+        sheets = [mapping.reader.sheet]
+    fixed_row = mapping.reader.header_row if mapping.reader.header_row != "auto" else None
+    for sheet in sheets:
+        rows = rows_by_sheet[sheet]
+        for index, (row_number, cells) in enumerate(rows):
+            if fixed_row is not None and row_number != fixed_row:
+                continue
+            following = rows[index + 1][1] if index + 1 < len(rows) else None
+            header = build_header(sheet, row_number, cells, following)
+            if all(header.position(ref) is not None for ref in required.values()):
+                if mapping.values and not any(header.position(v.column) for v in mapping.values):
+                    continue
+                return header, None
+    wanted = ", ".join(" or ".join(repr(a) for a in alternatives(ref))
+                       for ref in required.values())
+    where = f"row {fixed_row}" if fixed_row else "the first rows"
+    in_sheets = " or ".join(repr(s) for s in sheets) if sheets and sheets[0] else "the file"
+    return None, f"the header row was not found: no row in {where} of {in_sheets} names all of {wanted}"
