@@ -109,6 +109,51 @@ def cmd_init(args) -> int:
     return 0
 
 
+def _folder_for(args, sample: Path, paths: ProjectPaths | None) -> str:
+    if args.folder:
+        return args.folder
+    if paths and sample.resolve().parent.parent == paths.inbox_dir:
+        return sample.resolve().parent.name
+    raise SystemExit(_fail("say which inbox folder (partner code) the file belongs to: --folder"))
+
+
+def cmd_mapping_suggest(args) -> int:
+    from murmuration.onboarding import analyse, suggestion_yaml
+
+    sample = Path(args.file)
+    if not sample.is_file():
+        return _fail(f"{sample}: no such file")
+    paths = _paths(args) if args.project else None
+    registry = _load(paths) if paths else None
+    folder = args.folder or (sample.resolve().parent.name if paths else "partner_code")
+    try:
+        suggestion = analyse(sample, registry)
+    except Exception as error:  # any reader error becomes a message, never a traceback
+        return _fail(f"{sample.name}: {error}")
+    text = suggestion_yaml(suggestion, folder, sample.name)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Wrote a draft mapping to {args.output}; review it, then run "
+              f"`murmuration mapping check`.")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_mapping_check(args) -> int:
+    from murmuration.onboarding import check_mapping
+
+    paths = _paths(args)
+    registry = _load(paths)
+    sample = Path(args.file)
+    if not sample.is_file():
+        return _fail(f"{sample}: no such file")
+    report = check_mapping(paths, registry, sample, _folder_for(args, sample, paths))
+    for line in report.lines():
+        print(line)
+    return 0 if report.ready else 1
+
+
 def cmd_serve(args) -> int:
     from murmuration.serve import serve
 
@@ -161,6 +206,22 @@ def parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("sample-inbox", help="generate the sample partner files")
     project(sub, default=str(SAMPLE_PROJECT_DIR))
     sub.set_defaults(func=cmd_sample_inbox)
+
+    mapping = commands.add_parser("mapping", help="onboard a partner format").add_subparsers(
+        dest="mapping_command", required=True)
+    sub = mapping.add_parser("suggest", help="propose a mapping for an unseen file")
+    sub.add_argument("file")
+    sub.add_argument("--project", help="the initiative, to match headers and values against "
+                                       "its registry")
+    sub.add_argument("--folder", help="the inbox folder (partner code) the file comes from")
+    sub.add_argument("--output", help="write the draft here instead of printing it")
+    sub.set_defaults(func=cmd_mapping_suggest, state_dir=None)
+    sub = mapping.add_parser("check", help="check a mapping against a sample file")
+    sub.add_argument("file")
+    project(sub)
+    sub.add_argument("--folder", help="the inbox folder (partner code) the file comes from; "
+                                      "default: the file's folder when it is in the inbox")
+    sub.set_defaults(func=cmd_mapping_check)
 
     sub = commands.add_parser("init", help="start a new initiative folder from the template")
     sub.add_argument("folder")

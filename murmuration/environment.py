@@ -76,3 +76,14 @@ def ensure_dbt_manifest() -> Path:
     if completed.returncode != 0:
         raise RuntimeError("dbt parse failed:\n" + (completed.stdout + completed.stderr)[-4000:])
     return manifest
+
+
+def run_dbt(paths: ProjectPaths, arguments: list[str]) -> subprocess.CompletedProcess:
+    """dbt outside Dagster (the mapping check), on the initiative's warehouse, offline."""
+    environment = {**os.environ, **initiative_environment(paths),
+                   "DBT_TARGET_PATH": str(paths.state_dir / "dbt" / "check"),
+                   "DBT_LOG_PATH": str(paths.state_dir / "dbt" / "check")}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), *arguments, "--profiles-dir",
+         str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR, env=environment, capture_output=True, text=True)

@@ -164,12 +164,19 @@ def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, 
                 status, message = "unreadable", f"The file {error}."
     submission = Submission(
         submission_id=submission_id, sha256=sha, folder=folder, file_name=path.name,
-        inbox_path=str(path.relative_to(paths.inbox_dir)), received_path=str(received),
+        inbox_path=_inbox_path(paths, folder, path), received_path=str(received),
         size_bytes=path.stat().st_size, arrived_at=arrived, landed_at=landed_at, status=status,
         message=message, file_format=file_format.value if file_format else None, rows_read=rows,
         sheets=sheets, reader_details=json.dumps(details, sort_keys=True, default=str))
     _write_json_atomic(target / SUBMISSION_FILE, asdict(submission))
     return submission
+
+
+def _inbox_path(paths: ProjectPaths, folder: str, path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(paths.inbox_dir))
+    except ValueError:  # a file checked from elsewhere (murmuration mapping check)
+        return f"{folder}/{path.name}"
 
 
 def _write_json_atomic(path: Path, content: dict) -> None:
