@@ -14,7 +14,7 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
 from murmuration.registry import Registry
-from murmuration.registry.models import PERIOD_PATTERN, WHOLE_AREA, Indicator
+from murmuration.registry.models import PERIOD_PATTERN, WEEK_PATTERN, WHOLE_AREA, Indicator
 
 SUITE_NAME = "harmonised_values"
 KEY_COLUMNS = ["indicator_code", "partner_code", "period", "place_code", "disaggregation", "value"]
@@ -51,7 +51,9 @@ def suite_expectations(registry: Registry) -> list:
                                         value_set=[i.code for i in reported]),
         gxe.ExpectColumnValuesToBeInSet(column="partner_code",
                                         value_set=[p.code for p in registry.partners]),
-        gxe.ExpectColumnValuesToMatchRegex(column="period", regex=PERIOD_PATTERN.pattern),
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="period", regex=(WEEK_PATTERN if registry.initiative.period_type.value == "week"
+                                    else PERIOD_PATTERN).pattern),
     ]
     for indicator in reported:
         only = Column("indicator_code") == indicator.code

@@ -4,8 +4,9 @@ Two scopes, each validated per submission (small frames, never a whole warehouse
 
 * ``submission``: every value a submission reported (before quarantine). Failures are expected
   when a partner sends bad data; they tell the partner what broke which definition. Warning.
-* ``published``: the values of that submission that reached ``marts.indicator_values``. Any
-  failure means a value that breaks an agreed definition would be published. Blocking.
+* ``published``: the values of that submission that are current (they make up
+  ``marts.indicator_values``). Any failure means a value that breaks an agreed definition would
+  be published. Blocking.
 
 Only submissions whose values (or the suite) changed since they were last validated are
 validated again. Results go to ``quality.expectation_results`` for the dashboard; GX's own
@@ -42,8 +43,10 @@ from murmuration.warehouse import connect  # noqa: E402
 SCOPES = {
     "submission": ("select record_id, submission_id, " + ", ".join(KEY_COLUMNS)
                    + " from intermediate.int_records_validated where extract_problem is null"),
+    # Each value as reported and accepted (before rows a mapping sums per key are added up):
+    # valid ranges are about one reported value.
     "published": ("select record_id, submission_id, " + ", ".join(KEY_COLUMNS)
-                  + " from marts.indicator_values"),
+                  + " from intermediate.int_records_outcomes where outcome = 'current'"),
 }
 BLOCKING_SCOPES = {"published"}
 CHUNK_ROWS = 250_000

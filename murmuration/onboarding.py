@@ -344,6 +344,7 @@ class CheckReport:
     rows_quarantined: int = 0
     unused_columns: list[str] = field(default_factory=list)
     missing_value_columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     reasons: list[tuple[str, int, str]] = field(default_factory=list)  # reason, count, example
 
     @property
@@ -367,6 +368,7 @@ class CheckReport:
         if self.missing_value_columns:
             lines.append("Value columns not found: "
                          + ", ".join(repr(c) for c in self.missing_value_columns))
+        lines += [f"Warning: {warning}" for warning in self.warnings]
         if self.reasons:
             lines.append("Would be quarantined (reason, rows, example):")
             lines += [f"  {count:>5}  {reason}  [{example}]"
@@ -414,7 +416,7 @@ def check_mapping(paths: ProjectPaths, registry: Registry, sample: Path, folder:
         return CheckReport(
             mapping.name, extraction.problem, extraction.sheet, extraction.header_row,
             extraction.hxl_row, extraction.data_rows, accepted, quarantined,
-            extraction.unused_columns, extraction.missing_value_columns,
+            extraction.unused_columns, extraction.missing_value_columns, extraction.warnings,
             [(reason, count, example) for reason, count, example in reasons])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

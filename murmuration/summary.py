@@ -23,6 +23,7 @@ class RunSummary:
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     problem_files: list[tuple[str, str, str]] = field(default_factory=list)
     milestones: list[tuple[str, str, str]] = field(default_factory=list)
+    superseded: list[tuple] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         files = ", ".join(f"{n} {status}" for status, n in sorted(self.files.items()))
@@ -33,9 +34,13 @@ class RunSummary:
             f"{self.rows_quarantined} quarantined",
             f"Values:      {self.values_accepted + self.values_quarantined} = "
             f"{self.values_accepted} accepted ({self.values_current} current, "
-            f"{self.values_superseded} superseded by resubmissions) + "
+            f"{self.values_superseded} superseded) + "
             f"{self.values_quarantined} quarantined",
         ]
+        for kind, count, added, changed, removed, unchanged in self.superseded:
+            lines.append(f"Superseded:  {count} {kind}{'s' if count != 1 else ''} for a "
+                         f"partner and period ({added} values added, {changed} changed, "
+                         f"{removed} removed, {unchanged} unchanged)")
         if self.top_reasons:
             lines.append("Top quarantine reasons:")
             lines += [f"  {count:>5}  {reason}" for reason, count in self.top_reasons]
@@ -73,6 +78,11 @@ def summarise(paths: ProjectPaths) -> RunSummary:
             summary.problem_files = con.execute(
                 "select folder || '/' || file_name, landing_status, message from "
                 "marts.submissions where landing_status <> 'landed' order by 1").fetchall()
+        if "marts.superseded_submissions" in tables:
+            summary.superseded = con.execute(
+                "select kind, count(*), sum(values_added), sum(values_changed), "
+                "sum(values_removed), sum(values_unchanged) from marts.superseded_submissions "
+                "group by kind order by kind").fetchall()
         if "marts.quarantined_values" in tables:
             summary.top_reasons = con.execute(
                 "select quarantine_reason, count(*) from marts.quarantined_values group by 1 "

@@ -180,7 +180,8 @@ SUBMISSION_SCHEMA = pa.schema([
     ("status", pa.string()), ("message", pa.string()), ("file_format", pa.string()),
     ("rows_read", pa.int64()), ("sheets", pa.list_(pa.string())),
     ("reader_details", pa.string()), ("mapping_name", pa.string()), ("sheet", pa.string()),
-    ("header_row", pa.int64()), ("data_rows", pa.int64()), ("records", pa.int64()),
+    ("header_row", pa.int64()), ("structure_rows", pa.int64()),
+    ("other_sheet_rows", pa.int64()), ("data_rows", pa.int64()), ("records", pa.int64()),
     ("extract_problem", pa.string()), ("unused_columns", pa.list_(pa.string())),
     ("missing_value_columns", pa.list_(pa.string())),
 ])
@@ -195,6 +196,8 @@ def submissions_table(paths: ProjectPaths, submissions: list[Submission]) -> pa.
             "mapping_name": extraction.mapping_name if extraction else None,
             "sheet": extraction.sheet if extraction else None,
             "header_row": extraction.header_row if extraction else None,
+            "structure_rows": extraction.structure_rows if extraction else 0,
+            "other_sheet_rows": extraction.other_sheet_rows if extraction else 0,
             "data_rows": extraction.data_rows if extraction else 0,
             "records": extraction.records if extraction else 0,
             "extract_problem": extraction.problem if extraction else None,

@@ -35,7 +35,7 @@ from murmuration.registry.mapping import Layout, Mapping, alternatives
 RECORDS_FILE = "records.parquet"
 EXTRACT_FILE = "extract.json"
 HEADER_SEARCH_ROWS = 50
-EXTRACTION_VERSION = 2  # bump when the record layout changes, so every submission is redone
+EXTRACTION_VERSION = 4  # bump when the record layout changes, so every submission is redone
 
 RECORD_SCHEMA = pa.schema([
     ("submission_id", pa.string()),
@@ -67,11 +67,14 @@ class Extraction:
     sheet: str | None = None
     header_row: int | None = None
     hxl_row: int | None = None
+    structure_rows: int = 0  # titles, the header and an HXL row above the data
+    other_sheet_rows: int = 0  # rows of sheets the mapping does not read (kept, not data)
     data_rows: int = 0
     records: int = 0
     problem: str | None = None
     unused_columns: list[str] = field(default_factory=list)
     missing_value_columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def mapping_fingerprint(mapping: Mapping | None) -> str:
@@ -142,16 +145,20 @@ def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Ma
         return table
     extraction.sheet, extraction.header_row = header.sheet, header.row_number
     extraction.hxl_row = header.data_after if header.data_after != header.row_number else None
-    extraction.data_rows = con.execute(
-        "select count(*) from raw where sheet = ? and row_number > ?",
-        [header.sheet, header.data_after]).fetchall()[0][0]
+    extraction.data_rows, extraction.structure_rows, extraction.other_sheet_rows = con.execute(
+        "select count(*) filter (where sheet = ? and row_number > ?), "
+        "count(*) filter (where sheet = ? and row_number <= ?), "
+        "count(*) filter (where sheet <> ?) from raw",
+        [header.sheet, header.data_after, header.sheet, header.data_after, header.sheet]
+    ).fetchall()[0]
 
     try:
         names = id_names(paths.project_dir, mapping, _embedded_names(submission))
     except MetadataError as error:
         extraction.problem = str(error)
-        table = _problem_records(con, submission, mapping, header, header.data_after, str(error))
-        extraction.data_rows = table.num_rows
+        table = _problem_records(con, submission, mapping, None, 0, str(error))
+        extraction.data_rows, extraction.structure_rows, extraction.other_sheet_rows = (
+            table.num_rows, 0, 0)
         return table
     con.execute("create temp table id_name (role varchar, id varchar, name varchar)")
     if names:
@@ -163,6 +170,9 @@ def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Ma
         position = header.position(reference) if reference else None
         if position is None:
             return "null::varchar"
+        warning = header.ambiguity(reference)
+        if warning and warning not in extraction.warnings:
+            extraction.warnings.append(warning)
         used.add(position)
         raw = f"list_extract(cells, {position})"
         if role in resolved_roles:
@@ -188,6 +198,9 @@ def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Ma
         value_columns = []
         for value in mapping.values:
             position = header.position(value.column)
+            warning = header.ambiguity(value.column)
+            if warning and warning not in extraction.warnings:
+                extraction.warnings.append(warning)
             if position is None:
                 extraction.missing_value_columns.append(" or ".join(alternatives(value.column)))
             else:
@@ -291,7 +304,7 @@ def _row_rules(mapping: Mapping, header: Header) -> str:
 
 def _problem_records(con, submission: Submission, mapping: Mapping | None, header: Header | None,
                      after_row: int, problem: str) -> pa.Table:
-    """One record per non-empty data row when the mapping cannot be applied at all."""
+    """One record per row (blank ones too) when the mapping cannot be applied at all."""
     sheet_filter = f"sheet = {_text(header.sheet)} and " if header else ""
     partner_source = _text("column" if mapping and mapping.partner.column else "folder")
     return con.sql(f"""
@@ -306,7 +319,6 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
             {_text(problem)} as problem
         from raw
         where {sheet_filter} row_number > {after_row}
-            and len(list_filter(cells, lambda c: c is not null and trim(c) <> '')) > 0
         order by sheet, row_number
     """).to_arrow_table()
 

@@ -39,16 +39,33 @@ class Header:
     names: dict[str, int] = field(default_factory=dict)  # normalised header text -> position
     hxl: list[tuple[int, tuple[str, frozenset[str]]]] = field(default_factory=list)
 
+    def matches(self, option: str) -> list[int]:
+        """Every position a header text or an HXL pattern matches, left to right."""
+        pattern = hxl_parts(option) if option.strip().startswith("#") else None
+        if pattern is not None:
+            return [position for position, (tag, attributes) in self.hxl
+                    if tag == pattern[0] and pattern[1] <= attributes]
+        return [position for position, text in enumerate(self.texts, start=1)
+                if text.strip() and normalise(text) == normalise(option)]
+
     def position(self, reference: ColumnRef | None) -> int | None:
         """1-based position of the first alternative present, by header text or HXL pattern."""
         for option in alternatives(reference):
-            pattern = hxl_parts(option) if option.strip().startswith("#") else None
-            if pattern is not None:
-                for position, (tag, attributes) in self.hxl:
-                    if tag == pattern[0] and pattern[1] <= attributes:
-                        return position
-            elif normalise(option) in self.names:
-                return self.names[normalise(option)]
+            found = self.matches(option)
+            if found:
+                return found[0]
+        return None
+
+    def ambiguity(self, reference: ColumnRef | None) -> str | None:
+        """A warning when the alternative used matches more than one column."""
+        for option in alternatives(reference):
+            found = self.matches(option)
+            if len(found) > 1:
+                return (f"{option!r} matches {len(found)} columns "
+                        f"({', '.join(repr(self.label(p)) for p in found[:5])}); the first is "
+                        "used - name the column more precisely")
+            if found:
+                return None
         return None
 
     def label(self, position: int) -> str:

@@ -58,7 +58,9 @@ resolved as (
         {{ period_start_of('records.period_start') }} as period_start,
         {{ period_key('records.period_start') }} as period,
         records.place_text,
-        {{ resolved_code('place') }} as place_code,
+        -- No place given: the whole area ('all'); judged against the indicator later.
+        coalesce({{ resolved_code('place') }},
+            case when records.place_text is null then 'all' end) as place_code,
         records.indicator_text,
         {{ resolved_code('indicator') }} as indicator_code,
         records.combo_text,

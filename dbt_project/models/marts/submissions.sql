@@ -60,6 +60,8 @@ final as (
         submissions.data_sheet,
         submissions.header_row,
         submissions.rows_read,
+        submissions.structure_rows,
+        submissions.other_sheet_rows,
         submissions.data_rows,
         submissions.records,
         coalesce(row_counts.rows_accepted, 0) as rows_accepted,

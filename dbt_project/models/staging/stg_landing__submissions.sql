@@ -20,6 +20,8 @@ renamed as (
         mapping_name,
         sheet as data_sheet,
         header_row,
+        coalesce(structure_rows, 0) as structure_rows,
+        coalesce(other_sheet_rows, 0) as other_sheet_rows,
         coalesce(data_rows, 0) as data_rows,
         coalesce(records, 0) as records,
         extract_problem,
