@@ -242,10 +242,31 @@ def _check_mapping(document, mapping: Mapping, registry: Registry, units, dimens
         if dimension not in dimensions:
             problems.append(document.describe(("columns", "disaggregations"),
                             f"{dimension!r} is not a disaggregation in dimensions.yaml"))
-    for role in mapping.codes:
-        if role not in {"indicator", "place", "partner"} and role not in dimensions:
+    known_codes = {
+        "indicator": set(indicators),
+        "place": {WHOLE_AREA, *(p.code for p in registry.dimensions.places)},
+        "partner": set(partners),
+        **{code: {c.code for c in d.categories} for code, d in dimensions.items()},
+    }
+    for role, codes in mapping.codes.items():
+        if role not in known_codes:
             problems.append(document.describe(("codes", role), f"{role!r} is not a role "
                             "(indicator, place, partner) or a disaggregation"))
+            continue
+        for text, code in codes.items():
+            if code not in known_codes[role]:
+                problems.append(document.describe(("codes", role, text), f"{code!r} is not a "
+                                f"{role} code (known: {', '.join(sorted(known_codes[role]))})"))
+    for combo, parts in mapping.combos.items():
+        for dimension, code in parts.items():
+            if dimension in known_codes and code not in known_codes[dimension]:
+                problems.append(document.describe(("combos", combo, dimension), f"{code!r} is "
+                                f"not a {dimension} category"))
+    for n, value_column in enumerate(mapping.values):
+        for dimension, code in value_column.disaggregation.items():
+            if dimension in known_codes and code not in known_codes[dimension]:
+                problems.append(document.describe(("values", n, "disaggregation", dimension),
+                                                  f"{code!r} is not a {dimension} category"))
     for code, partner_unit in mapping.units.items():
         indicator = indicators.get(code)
         if indicator is None:
