@@ -177,3 +177,14 @@ def test_milestone_statuses_follow_the_documented_rule(warehouse):
             assert 0 > margin >= -0.25 * asked
         else:
             assert margin < -0.25 * asked
+
+
+def test_resubmission_difference_is_reported(warehouse):
+    period = PLANTED["resubmitted"][1]
+    row = warehouse.execute(
+        "select kind, superseded_file, current_file, values_added, values_changed, "
+        "values_removed, values_unchanged, rule_applied from marts.superseded_submissions "
+        "where partner_code = 'brightstart' and period = ?", [period]).fetchall()
+    assert row == [("resubmission", f"brightstart_enrolment_{period}.csv",
+                    f"brightstart_enrolment_{period}_corrected.csv", 0, 4, 1, 11,
+                    "latest_arrival: the submission that arrived last wins")]

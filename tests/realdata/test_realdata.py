@@ -111,3 +111,23 @@ def test_published_values_meet_the_definitions(harmonised):
     _, paths, registry, _ = harmonised
     report = run_quality(paths, registry)
     assert report.failing["published"] == []
+
+
+def test_consolidated_overlaps_are_resolved_and_reported(harmonised):
+    folder, paths, registry, _ = harmonised
+    overlaps = query(paths, "select kind, rule_applied, count(*), sum(values_changed), "
+                            "sum(values_removed) from marts.superseded_submissions group by 1, 2")
+    if folder == "venezuela_education_5w_2020":
+        # Every partner-month in the consolidated database is also in a partner's own file,
+        # which wins (overlap_rule: partner_files_first) although the database arrived first.
+        [(kind, rule, count, changed, removed)] = overlaps
+        assert (kind, rule.split(":")[0]) == ("overlap", "partner_files_first")
+        assert count == query(paths, "select count(distinct partner_code || period) from "
+                                     "marts.indicator_values")[0][0]
+        assert (changed, removed) == (0, 0)  # the database repeats the partners' rows
+    elif folder == "dhis2_sierra_leone_demo":
+        # Each month arrives in three files; the last to arrive speaks, and nothing differs.
+        assert [(k, c) for k, _, c, _, _ in overlaps] == [("resubmission", 6)]
+        assert [(changed, removed) for *_, changed, removed in overlaps] == [(0, 0)]
+    else:
+        assert overlaps == []
