@@ -28,15 +28,18 @@ class ProjectPaths:
     state_dir: Path
 
     @classmethod
-    def for_project(cls, project_dir: str | os.PathLike, state_dir: str | os.PathLike | None = None):
+    def for_project(cls, project_dir: str | os.PathLike,
+                    state_dir: str | os.PathLike | None = None) -> ProjectPaths:
         project = Path(project_dir).expanduser().resolve()
-        state = state_dir or os.environ.get(STATE_ENV) or project / ".murmuration"
+        state = state_dir or project / ".murmuration"
         return cls(project_dir=project, state_dir=Path(state).expanduser().resolve())
 
     @classmethod
     def from_env(cls) -> ProjectPaths:
-        """The initiative named by ``MURMURATION_PROJECT_DIR``, else the bundled sample."""
-        return cls.for_project(os.environ.get(PROJECT_ENV) or SAMPLE_PROJECT_DIR)
+        """The initiative named by ``MURMURATION_PROJECT_DIR`` (else the bundled sample), its
+        state where ``MURMURATION_STATE_DIR`` says (else inside it)."""
+        return cls.for_project(os.environ.get(PROJECT_ENV) or SAMPLE_PROJECT_DIR,
+                               os.environ.get(STATE_ENV) or None)
 
     # What people edit and partners send.
     @property

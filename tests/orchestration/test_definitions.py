@@ -59,7 +59,7 @@ def test_job_and_schedule(defs):
     assert schedule.cron_schedule == "0 6 * * 1"
 
 
-def test_cli_run_materialised_every_asset_and_recorded_the_run(sample_run):
+def test_cli_run_materialised_every_asset_and_recorded_the_run(sample_run, monkeypatch):
     assert sample_run.returncode == 0, sample_run.stdout + sample_run.stderr
     out = sample_run.stdout
     assert "Data rows:   1690 = 1636 accepted + 54 quarantined" in out
@@ -68,7 +68,8 @@ def test_cli_run_materialised_every_asset_and_recorded_the_run(sample_run):
     assert "ok harmonised_models" in out and "ok serving_snapshot" in out
 
     paths = sample_run.paths
-    os.environ.update(initiative_environment(paths))
+    for name, value in initiative_environment(paths).items():
+        monkeypatch.setenv(name, value)
     with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
         [run] = instance.get_runs()
         assert run.job_name == "murmuration_pipeline"
@@ -114,9 +115,9 @@ def test_a_failing_blocking_check_keeps_the_previous_snapshot(sample_run, tmp_pa
     paths = ProjectPaths.for_project(copy)
     before = paths.serving.read_bytes()
     con = duckdb.connect(str(paths.warehouse))
-    con.execute("update marts.indicator_values set value = 5000 where record_id = "
-                "(select min(record_id) from marts.indicator_values "
-                "where indicator_code = 'children_enrolled')")
+    con.execute("update intermediate.int_records_outcomes set value = 5000 where record_id = "
+                "(select min(record_id) from intermediate.int_records_outcomes "
+                "where indicator_code = 'children_enrolled' and outcome = 'current')")
     con.close()
     result = dg.materialize(
         [submission_expectations, serving_snapshot],
