@@ -18,6 +18,7 @@ from murmuration.registry.models import PERIOD_PATTERN, WEEK_PATTERN, WHOLE_AREA
 
 SUITE_NAME = "harmonised_values"
 KEY_COLUMNS = ["indicator_code", "partner_code", "period", "place_code", "disaggregation", "value"]
+NUMBER_TYPES = ["float", "float64", "Float64", "double", "int", "int64", "Int64"]
 
 
 def disaggregation_key(parts: dict[str, str]) -> str:
@@ -47,6 +48,11 @@ def suite_expectations(registry: Registry) -> list:
     places = [p.code for p in registry.dimensions.places]
     expectations: list = [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in KEY_COLUMNS]
     expectations += [
+        gxe.ExpectColumnValuesToBeInTypeList(column="value", type_list=NUMBER_TYPES),
+        # One value per key, unless the mapping says rows with the same key add up.
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=["submission_id", *KEY_COLUMNS[:-1]],
+            row_condition=Column("duplicate_keys") == "quarantine"),
         gxe.ExpectColumnValuesToBeInSet(column="indicator_code",
                                         value_set=[i.code for i in reported]),
         gxe.ExpectColumnValuesToBeInSet(column="partner_code",

@@ -40,13 +40,16 @@ from murmuration.paths import ProjectPaths  # noqa: E402
 from murmuration.registry import Registry  # noqa: E402
 from murmuration.warehouse import connect  # noqa: E402
 
+_FRAME = ("select r.record_id, r.submission_id, " + ", ".join(f"r.{c}" for c in KEY_COLUMNS)
+          + ", coalesce(m.duplicate_keys, 'quarantine') as duplicate_keys from {table} as r "
+          "left join registry.mappings as m using (mapping_name) where {condition}")
 SCOPES = {
-    "submission": ("select record_id, submission_id, " + ", ".join(KEY_COLUMNS)
-                   + " from intermediate.int_records_validated where extract_problem is null"),
+    "submission": _FRAME.format(table="intermediate.int_records_validated",
+                                condition="r.extract_problem is null"),
     # Each value as reported and accepted (before rows a mapping sums per key are added up):
     # valid ranges are about one reported value.
-    "published": ("select record_id, submission_id, " + ", ".join(KEY_COLUMNS)
-                  + " from intermediate.int_records_outcomes where outcome = 'current'"),
+    "published": _FRAME.format(table="intermediate.int_records_outcomes",
+                               condition="r.outcome = 'current'"),
 }
 BLOCKING_SCOPES = {"published"}
 CHUNK_ROWS = 250_000

@@ -41,6 +41,8 @@ PLANTED = {
     "above_range": ("family_hub", "2025-10", "950"),
     "outlier": ("library_service", "2025-06", "23100"),
     "lock_file": ("family_hub", "~$family_hub_return_2025-06.xlsx"),
+    "inconsistent_month": ("family_hub", "2025-12", 0.4),  # hubs closed half of December
+    "more_immunised_than_eligible": ("riverside_health", "2026-03", "north", "f"),
 }
 
 
@@ -214,8 +216,10 @@ class SampleInbox:
             for (place, sex), series in turning_two.items():
                 cohort = round(series.at(index))
                 coverage = min(0.99, 0.855 + 0.0024 * index + self.rng.gauss(0, 0.012))
-                for element, value in (("Pop2yTurn01", cohort),
-                                       ("Imm2yFull01", round(cohort * coverage))):
+                immunised = round(cohort * coverage)
+                if (month.key, place, sex) == PLANTED["more_immunised_than_eligible"][1:]:
+                    immunised = cohort + 4
+                for element, value in (("Pop2yTurn01", cohort), ("Imm2yFull01", immunised)):
                     values.append({
                         "dataElement": element, "period": period, "orgUnit": org_units[place],
                         "categoryOptionCombo": combos[sex], "attributeOptionCombo": "HllvX50cXC0",
@@ -250,6 +254,8 @@ class SampleInbox:
                 home_visits = round(visits[place].at(index))
                 if month.key == PLANTED["above_range"][1] and place == "south":
                     home_visits = int(PLANTED["above_range"][2])
+                if month.key == PLANTED["inconsistent_month"][1]:
+                    home_visits = round(home_visits * PLANTED["inconsistent_month"][2])
                 sheet.append([datetime.combine(month.last_day, datetime.min.time()), name,
                               home_visits, round(referrals[place].at(index))])
             sheet.append([None, "Total", "=SUM(C5:C8)", "=SUM(D5:D8)"])

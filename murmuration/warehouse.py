@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from murmuration.intake.extract import RECORD_SCHEMA, load_extraction, records_files
 from murmuration.intake.landing import Submission
-from murmuration.paths import ProjectPaths
+from murmuration.paths import AS_OF_ENV, ProjectPaths
 from murmuration.registry import Registry, RegistryError
 from murmuration.registry.loader import normalise
 from murmuration.registry.models import WHOLE_AREA, period_start
@@ -48,6 +48,7 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
     indicator_dimensions = []
     for position, i in enumerate(catalogue.indicators):
         rule = registry.status_rule(i)
+        quality = registry.quality_rule(i)
         indicators.append({
             "indicator_code": i.code, "indicator_name": i.name, "short_name": i.label,
             "definition": " ".join(i.definition.split()), "unit": i.unit,
@@ -58,6 +59,7 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
             "numerator_code": i.numerator, "denominator_code": i.denominator,
             "factor": i.factor, "decimals": i.decimals, "trend_periods": rule.trend_periods,
             "min_periods": rule.min_periods, "at_risk_tolerance": rule.at_risk_tolerance,
+            **{f"quality_{name}": value for name, value in quality.model_dump().items()},
             "display_order": position,
         })
         for dimension in i.dimensions:
@@ -70,7 +72,7 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
                   for d in registry.dimensions.disaggregations
                   for n, c in enumerate(d.categories)]
     partners = [{"partner_code": p.code, "partner_name": p.name, "cadence": p.cadence.value,
-                 "due_days": p.due_days,
+                 "report_grain": p.cadence.grain, "due_days": p.due_days,
                  "reports_from": period_start(p.reports_from) if p.reports_from else None,
                  "reports_until": period_start(p.reports_until) if p.reports_until else None}
                 for p in registry.partners]
@@ -119,6 +121,12 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
             "note": pa.string()}),
         "mappings": _table(mappings),
         "code_lookup": _table(code_lookup(registry)),
+        "relations": _table(
+            [{"relation_id": n, "kind": r.kind.value, "a_code": r.a, "b_code": r.b,
+              "tolerance": r.tolerance, "description": r.description}
+             for n, r in enumerate(catalogue.relations)],
+            {"relation_id": pa.int64(), "kind": pa.string(), "a_code": pa.string(),
+             "b_code": pa.string(), "tolerance": pa.float64(), "description": pa.string()}),
         "combo_lookup": _table(
             [{"mapping_name": m.name, "combo_key": normalise(combo), "dimension_code": d,
               "category_text": c}
@@ -169,6 +177,16 @@ def code_lookup(registry: Registry) -> list[dict]:
         raise RegistryError(problems)
     return [{"mapping_name": m, "role": r, "text_key": t, "code": c}
             for (m, r, t), c in sorted(entries.items())]
+
+
+def as_of() -> datetime:
+    """The moment reports are judged against (due dates): now, unless MURMURATION_AS_OF fixes
+    it (reproducible runs and tests)."""
+    fixed = os.environ.get(AS_OF_ENV)
+    if fixed:
+        moment = datetime.fromisoformat(fixed)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 # --- sources for dbt -------------------------------------------------------------------------
@@ -223,10 +241,19 @@ def prepare_sources(paths: ProjectPaths, registry: Registry,
             con.unregister("incoming")
             counts[f"registry.{name}"] = table.num_rows
         initiative = registry.initiative
-        con.execute("create or replace table registry.initiative as select ? as initiative_name, "
-                    "? as description, ? as period_type, ? as overlap_rule",
-                    [initiative.name, " ".join(initiative.description.split()),
-                     initiative.period_type.value, initiative.overlap_rule.value])
+        card = initiative.scorecard
+        con.execute(
+            "create or replace table registry.initiative as select ? as initiative_name, "
+            "? as description, ? as period_type, ? as overlap_rule, "
+            "cast(? as date) as reporting_start, cast(? as timestamptz) as as_of, "
+            "? as completeness_target, ? as timeliness_target, ? as weight_completeness, "
+            "? as weight_timeliness, ? as weight_validity, ? as weight_plausibility",
+            [initiative.name, " ".join(initiative.description.split()),
+             initiative.period_type.value, initiative.overlap_rule.value,
+             period_start(initiative.reporting_start) if initiative.reporting_start else None,
+             as_of().isoformat(), card.completeness_target, card.timeliness_target,
+             card.weights["completeness"], card.weights["timeliness"], card.weights["validity"],
+             card.weights["plausibility"]])
         submission_table = submissions_table(paths, submissions)
         con.register("incoming", submission_table)
         con.execute("create or replace table landing.submissions as select * from incoming")

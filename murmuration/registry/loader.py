@@ -11,6 +11,7 @@ from murmuration.registry.mapping import Layout, Mapping
 from murmuration.registry.models import (
     WHOLE_AREA,
     Aggregation,
+    Cadence,
     Dimensions,
     Direction,
     Indicator,
@@ -18,6 +19,7 @@ from murmuration.registry.models import (
     Initiative,
     Partner,
     PartnerList,
+    QualityRule,
     StatusRule,
     Target,
     TargetList,
@@ -60,6 +62,9 @@ class Registry:
 
     def status_rule(self, indicator: Indicator) -> StatusRule:
         return indicator.status_rule or self.initiative.status_rule
+
+    def quality_rule(self, indicator: Indicator) -> QualityRule:
+        return indicator.quality or self.initiative.quality
 
     def mapping_for(self, folder: str, file_name: str) -> Mapping | None:
         """The first mapping (in file-name order) whose folders and patterns cover the file."""
@@ -161,6 +166,15 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
                 problems.append(catalogue_doc.describe((*at, part),
                                 f"{code!r} is itself a ratio; use reported indicators"))
 
+    for n, relation in enumerate(registry.catalogue.relations):
+        for side in ("a", "b"):
+            code = getattr(relation, side)
+            if code not in indicators:
+                problems.append(catalogue_doc.describe(("relations", n, side),
+                                                       f"{code!r} is not an indicator"))
+            elif indicators[code].aggregation is Aggregation.RATIO:
+                problems.append(catalogue_doc.describe(("relations", n, side), f"{code!r} is a "
+                                "ratio; relate reported indicators"))
     partner_doc = docs["partners"]
     alias_owner: dict[str, str] = {}
     for n, partner in enumerate(registry.partners):
@@ -185,7 +199,15 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
                 problems.append(docs["targets"].describe(
                     (*where, "period"), f"{point.period!r} is not a {period_type} period "
                     f"(the initiative reports by {period_type})"))
+    start = registry.initiative.reporting_start
+    if start and period_type_of(start) != period_type:
+        problems.append(f"initiative.yaml: reporting_start {start!r} is "
+                        f"not a {period_type} period")
     for n, partner in enumerate(registry.partners):
+        if period_type == "month" and partner.cadence is Cadence.WEEKLY:
+            problems.append(docs["partners"].describe(
+                ("partners", n, "cadence"), "weekly reports need a weekly initiative "
+                "(period_type: week)"))
         for field_name in ("reports_from", "reports_until"):
             value = getattr(partner, field_name)
             if value and period_type_of(value) != period_type:

@@ -47,7 +47,7 @@ def period_start(value: str) -> date:
     return date(int(year), int(month), 1)
 
 
-PeriodText = Annotated[str, Field(description="YYYY-MM")]
+PeriodText = Annotated[str, Field(description="YYYY-MM or YYYY-Www")]
 
 
 class Aggregation(StrEnum):
@@ -63,8 +63,14 @@ class Direction(StrEnum):
 
 
 class Cadence(StrEnum):
+    WEEKLY = "weekly"
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
+
+    @property
+    def grain(self) -> str:
+        """The period one report covers: week, month or quarter."""
+        return {"weekly": "week", "monthly": "month", "quarterly": "quarter"}[self.value]
 
 
 class StatusRule(Strict):
@@ -76,6 +82,43 @@ class StatusRule(Strict):
         0.10, ge=0, le=1,
         description="projected shortfall, as a share of the progress the milestone asks for, "
                     "that still counts as at risk rather than off track")
+
+
+class QualityRule(Strict):
+    """Data quality thresholds (WHO Data Quality Review defaults; see README, "Checks")."""
+
+    outlier_moderate_z: float = Field(2.0, gt=0, description="|z| at or above: moderate outlier")
+    outlier_moderate_modified_z: float = Field(3.5, gt=0,
+                                               description="modified z at or above: moderate")
+    outlier_extreme_z: float = Field(3.0, gt=0, description="|z| at or above: extreme outlier")
+    outlier_extreme_modified_z: float = Field(5.0, gt=0,
+                                              description="modified z at or above: extreme")
+    outlier_min_history: int = Field(
+        6, ge=3, description="values a series needs before outliers are judged")
+    consistency_periods: int = Field(3, ge=1, description="preceding periods averaged")
+    consistency_tolerance: float = Field(
+        0.33, gt=0, description="flag when current / mean of preceding periods is outside "
+                                "1 +/- this")
+
+
+class Scorecard(Strict):
+    """How a partner's submission quality is scored (see README, "Submission scorecard")."""
+
+    completeness_target: float = Field(0.90, ge=0, le=1, description="WHO DQR default")
+    timeliness_target: float = Field(0.75, ge=0, le=1, description="WHO DQR default")
+    weights: dict[str, float] = Field(
+        {"completeness": 0.3, "timeliness": 0.2, "validity": 0.3, "plausibility": 0.2},
+        description="weights of the parts in the composite score (they must add up to 1)")
+
+    @model_validator(mode="after")
+    def _weights(self):
+        parts = {"completeness", "timeliness", "validity", "plausibility"}
+        if set(self.weights) != parts:
+            raise ValueError(f"weights must name exactly {', '.join(sorted(parts))}")
+        if abs(sum(self.weights.values()) - 1) > 1e-9:
+            raise ValueError(f"weights must add up to 1 (they add up to "
+                             f"{sum(self.weights.values()):g})")
+        return self
 
 
 class PeriodType(StrEnum):
@@ -101,6 +144,14 @@ class Initiative(Strict):
                     "(partner_files_first)")
     refresh_every_weeks: int = Field(1, ge=1, le=4, description="full refresh schedule: 1 = "
                                                                 "weekly, 2 = every two weeks")
+    reporting_start: PeriodText | None = Field(
+        None, description="first period every partner is expected to report (default: the "
+                          "partner's reports_from, else the earliest period with data)")
+    quality: QualityRule = QualityRule()
+    scorecard: Scorecard = Scorecard()
+
+    _start = field_validator("reporting_start")(
+        lambda cls, v: None if v is None else check_period(v))
 
 
 class Category(Strict):
@@ -187,6 +238,7 @@ class Indicator(Strict):
     factor: float = 1.0
     decimals: int = Field(0, ge=0, le=6)
     status_rule: StatusRule | None = None
+    quality: QualityRule | None = None
 
     @model_validator(mode="after")
     def _ratio_parts(self):
@@ -211,10 +263,30 @@ class Indicator(Strict):
         return self.short_name or self.name
 
 
+class RelationKind(StrEnum):
+    SIMILAR = "similar"
+    AT_LEAST = "at_least"
+    DROPOUT = "dropout"
+
+
+class Relation(Strict):
+    """A WHO Data Quality Review consistency check between two related indicators, per partner,
+    period and place: ``similar`` flags A / B outside 1 +/- tolerance; ``at_least`` flags
+    A / B below 1 - tolerance (A should not be smaller than B); ``dropout`` flags
+    (A - B) / A below 0 (more finished than started)."""
+
+    kind: RelationKind
+    a: str
+    b: str
+    tolerance: float = Field(0.10, ge=0, le=1)
+    description: str = ""
+
+
 class IndicatorCatalogue(Strict):
     working_groups: list[WorkingGroup] = Field(min_length=1)
     units: list[Unit] = Field(min_length=1)
     indicators: list[Indicator] = Field(min_length=1)
+    relations: list[Relation] = []
 
     @model_validator(mode="after")
     def _unique(self):

@@ -1,0 +1,124 @@
+-- Completeness and timeliness (WHO Data Quality Review; DHIS2 reporting rates): one row per
+-- partner and report period it was expected to report (from the partner's reports_from, else the
+-- initiative's reporting_start, else the earliest period with data; until reports_until) and
+-- whose due date - the period's last day plus the partner's due_days - has passed at the
+-- initiative's as_of moment, plus any report received early. A report is received when any
+-- submission reports values for that partner and period; on time when the first one arrived by
+-- the end of the due day (arrival = the file's modification time in the inbox).
+with partners as (
+    select * from {{ ref('stg_registry__partners') }}
+),
+
+initiative as (
+    select * from {{ source('registry', 'initiative') }}
+),
+
+records as (
+    select * from {{ ref('int_records_validated') }}
+    where partner_code is not null and period_start is not null
+),
+
+reported as (
+    select
+        records.partner_code,
+        cast(date_trunc(partners.report_grain, records.period_start) as date) as report_start,
+        min(records.arrived_at) as first_arrival,
+        count(distinct records.submission_id) as submissions
+    from records
+    inner join partners using (partner_code)
+    group by all
+),
+
+earliest as (
+    select min(period_start) as first_period from records
+),
+
+windows as (
+    select
+        partners.*,
+        cast(coalesce(partners.reports_from, initiative.reporting_start, earliest.first_period)
+             as date) as window_start,
+        initiative.as_of,
+        case partners.report_grain
+            when 'week' then interval 7 day
+            when 'quarter' then interval 3 month
+            else interval 1 month
+        end as step
+    from partners
+    cross join initiative
+    cross join earliest
+),
+
+expected as (
+    select
+        windows.partner_code,
+        cast(report_start as date) as report_start,
+        windows.report_grain,
+        windows.due_days,
+        windows.step,
+        windows.as_of
+    from windows
+    cross join lateral (
+        select unnest(range(
+            cast(date_trunc(windows.report_grain, windows.window_start) as timestamp),
+            cast(windows.as_of as timestamp), windows.step)) as report_start
+    )
+    where windows.reports_until is null or report_start <= windows.reports_until
+),
+
+grid as (
+    select
+        coalesce(expected.partner_code, reported.partner_code) as partner_code,
+        coalesce(expected.report_start, reported.report_start) as report_start,
+        reported.first_arrival,
+        coalesce(reported.submissions, 0) as submissions,
+        expected.partner_code is not null as within_window
+    from expected
+    full outer join reported using (partner_code, report_start)
+),
+
+dated as (
+    select
+        grid.*,
+        partners.partner_name,
+        partners.report_grain,
+        partners.due_days,
+        cast(grid.report_start + case partners.report_grain
+            when 'week' then interval 7 day
+            when 'quarter' then interval 3 month
+            else interval 1 month end - interval 1 day as date) as report_end,
+        initiative.as_of
+    from grid
+    inner join partners using (partner_code)
+    cross join initiative
+),
+
+final as (
+    select
+        partner_code,
+        partner_name,
+        report_grain,
+        case report_grain
+            when 'week' then strftime(report_start, '%G-W%V')
+            when 'quarter' then strftime(report_start, '%Y') || '-Q' || quarter(report_start)
+            else strftime(report_start, '%Y-%m')
+        end as report_period,
+        report_start,
+        report_end,
+        cast(report_end + to_days(due_days) as date) as due_date,
+        within_window
+            and cast(report_end + to_days(due_days) as date) < cast(as_of as date) as expected,
+        first_arrival is not null as received,
+        first_arrival,
+        submissions,
+        first_arrival is not null
+            and first_arrival < cast(report_end + to_days(due_days + 1) as timestamptz)
+            as on_time,
+        case when first_arrival is not null then greatest(0, datediff('day',
+            cast(report_end + to_days(due_days) as date), cast(first_arrival as date))) end
+            as days_late
+    from dated
+)
+
+select * from final
+where expected or received

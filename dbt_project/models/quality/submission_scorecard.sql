@@ -1,0 +1,207 @@
+-- The submission quality scorecard: one row per partner and report period (expected or
+-- received), every part visible. Rule (README, "Submission scorecard"):
+--   completeness  1 if a report was received, else 0
+--   timeliness    1 if the first one arrived by the due date, else 0
+--   validity      rows accepted / data rows of the submission that speaks for the period
+--   plausibility  1 - flagged values / values reported (outliers, consistency over time and
+--                 relations between indicators each count once per value or total flagged)
+--   score         100 x weighted sum of the parts (weights in initiative.yaml; a report not
+--                 received scores 0)
+-- Also: zeros reported and values missing (reported in the previous period, not in this one)
+-- are counted apart - zero is not missing - and flags on superseded submissions that the
+-- current one no longer has are counted as resolved.
+with reports as (
+    select * from {{ ref('partner_period_reports') }}
+),
+
+partners as (
+    select * from {{ ref('stg_registry__partners') }}
+),
+
+initiative as (
+    select * from {{ source('registry', 'initiative') }}
+),
+
+outcomes as (
+    select
+        outcomes.*,
+        cast(date_trunc(partners.report_grain, outcomes.period_start) as date) as report_start
+    from {{ ref('int_records_outcomes') }} as outcomes
+    inner join partners using (partner_code)
+),
+
+submissions as (
+    select * from {{ ref('submissions') }}
+),
+
+value_flags as (
+    select
+        value_flags.*,
+        cast(date_trunc(partners.report_grain, cast(value_flags.period || case
+            when value_flags.period like '%-W%' then '' else '-01' end as date)) as date)
+            as report_start
+    from {{ ref('value_flags') }} as value_flags
+    inner join partners using (partner_code)
+    where value_flags.period not like '%-W%'
+    union all
+    select
+        value_flags.*,
+        cast(date_trunc(partners.report_grain, strptime(value_flags.period || '-1', '%G-W%V-%u'))
+            as date) as report_start
+    from {{ ref('value_flags') }} as value_flags
+    inner join partners using (partner_code)
+    where value_flags.period like '%-W%'
+),
+
+relation_flags as (
+    select
+        relation_flags.*,
+        outcomes.report_start
+    from {{ ref('relation_flags') }} as relation_flags
+    inner join (select distinct partner_code, period, report_start from outcomes) as outcomes
+        using (partner_code, period)
+),
+
+speaking as (
+    -- The submission that speaks for each partner and report period (latest current one).
+    select
+        partner_code,
+        report_start,
+        arg_max(submission_id, arrived_at) as submission_id
+    from outcomes
+    where outcome = 'current'
+    group by all
+),
+
+current_values as (
+    select
+        partner_code, report_start, indicator_code, place_code, disaggregation, period,
+        sum(value) as value
+    from outcomes
+    where outcome = 'current'
+    group by all
+),
+
+value_counts as (
+    select
+        partner_code,
+        report_start,
+        count(*) as values_reported,
+        count(*) filter (where value = 0) as zeros_reported
+    from current_values
+    group by all
+),
+
+previous_keys as (
+    select
+        this.partner_code,
+        this.report_start,
+        count(*) as values_missing
+    from (select distinct partner_code, report_start from current_values) as this
+    inner join partners using (partner_code)
+    inner join current_values as before
+        on before.partner_code = this.partner_code
+        and before.report_start = cast(this.report_start - case partners.report_grain
+            when 'week' then interval 7 day when 'quarter' then interval 3 month
+            else interval 1 month end as date)
+    where not exists (
+        select 1 from current_values as now
+        where now.partner_code = this.partner_code
+            and now.report_start = this.report_start
+            and now.indicator_code = before.indicator_code
+            and now.place_code = before.place_code
+            and now.disaggregation = before.disaggregation
+    )
+    group by all
+),
+
+flag_counts as (
+    select
+        partner_code,
+        report_start,
+        count(*) filter (where rule = 'outlier' and severity = 'moderate') as outliers_moderate,
+        count(*) filter (where rule = 'outlier' and severity = 'extreme') as outliers_extreme,
+        count(*) filter (where rule = 'consistency_over_time') as consistency_flags
+    from value_flags
+    where outcome = 'current'
+    group by all
+),
+
+resolved as (
+    select
+        partner_code,
+        report_start,
+        count(*) as flags_resolved
+    from value_flags as earlier
+    where outcome = 'superseded'
+        and not exists (
+            select 1 from value_flags as now
+            where now.outcome = 'current'
+                and now.rule = earlier.rule
+                and now.partner_code = earlier.partner_code
+                and now.period = earlier.period
+                and now.indicator_code = earlier.indicator_code
+                and coalesce(now.place_code, '') = coalesce(earlier.place_code, '')
+                and coalesce(now.disaggregation, '') = coalesce(earlier.disaggregation, '')
+        )
+    group by all
+),
+
+relation_counts as (
+    select partner_code, report_start, count(*) as relation_flags
+    from relation_flags
+    group by all
+),
+
+assembled as (
+    select
+        reports.*,
+        speaking.submission_id,
+        submissions.file_name,
+        submissions.data_rows,
+        submissions.rows_accepted,
+        submissions.rows_quarantined,
+        coalesce(value_counts.values_reported, 0) as values_reported,
+        coalesce(value_counts.zeros_reported, 0) as zeros_reported,
+        coalesce(previous_keys.values_missing, 0) as values_missing,
+        coalesce(flag_counts.outliers_moderate, 0) as outliers_moderate,
+        coalesce(flag_counts.outliers_extreme, 0) as outliers_extreme,
+        coalesce(flag_counts.consistency_flags, 0) as consistency_flags,
+        coalesce(relation_counts.relation_flags, 0) as relation_flags,
+        coalesce(resolved.flags_resolved, 0) as flags_resolved
+    from reports
+    left join speaking using (partner_code, report_start)
+    left join submissions using (submission_id)
+    left join value_counts using (partner_code, report_start)
+    left join previous_keys using (partner_code, report_start)
+    left join flag_counts using (partner_code, report_start)
+    left join relation_counts using (partner_code, report_start)
+    left join resolved using (partner_code, report_start)
+),
+
+parts as (
+    select
+        *,
+        case when received then 1.0 else 0.0 end as completeness,
+        case when on_time then 1.0 else 0.0 end as timeliness,
+        case when data_rows > 0 then rows_accepted / data_rows end as validity,
+        case when values_reported > 0 then greatest(0.0, 1 - (outliers_moderate
+            + outliers_extreme + consistency_flags + relation_flags) / values_reported)
+        end as plausibility
+    from assembled
+),
+
+final as (
+    select
+        parts.*,
+        case when not received then 0.0 else round(100 * (
+            initiative.weight_completeness * completeness
+            + initiative.weight_timeliness * timeliness
+            + initiative.weight_validity * coalesce(validity, 0)
+            + initiative.weight_plausibility * coalesce(plausibility, 1)), 1)
+        end as score
+    from parts
+    cross join initiative
+)
+
+select * from final
