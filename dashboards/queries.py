@@ -91,3 +91,27 @@ def target_places(indicator_code: str) -> list[str]:
     frame = _frame("select distinct place_code from marts.indicator_targets "
                    "where indicator_code = ?", [indicator_code])
     return frame["place_code"].tolist()
+
+
+def partner_scorecards() -> pd.DataFrame:
+    return _frame("select * from quality.partner_scorecard order by score, partner_code")
+
+
+def submission_scorecard(partner_code: str) -> pd.DataFrame:
+    return _frame("select * from quality.submission_scorecard where partner_code = ? "
+                  "order by report_start", [partner_code])
+
+
+def quarantine_reasons(partner_code: str) -> pd.DataFrame:
+    return _frame("select quarantine_reason as reason, count(*) as rows, "
+                  "min(file_name) as example_file from marts.quarantined_values "
+                  "where partner_code = ? group by 1 order by 2 desc", [partner_code])
+
+
+def partner_flags(partner_code: str, limit: int = 50) -> pd.DataFrame:
+    return _frame("""
+        select f.period, f.rule, f.severity, i.short_name as indicator, f.place_code,
+            f.value, f.expected_low, f.expected_high, f.description
+        from quality.value_flags f join marts.indicators i using (indicator_code)
+        where f.partner_code = ? and f.outcome = 'current'
+        order by f.period desc limit ?""", [partner_code, limit])

@@ -66,6 +66,7 @@ def cmd_run(args) -> int:
     print()
     print(f"Warehouse:   {paths.warehouse}")
     print(f"Published:   {paths.serving}")
+    print(f"Feedback:    {paths.state_dir / 'feedback'}/<partner>/index.html")
     print(f"Dagster run: {result.run_id} (DAGSTER_HOME={paths.dagster_home})")
     print(f"Full log:    {result.log_file}")
     failed = [c for c in result.failed_checks]

@@ -43,6 +43,11 @@ PLANTED = {
     "lock_file": ("family_hub", "~$family_hub_return_2025-06.xlsx"),
     "inconsistent_month": ("family_hub", "2025-12", 0.4),  # hubs closed half of December
     "more_immunised_than_eligible": ("riverside_health", "2026-03", "north", "f"),
+    "zero_reported": ("family_hub", "2026-02", "east"),  # zero referrals: a value, not a gap
+    # Text that would be markup in a page or a formula in a spreadsheet: shown escaped,
+    # exported neutralised.
+    "markup_place": ("little_steps", "2026-02", "<b onmouseover=alert(1)>Northgate</b>"),
+    "formula_value": ("little_steps", "2026-02", '=HYPERLINK("http://example.invalid","1")'),
 }
 
 
@@ -197,6 +202,9 @@ class SampleInbox:
                              str(round(series.at(index)))])
             if month.key == PLANTED["unknown_category"][1]:
                 rows[2][4] = PLANTED["unknown_category"][2]
+            if month.key == PLANTED["markup_place"][1]:
+                rows[3][1] = PLANTED["markup_place"][2]
+                rows[4][5] = PLANTED["formula_value"][2]
             late_by = 57 if month.key == PLANTED["late"][1] else 0
             self.write("little_steps", f"little_steps_{month.key}.csv",
                        _csv_bytes(rows, delimiter=";", bom=True),
@@ -256,8 +264,11 @@ class SampleInbox:
                     home_visits = int(PLANTED["above_range"][2])
                 if month.key == PLANTED["inconsistent_month"][1]:
                     home_visits = round(home_visits * PLANTED["inconsistent_month"][2])
+                referred = round(referrals[place].at(index))
+                if (month.key, place) == PLANTED["zero_reported"][1:]:
+                    referred = 0
                 sheet.append([datetime.combine(month.last_day, datetime.min.time()), name,
-                              home_visits, round(referrals[place].at(index))])
+                              home_visits, referred])
             sheet.append([None, "Total", "=SUM(C5:C8)", "=SUM(D5:D8)"])
             arrived = _arrival(self.rng, month, 15)
             name = f"family_hub_return_{month.key}.xlsx"

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from murmuration.environment import OFFLINE, ensure_dbt_manifest
-from murmuration.paths import REPO_ROOT, SAMPLE_PROJECT_DIR, ProjectPaths
+from murmuration.paths import AS_OF_ENV, REPO_ROOT, SAMPLE_PROJECT_DIR, ProjectPaths
 from murmuration.sample_inbox import generate_sample_inbox
 
 REALDATA = REPO_ROOT.parent / "shared" / "realdata"
 ARTIFACTS = REPO_ROOT / "artifacts"
+SAMPLE_AS_OF = "2026-11-29T00:00:00+00:00"  # reports are judged as of this moment in tests
 
 os.environ.update(OFFLINE)
 
@@ -59,7 +60,8 @@ def sample_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
     generate_sample_inbox(paths.inbox_dir)
     completed = subprocess.run(
         [sys.executable, "-m", "murmuration.cli", "run", "--project", str(paths.project_dir)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, **OFFLINE})
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, **OFFLINE, AS_OF_ENV: SAMPLE_AS_OF})
     return PipelineRun(paths, completed.returncode, completed.stdout, completed.stderr)
 
 

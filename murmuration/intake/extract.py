@@ -35,7 +35,7 @@ from murmuration.registry.mapping import Layout, Mapping, alternatives
 RECORDS_FILE = "records.parquet"
 EXTRACT_FILE = "extract.json"
 HEADER_SEARCH_ROWS = 50
-EXTRACTION_VERSION = 4  # bump when the record layout changes, so every submission is redone
+EXTRACTION_VERSION = 5  # bump when the record layout changes, so every submission is redone
 
 RECORD_SCHEMA = pa.schema([
     ("submission_id", pa.string()),
@@ -54,6 +54,9 @@ RECORD_SCHEMA = pa.schema([
     ("disaggregation_text", pa.list_(pa.struct([("dimension", pa.string()),
                                                  ("text", pa.string())]))),
     ("problem", pa.string()),
+    # Why a row yields no value: blank, summary (a total), no_values (a template row left
+    # empty), excluded (require_rows), unmapped (the mapping could not be applied).
+    ("problem_kind", pa.string()),
 ])
 
 
@@ -190,7 +193,7 @@ def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Ma
     pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {cell(d, ref)}}}"
                       for d, ref in columns.disaggregations.items())
     disaggregation_list = f"[{pairs}]::struct(dimension varchar, text varchar)[]"
-    row_problem = _row_rules(mapping, header)
+    row_problem, row_kind = _row_rules(mapping, header)
 
     if mapping.layout is Layout.LONG:
         value_columns = [(header.position(columns.value), None, {})]
@@ -231,7 +234,8 @@ def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Ma
         with data_row as (
             select sheet, row_number, cells,
                 len(list_filter(cells, lambda c: c is not null and trim(c) <> '')) = 0 as is_blank,
-                {row_problem} as row_problem
+                {row_problem} as row_problem,
+                {row_kind} as row_kind
             from raw where sheet = {_text(header.sheet)} and row_number > {header.data_after}
         ),
         candidate as (
@@ -259,7 +263,8 @@ def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Ma
             value_text,
             {combo_expr} as combo_text,
             list_concat(column_disaggregation, {disaggregation_list}) as disaggregation_text,
-            null::varchar as problem
+            null::varchar as problem,
+            null::varchar as problem_kind
         from reported
         union all
         select {_text(submission.submission_id)}, {_text(mapping.name)}, sheet, row_number, null,
@@ -267,7 +272,10 @@ def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Ma
             []::struct(dimension varchar, text varchar)[],
             case when is_blank then 'blank row'
                  when row_problem is not null then row_problem
-                 else 'no values reported in this row' end
+                 else 'no values reported in this row' end,
+            case when is_blank then 'blank'
+                 when row_problem is not null then row_kind
+                 else 'no_values' end
         from silent_row
         order by sheet, row_number, column_name
     """
@@ -279,10 +287,11 @@ def _embedded_names(submission: Submission) -> dict[str, str]:
     return details.get("item_names") or {}
 
 
-def _row_rules(mapping: Mapping, header: Header) -> str:
-    """SQL naming why a row is not data (a summary row, or one outside require_rows), or null."""
+def _row_rules(mapping: Mapping, header: Header) -> tuple[str, str]:
+    """SQL naming why a row is not data (a summary row, or one outside require_rows) or null,
+    and SQL for the kind of that problem (summary or excluded)."""
     roles = {"partner": mapping.partner.column, **mapping.columns.roles()}
-    clauses = []
+    reasons, kinds = [], []
     for rule, required in [(r, False) for r in mapping.summary_rows] + \
                           [(r, True) for r in mapping.require_rows]:
         position = header.position(roles.get(rule.column) or rule.column)
@@ -293,13 +302,19 @@ def _row_rules(mapping: Mapping, header: Header) -> str:
         label = _text(header.label(position))
         if required:
             reason = _text(rule.reason or f"only {', '.join(rule.values)} accepted")
-            clauses.append(f"when {normalised_sql(cell)} not in ({values}) then {label} || "
-                           f"' is ''' || coalesce({cell}, '') || ''': ' || {reason}")
+            condition = f"{normalised_sql(cell)} not in ({values})"
+            reasons.append(f"when {condition} then {label} || ' is ''' || "
+                           f"coalesce({cell}, '') || ''': ' || {reason}")
+            kinds.append(f"when {condition} then 'excluded'")
         else:
             reason = _text(rule.reason or "summary row (a total), not data")
-            clauses.append(f"when {normalised_sql(cell)} in ({values}) then {reason} || ' (' || "
-                           f"{label} || ' says ''' || {cell} || ''')'")
-    return f"case {' '.join(clauses)} end" if clauses else "null::varchar"
+            condition = f"{normalised_sql(cell)} in ({values})"
+            reasons.append(f"when {condition} then {reason} || ' (' || {label} || ' says ''' "
+                           f"|| {cell} || ''')'")
+            kinds.append(f"when {condition} then 'summary'")
+    if not reasons:
+        return "null::varchar", "null::varchar"
+    return f"case {' '.join(reasons)} end", f"case {' '.join(kinds)} end"
 
 
 def _problem_records(con, submission: Submission, mapping: Mapping | None, header: Header | None,
@@ -316,7 +331,8 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
             null::varchar as place_text, null::varchar as indicator_text,
             null::varchar as value_text, null::varchar as combo_text,
             []::struct(dimension varchar, text varchar)[] as disaggregation_text,
-            {_text(problem)} as problem
+            {_text(problem)} as problem,
+            'unmapped' as problem_kind
         from raw
         where {sheet_filter} row_number > {after_row}
         order by sheet, row_number

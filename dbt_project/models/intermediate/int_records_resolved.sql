@@ -43,6 +43,7 @@ resolved as (
         records.row_number,
         records.column_name,
         records.extract_problem,
+        records.is_not_data,
         submissions.folder,
         submissions.file_name,
         submissions.arrived_at,

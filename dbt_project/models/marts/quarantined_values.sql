@@ -18,6 +18,7 @@ final as (
         indicator_text,
         value_text,
         quarantine_reason,
+        is_not_data,
         arrived_at
     from outcomes
     where outcome = 'quarantined'

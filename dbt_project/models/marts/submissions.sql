@@ -12,7 +12,8 @@ row_outcomes as (
         submission_id,
         sheet,
         row_number,
-        bool_or(outcome = 'quarantined') as any_quarantined
+        bool_or(outcome = 'quarantined') as any_quarantined,
+        bool_and(is_not_data) as not_data
     from outcomes
     group by all
 ),
@@ -21,7 +22,8 @@ row_counts as (
     select
         submission_id,
         count(*) filter (where not any_quarantined) as rows_accepted,
-        count(*) filter (where any_quarantined) as rows_quarantined
+        count(*) filter (where any_quarantined) as rows_quarantined,
+        count(*) filter (where not_data) as rows_not_data
     from row_outcomes
     group by submission_id
 ),
@@ -66,6 +68,7 @@ final as (
         submissions.records,
         coalesce(row_counts.rows_accepted, 0) as rows_accepted,
         coalesce(row_counts.rows_quarantined, 0) as rows_quarantined,
+        coalesce(row_counts.rows_not_data, 0) as rows_not_data,
         coalesce(value_counts.values_accepted, 0) as values_accepted,
         coalesce(value_counts.values_current, 0) as values_current,
         coalesce(value_counts.values_superseded, 0) as values_superseded,

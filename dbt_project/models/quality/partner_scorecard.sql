@@ -24,7 +24,7 @@ final as (
         count(*) filter (where on_time) as reports_on_time,
         count(*) filter (where received) / count(*) as completeness,
         count(*) filter (where on_time) / count(*) as timeliness,
-        sum(rows_accepted) / nullif(sum(data_rows), 0) as validity,
+        sum(rows_accepted) / nullif(sum(data_rows - rows_not_data), 0) as validity,
         avg(plausibility) as plausibility,
         round(avg(score), 1) as score,
         sum(outliers_moderate + outliers_extreme) as outliers,

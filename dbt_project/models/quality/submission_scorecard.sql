@@ -3,6 +3,7 @@
 --   completeness  1 if a report was received, else 0
 --   timeliness    1 if the first one arrived by the due date, else 0
 --   validity      rows accepted / data rows of the submission that speaks for the period
+--                 (blank rows, totals and empty template rows are not counted against it)
 --   plausibility  1 - flagged values / values reported (outliers, consistency over time and
 --                 relations between indicators each count once per value or total flagged)
 --   score         100 x weighted sum of the parts (weights in initiative.yaml; a report not
@@ -161,6 +162,7 @@ assembled as (
         submissions.data_rows,
         submissions.rows_accepted,
         submissions.rows_quarantined,
+        submissions.rows_not_data,
         coalesce(value_counts.values_reported, 0) as values_reported,
         coalesce(value_counts.zeros_reported, 0) as zeros_reported,
         coalesce(previous_keys.values_missing, 0) as values_missing,
@@ -184,7 +186,8 @@ parts as (
         *,
         case when received then 1.0 else 0.0 end as completeness,
         case when on_time then 1.0 else 0.0 end as timeliness,
-        case when data_rows > 0 then rows_accepted / data_rows end as validity,
+        case when data_rows - rows_not_data > 0
+            then rows_accepted / (data_rows - rows_not_data) end as validity,
         case when values_reported > 0 then greatest(0.0, 1 - (outliers_moderate
             + outliers_extreme + consistency_flags + relation_flags) / values_reported)
         end as plausibility

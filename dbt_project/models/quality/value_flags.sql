@@ -122,7 +122,8 @@ outlier_flags as (
         'z = ' || {{ format_number('z_score') }}
             || coalesce(', modified z = ' || {{ format_number('modified_z_score') }}, '')
             as statistic,
-        'value ' || {{ format_number('value') }} || ' ' || unit || ' is an ' || severity
+        'value ' || {{ format_number('value') }} || ' ' || unit || ' is '
+            || case severity when 'extreme' then 'an extreme' else 'a moderate' end
             || ' outlier against this partner''s ' || history_values || ' values for '
             || indicator_name || ' here (expected about ' || {{ format_number('expected_low') }}
             || ' to ' || {{ format_number('expected_high') }} || ')' as description,

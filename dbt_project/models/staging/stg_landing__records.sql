@@ -21,6 +21,10 @@ renamed as (
         nullif(trim(combo_text), '') as combo_text,
         disaggregation_text,
         problem as extract_problem,
+        problem_kind as extract_problem_kind,
+        -- Blank rows, totals and empty template rows are kept and counted, but they are not data
+        -- a partner got wrong: they do not count against its validity.
+        coalesce(problem_kind in ('blank', 'summary', 'no_values'), false) as is_not_data,
         {{ normalise_text('partner_text') }} as partner_key,
         {{ normalise_text('place_text') }} as place_key,
         {{ normalise_text('indicator_text') }} as indicator_key,

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from murmuration.feedback import feedback_dir, write_feedback_packs
 from murmuration.warehouse import publish
 from orchestration.defs.dbt.assets import harmonised_models
 from orchestration.defs.quality.assets import submission_expectations
@@ -11,12 +12,14 @@ from orchestration.lib.resources import InitiativeResource
 MARTS = ["indicator_values", "quarantined_values", "submissions", "indicator_period_totals",
          "milestone_status", "indicator_targets", "indicators", "partners", "places", "initiative",
          "superseded_submissions"]
+QUALITY = ["value_flags", "relation_flags", "partner_period_reports", "submission_scorecard",
+           "partner_scorecard"]
 
 
 @dg.asset(
     group_name="publish",
     deps=[submission_expectations,
-          *(get_asset_key_for_model([harmonised_models], name) for name in MARTS)],
+          *(get_asset_key_for_model([harmonised_models], name) for name in MARTS + QUALITY)],
     description="serving.duckdb: the marts and quality results, rebuilt under a temporary "
                 "name and swapped in with os.replace, so readers never see a half-written "
                 "state and never block the pipeline.",
@@ -31,4 +34,25 @@ def serving_snapshot(context: dg.AssetExecutionContext,
     })
 
 
-defs = dg.Definitions(assets=[serving_snapshot])
+
+
+@dg.asset(
+    group_name="publish",
+    deps=[serving_snapshot],
+    description="A feedback pack per partner (HTML page and safe CSVs: accepted, quarantined "
+                "with reasons, flags, scorecard), from the published snapshot.",
+)
+def feedback_packs(context: dg.AssetExecutionContext,
+                   initiative: InitiativeResource) -> dg.MaterializeResult:
+    packs = write_feedback_packs(initiative.paths)
+    context.log.info(f"feedback packs for {len(packs)} partners in "
+                     f"{feedback_dir(initiative.paths)}")
+    return dg.MaterializeResult(metadata={
+        "folder": dg.MetadataValue.path(str(feedback_dir(initiative.paths))),
+        "partners": len(packs),
+        "quarantined_rows": sum(p.rows["quarantined"] for p in packs),
+        "flags": sum(p.rows["flags"] for p in packs),
+    })
+
+
+defs = dg.Definitions(assets=[serving_snapshot, feedback_packs])

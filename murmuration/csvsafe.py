@@ -1,0 +1,37 @@
+"""CSV that is safe to open in a spreadsheet: a cell that would start a formula is neutralised.
+
+Partners' own text goes into feedback CSVs; a cell such as ``=HYPERLINK(...)`` or ``@SUM(...)``
+would run as a formula in Excel or LibreOffice (CSV injection). Such cells get a leading
+apostrophe, which spreadsheets show as text. Plain numbers (``-3``, ``+4.5``) stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
+
+
+def safe_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    text = str(value)
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def write_safe_csv(path: Path, header: list[str], rows) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([safe_cell(h) for h in header])
+        for row in rows:
+            writer.writerow([safe_cell(v) for v in row])
+            count += 1
+    return count
