@@ -102,7 +102,10 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
             unit_factors.append({"mapping_name": m.name, "indicator_code": code,
                                  "partner_unit": partner_unit, "factor": factor})
     return {
-        "indicators": _table(indicators),
+        "indicators": _table(indicators, {"valid_min": pa.float64(), "valid_max": pa.float64(),
+                                          "numerator_code": pa.string(),
+                                          "denominator_code": pa.string(),
+                                          "factor": pa.float64()}),
         "indicator_dimensions": _table(indicator_dimensions, {"indicator_code": pa.string(),
                                                               "dimension_code": pa.string()}),
         "places": _table(places),
@@ -308,6 +311,9 @@ def _table(rows: list[dict], types: dict[str, pa.DataType] | None = None) -> pa.
             if name in table.column_names:
                 index = table.column_names.index(name)
                 table = table.set_column(index, name, table.column(name).cast(kind))
+        for index, column in enumerate(table.schema):
+            if pa.types.is_null(column.type):  # every value empty: still a typed column
+                table = table.set_column(index, column.name, table.column(index).cast(pa.string()))
         return table
     return pa.schema(list((types or {}).items())).empty_table()
 

@@ -77,3 +77,17 @@ def test_pages_say_when_nothing_is_published(app, monkeypatch, tmp_path):
 
     monkeypatch.setenv("MURMURATION_SERVING", str(tmp_path / "missing.duckdb"))
     assert "Nothing published yet" in str(layout())
+
+
+def test_quality_callback_on_published_data(published):
+    from dashboards.pages.quality import layout, show_partner
+
+    page = str(layout())
+    assert "Riverside Housing Trust" in page and "partner-scorecards" in page
+    figure, detail = show_partner("little_steps")
+    assert figure.data[0].name == "Score" and len(figure.data[0].x) == 24
+    text = str(detail)
+    assert "2025-03 (42 days)" in text  # the late report
+    assert "/feedback/little_steps/index.html" in text
+    figure, detail = show_partner("parents_together")
+    assert "2025-08" in str(detail)  # the missing report

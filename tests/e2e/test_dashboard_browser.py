@@ -106,3 +106,21 @@ def test_overview_shows_every_status(browser, dashboard_url, artifacts):
     page.wait_for_selector("#milestone-chart .scatterlayer .trace", timeout=30_000)
     assert "indicator=families_in_temporary_housing" in page.url
     page.close()
+
+
+def test_quality_page_and_feedback_pack(browser, dashboard_url, artifacts):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{dashboard_url}/quality?partner=little_steps")
+    page.wait_for_selector("#quality-chart .barlayer .trace", timeout=30_000)
+    assert "2025-03 (42 days)" in page.locator("#quality-late").text_content()
+    page.screenshot(path=str(artifacts / "quality_page.png"), full_page=True)
+    with page.context.expect_page() as opened:
+        page.get_by_text("Open this partner's feedback pack").click()
+    pack = opened.value
+    pack.wait_for_load_state()
+    assert pack.locator("h1").text_content() == "Little Steps Playgroups"
+    # Partner text shows as text, never as markup.
+    assert pack.locator("td", has_text="<b onmouseover=alert(1)>Northgate</b>").count() >= 1
+    assert pack.locator("b[onmouseover]").count() == 0
+    pack.close()
+    page.close()

@@ -28,11 +28,23 @@ def main() -> None:
             reasons = con.execute(
                 "select quarantine_reason, count(distinct submission_id || sheet || row_number) "
                 "from marts.quarantined_values group by 1 order by 2 desc limit 4").fetchall()
+            cards = con.execute(
+                "select partner_code, reports_expected, reports_received, reports_on_time, "
+                "round(validity, 3), round(plausibility, 3), score, outliers, "
+                "consistency_flags, relation_flags from quality.partner_scorecard "
+                "order by partner_code").fetchall()
             con.close()
             print(f"{folder}: {files} files, {read} rows read, {data} data rows = {accepted} "
                   f"accepted + {quarantined} quarantined ({superseded} values superseded)")
             for reason, count in reasons:
                 print(f"    {count:>5}  {reason[:150]}")
+            print("    scorecard (partner: received/expected, on time, validity, plausibility, "
+                  "score; outliers, consistency, relation flags)")
+            for code, expected, received, on_time, validity, plausible, score, outliers, \
+                    consistency, relations in cards:
+                print(f"      {code}: {received}/{expected}, {on_time} on time, validity "
+                      f"{validity}, plausibility {plausible}, score {score}; {outliers}, "
+                      f"{consistency}, {relations}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -17,13 +17,13 @@ import yaml
 from murmuration.environment import run_dbt
 from murmuration.intake.extract import extract_pending
 from murmuration.intake.landing import land_inbox, load_submissions
+from murmuration.paths import AS_OF_ENV
 from murmuration.registry import load_registry
 from murmuration.warehouse import prepare_sources
 from tests.conftest import REALDATA, copy_initiative
 
 FIXTURES = Path(__file__).parent
 FOLDERS = sorted(p.name for p in FIXTURES.iterdir() if (p / "layout.yaml").exists())
-ARRIVAL = datetime(2026, 1, 5, 9, 0, tzinfo=UTC).timestamp()
 
 pytestmark = pytest.mark.slow
 
@@ -35,18 +35,28 @@ def build(folder: str, target: Path):
         pytest.skip(f"{source} is not on this machine")
     paths = copy_initiative(FIXTURES / folder, target)
     layout = yaml.safe_load((FIXTURES / folder / "layout.yaml").read_text())
+    # The real arrival times are unknown: the files "arrive" the day before as_of, in order.
+    arrival = (datetime.fromisoformat(layout["as_of"]) - timedelta(days=1)).timestamp()
     for order, item in enumerate(layout["inbox"]):
         destination = paths.inbox_dir / item["to"]
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / item["file"], destination)
-        os.utime(destination, (ARRIVAL + 60 * order,) * 2)  # arrival in the listed order
+        os.utime(destination, (arrival + 60 * order,) * 2)
     for item in layout.get("copy", []):
         (paths.project_dir / item["to"]).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / item["file"], paths.project_dir / item["to"])
     registry = load_registry(paths)
     land_inbox(paths, registry)
     extract_pending(paths, registry, load_submissions(paths))
-    prepare_sources(paths, registry, load_submissions(paths))
+    previous = os.environ.get(AS_OF_ENV)
+    os.environ[AS_OF_ENV] = layout["as_of"]  # due dates are judged as of the data's time
+    try:
+        prepare_sources(paths, registry, load_submissions(paths))
+    finally:
+        if previous is None:
+            os.environ.pop(AS_OF_ENV)
+        else:
+            os.environ[AS_OF_ENV] = previous
     completed = run_dbt(paths, ["build", "--quiet"])
     assert completed.returncode == 0, completed.stdout[-4000:]
     return paths, registry
