@@ -35,7 +35,7 @@ from murmuration.registry.mapping import Layout, Mapping, alternatives
 RECORDS_FILE = "records.parquet"
 EXTRACT_FILE = "extract.json"
 HEADER_SEARCH_ROWS = 50
-EXTRACTION_VERSION = 5  # bump when the record layout changes, so every submission is redone
+EXTRACTION_VERSION = 6  # bump when the record layout changes, so every submission is redone
 
 RECORD_SCHEMA = pa.schema([
     ("submission_id", pa.string()),
@@ -268,7 +268,8 @@ def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Ma
         from reported
         union all
         select {_text(submission.submission_id)}, {_text(mapping.name)}, sheet, row_number, null,
-            {partner_source}, {partner_expr}, {period_expr}, null, {place_expr}, null, null, null,
+            {partner_source}, {partner_expr}, {period_expr}, {period_start}, {place_expr}, null, null,
+            null,
             []::struct(dimension varchar, text varchar)[],
             case when is_blank then 'blank row'
                  when row_problem is not null then row_problem

@@ -2,8 +2,9 @@
 -- received), every part visible. Rule (README, "Submission scorecard"):
 --   completeness  1 if a report was received, else 0
 --   timeliness    1 if the first one arrived by the due date, else 0
---   validity      rows accepted / data rows of the submission that speaks for the period
---                 (blank rows, totals and empty template rows are not counted against it)
+--   validity      rows accepted / rows of the partner's data for the period in the submission
+--                 that speaks for it (rows that name the partner and the period; blank rows,
+--                 totals and empty template rows are not counted against it)
 --   plausibility  1 - flagged values / values reported (outliers, consistency over time and
 --                 relations between indicators each count once per value or total flagged)
 --   score         100 x weighted sum of the parts (weights in initiative.yaml; a report not
@@ -71,6 +72,34 @@ speaking as (
         arg_max(submission_id, arrived_at) as submission_id
     from outcomes
     where outcome = 'current'
+        or (outcome = 'quarantined' and partner_code is not null)
+    group by all
+),
+
+partner_rows as (
+    -- The partner's rows for the period in the submission that speaks for it.
+    select
+        outcomes.partner_code,
+        outcomes.report_start,
+        outcomes.submission_id,
+        outcomes.sheet,
+        outcomes.row_number,
+        bool_or(outcomes.outcome = 'quarantined') as any_quarantined,
+        bool_and(outcomes.is_not_data) as not_data
+    from outcomes
+    inner join speaking using (partner_code, report_start, submission_id)
+    group by all
+),
+
+row_counts as (
+    select
+        partner_code,
+        report_start,
+        count(*) as data_rows,
+        count(*) filter (where not any_quarantined) as rows_accepted,
+        count(*) filter (where any_quarantined) as rows_quarantined,
+        count(*) filter (where not_data) as rows_not_data
+    from partner_rows
     group by all
 ),
 
@@ -159,10 +188,10 @@ assembled as (
         reports.*,
         speaking.submission_id,
         submissions.file_name,
-        submissions.data_rows,
-        submissions.rows_accepted,
-        submissions.rows_quarantined,
-        submissions.rows_not_data,
+        coalesce(row_counts.data_rows, 0) as data_rows,
+        coalesce(row_counts.rows_accepted, 0) as rows_accepted,
+        coalesce(row_counts.rows_quarantined, 0) as rows_quarantined,
+        coalesce(row_counts.rows_not_data, 0) as rows_not_data,
         coalesce(value_counts.values_reported, 0) as values_reported,
         coalesce(value_counts.zeros_reported, 0) as zeros_reported,
         coalesce(previous_keys.values_missing, 0) as values_missing,
@@ -174,6 +203,7 @@ assembled as (
     from reports
     left join speaking using (partner_code, report_start)
     left join submissions using (submission_id)
+    left join row_counts using (partner_code, report_start)
     left join value_counts using (partner_code, report_start)
     left join previous_keys using (partner_code, report_start)
     left join flag_counts using (partner_code, report_start)
