@@ -37,7 +37,7 @@ def validate(registry):
 
 
 def clean_frame() -> pd.DataFrame:
-    return pd.DataFrame([
+    frame = pd.DataFrame([
         {"record_id": "a", "indicator_code": "children_enrolled", "partner_code": "brightstart",
          "period": "2025-03", "place_code": "north", "disaggregation": "age_band=0-2;sex=f",
          "value": 40.0},
@@ -46,6 +46,9 @@ def clean_frame() -> pd.DataFrame:
         {"record_id": "c", "indicator_code": "home_visits", "partner_code": "family_hub",
          "period": "2025-03", "place_code": "west", "disaggregation": "total", "value": 0.0},
     ])
+    frame["submission_id"] = "s1"
+    frame["duplicate_keys"] = "quarantine"
+    return frame
 
 
 def test_suite_is_generated_from_the_registry(registry):
@@ -71,8 +74,20 @@ def test_clean_values_pass(validate):
     ("disaggregation", "age_band=5-6", "expect_column_values_to_be_in_set:disaggregation"),
     ("period", "March 2025", "expect_column_values_to_match_regex:period"),
     ("indicator_code", "immunisation_coverage", "expect_column_values_to_be_in_set:indicator_code"),
+    ("record_id", "a", None),  # a record id is not part of the key: still clean
 ])
 def test_each_planted_violation_is_caught(validate, column, bad, expected):
     frame = clean_frame()
     frame.loc[0, column] = bad
-    assert validate(frame).get(expected) == 1
+    failures = validate(frame)
+    if expected is None:
+        assert failures == {}
+    else:
+        assert failures.get(expected) == 1
+
+
+def test_a_key_twice_in_one_submission_is_caught_unless_the_mapping_sums(validate):
+    frame = pd.concat([clean_frame(), clean_frame().iloc[[1]].assign(record_id="d")])
+    assert validate(frame).get(
+        "expect_compound_columns_to_be_unique:None") == 2
+    assert validate(frame.assign(duplicate_keys="sum")) == {}
