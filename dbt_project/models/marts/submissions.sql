@@ -8,14 +8,7 @@ outcomes as (
 ),
 
 row_outcomes as (
-    select
-        submission_id,
-        sheet,
-        row_number,
-        bool_or(outcome = 'quarantined') as any_quarantined,
-        bool_and(is_not_data) as not_data
-    from outcomes
-    group by all
+    select * from {{ ref('int_row_outcomes') }}
 ),
 
 row_counts as (

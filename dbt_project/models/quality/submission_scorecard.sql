@@ -79,16 +79,15 @@ speaking as (
 partner_rows as (
     -- The partner's rows for the period in the submission that speaks for it.
     select
-        outcomes.partner_code,
-        outcomes.report_start,
-        outcomes.submission_id,
-        outcomes.sheet,
-        outcomes.row_number,
-        bool_or(outcomes.outcome = 'quarantined') as any_quarantined,
-        bool_and(outcomes.is_not_data) as not_data
-    from outcomes
-    inner join speaking using (partner_code, report_start, submission_id)
-    group by all
+        rows.*,
+        cast(date_trunc(partners.report_grain, rows.period_start) as date) as report_start
+    from {{ ref('int_row_outcomes') }} as rows
+    inner join partners using (partner_code)
+    inner join speaking
+        on speaking.submission_id = rows.submission_id
+        and speaking.partner_code = rows.partner_code
+        and speaking.report_start
+            = cast(date_trunc(partners.report_grain, rows.period_start) as date)
 ),
 
 row_counts as (
