@@ -16,7 +16,7 @@ from murmuration.environment import OFFLINE, ensure_dbt_manifest
 from murmuration.paths import AS_OF_ENV, REPO_ROOT, SAMPLE_PROJECT_DIR, ProjectPaths
 from murmuration.sample_inbox import generate_sample_inbox
 
-REALDATA = REPO_ROOT.parent / "shared" / "realdata"
+REALDATA = Path(os.environ.get("MURMURATION_REALDATA", REPO_ROOT.parent / "shared" / "realdata"))
 ARTIFACTS = REPO_ROOT / "artifacts"
 SAMPLE_AS_OF = "2026-11-29T00:00:00+00:00"  # reports are judged as of this moment in tests
 
