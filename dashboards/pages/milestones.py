@@ -6,10 +6,9 @@ from dash import Input, Output, callback, dcc, html
 from dashboards import queries
 from dashboards.components.layout import not_published, status_badge
 from dashboards.components.milestone_chart import milestone_figure
+from murmuration.registry.models import WHOLE_AREA
 
 dash.register_page(__name__, path="/milestones", title="Milestones", name="Milestones")
-
-WHOLE_AREA = "all"
 
 
 def layout(indicator: str | None = None, place: str | None = None, **_query):

@@ -24,3 +24,12 @@
         else year({{ date_expression }}) * 12 + month({{ date_expression }})
     end
 {%- endmacro %}
+
+{#- The length of one report period of a partner's cadence (week, month or quarter). -#}
+{% macro report_step(grain_expression) -%}
+    case {{ grain_expression }}
+        when 'week' then interval 7 day
+        when 'quarter' then interval 3 month
+        else interval 1 month
+    end
+{%- endmacro %}

@@ -39,11 +39,7 @@ windows as (
         cast(coalesce(partners.reports_from, initiative.reporting_start, earliest.first_period)
              as date) as window_start,
         initiative.as_of,
-        case partners.report_grain
-            when 'week' then interval 7 day
-            when 'quarter' then interval 3 month
-            else interval 1 month
-        end as step
+        {{ report_step('partners.report_grain') }} as step
     from partners
     cross join initiative
     cross join earliest
@@ -83,10 +79,8 @@ dated as (
         partners.partner_name,
         partners.report_grain,
         partners.due_days,
-        cast(grid.report_start + case partners.report_grain
-            when 'week' then interval 7 day
-            when 'quarter' then interval 3 month
-            else interval 1 month end - interval 1 day as date) as report_end,
+        cast(grid.report_start + {{ report_step('partners.report_grain') }} - interval 1 day
+            as date) as report_end,
         initiative.as_of
     from grid
     inner join partners using (partner_code)

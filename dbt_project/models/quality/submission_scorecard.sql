@@ -130,9 +130,8 @@ previous_keys as (
     inner join partners using (partner_code)
     inner join current_values as before
         on before.partner_code = this.partner_code
-        and before.report_start = cast(this.report_start - case partners.report_grain
-            when 'week' then interval 7 day when 'quarter' then interval 3 month
-            else interval 1 month end as date)
+        and before.report_start
+            = cast(this.report_start - {{ report_step('partners.report_grain') }} as date)
     where not exists (
         select 1 from current_values as now
         where now.partner_code = this.partner_code
