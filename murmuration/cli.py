@@ -69,10 +69,10 @@ def cmd_run(args) -> int:
     print(f"Feedback:    {paths.state_dir / 'feedback'}/<partner>/index.html")
     print(f"Dagster run: {result.run_id} (DAGSTER_HOME={paths.dagster_home})")
     print(f"Full log:    {result.log_file}")
-    failed = [c for c in result.failed_checks]
-    if failed:
-        print("Checks failed:")
-        for check in failed:
+    if result.failed_checks:
+        print("Checks that found problems (warnings are published and shown to partners; "
+              "blocking ones stop publishing):")
+        for check in result.failed_checks:
             kind = "blocking" if check.blocking else check.severity.lower()
             print(f"  {check.asset}: {check.check} ({kind})")
     if result.success and not result.blocking_failures:
