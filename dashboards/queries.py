@@ -87,11 +87,6 @@ def target_points(indicator_code: str, place_code: str) -> pd.DataFrame:
         order by sequence""", [indicator_code, place_code])
 
 
-def target_places(indicator_code: str) -> list[str]:
-    frame = _frame("select distinct place_code from marts.indicator_targets "
-                   "where indicator_code = ?", [indicator_code])
-    return frame["place_code"].tolist()
-
 
 def partner_scorecards() -> pd.DataFrame:
     return _frame("select * from quality.partner_scorecard order by score, partner_code")

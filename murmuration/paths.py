@@ -71,10 +71,6 @@ class ProjectPaths:
         return self.state_dir / "landed"
 
     @property
-    def registry_tables_dir(self) -> Path:
-        return self.state_dir / "registry"
-
-    @property
     def warehouse(self) -> Path:
         return self.state_dir / "warehouse.duckdb"
 
@@ -84,21 +80,12 @@ class ProjectPaths:
         return self.state_dir / "serving.duckdb"
 
     @property
-    def gx_dir(self) -> Path:
-        return self.state_dir / "gx"
-
-    @property
     def dagster_home(self) -> Path:
         return self.state_dir / "dagster_home"
-
-    @property
-    def dbt_target_dir(self) -> Path:
-        return self.state_dir / "dbt_target"
 
     def submission_dir(self, submission_id: str) -> Path:
         return self.landed_dir / submission_id
 
     def ensure(self) -> None:
-        for folder in (self.state_dir, self.received_dir, self.landed_dir,
-                       self.registry_tables_dir, self.dagster_home):
+        for folder in (self.state_dir, self.received_dir, self.landed_dir, self.dagster_home):
             folder.mkdir(parents=True, exist_ok=True)

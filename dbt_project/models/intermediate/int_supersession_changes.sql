@@ -32,24 +32,29 @@ pairs as (
     where older.recency > 1
 ),
 
-superseded_side as (
-    select pairs.*, accepted.indicator_code, accepted.place_code, accepted.disaggregation,
+sides as (
+    -- Each pair's values on both sides: the superseded submission and the current one.
+    select
+        pairs.*,
+        accepted.submission_id = pairs.current_submission_id as is_current,
+        accepted.indicator_code,
+        accepted.place_code,
+        accepted.disaggregation,
         accepted.value
     from pairs
     inner join accepted
-        on accepted.submission_id = pairs.superseded_submission_id
+        on accepted.submission_id in (pairs.superseded_submission_id,
+                                      pairs.current_submission_id)
         and accepted.partner_code = pairs.partner_code
         and accepted.period = pairs.period
 ),
 
+superseded_side as (
+    select * from sides where not is_current
+),
+
 current_side as (
-    select pairs.*, accepted.indicator_code, accepted.place_code, accepted.disaggregation,
-        accepted.value
-    from pairs
-    inner join accepted
-        on accepted.submission_id = pairs.current_submission_id
-        and accepted.partner_code = pairs.partner_code
-        and accepted.period = pairs.period
+    select * from sides where is_current
 ),
 
 compared as (
