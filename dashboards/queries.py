@@ -73,9 +73,10 @@ def milestone_status() -> pd.DataFrame:
 def monthly_totals(indicator_code: str, place_code: str) -> pd.DataFrame:
     return _frame("""
         select period, period_start, value, partners_reporting, partners_expected,
-            numerator_value, denominator_value
+            numerator_value, denominator_value, parts_unpaired, completeness_state, due_date
         from marts.indicator_period_totals
-        where indicator_code = ? and place_code = ? and period_type = 'month'
+        where indicator_code = ? and place_code = ?
+            and period_type = (select period_type from marts.initiative)
         order by period_start""", [indicator_code, place_code])
 
 

@@ -17,7 +17,8 @@ from murmuration.registry import Registry
 from murmuration.registry.models import PERIOD_PATTERN, WEEK_PATTERN, WHOLE_AREA, Indicator
 
 SUITE_NAME = "harmonised_values"
-KEY_COLUMNS = ["indicator_code", "partner_code", "period", "place_code", "disaggregation", "value"]
+KEY_COLUMNS = ["indicator_code", "partner_code", "reporting_unit", "period", "place_code",
+               "disaggregation", "value"]
 NUMBER_TYPES = ["float", "float64", "Float64", "double", "int", "int64", "Int64"]
 
 

@@ -45,7 +45,7 @@ _FRAME = ("select r.record_id, r.submission_id, " + ", ".join(f"r.{c}" for c in 
           "left join registry.mappings as m using (mapping_name) where {condition}")
 SCOPES = {
     "submission": _FRAME.format(table="intermediate.int_records_validated",
-                                condition="r.extract_problem is null"),
+                                condition="r.extract_problem is null and not r.is_withdrawal"),
     # Each value as reported and accepted (before rows a mapping sums per key are added up):
     # valid ranges are about one reported value.
     "published": _FRAME.format(table="intermediate.int_records_outcomes",

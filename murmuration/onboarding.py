@@ -308,17 +308,20 @@ def suggestion_yaml(suggestion: Suggestion, folder: str, file_name: str) -> str:
              for role, texts in suggestion.unresolved.items() if texts and role != "partner"}
     if codes:
         mapping["codes"] = codes
+    used = {c.position for c in roles.values()} | {c.position for c, _, _ in
+                                                   suggestion.wide_values} | {
+        c.position for c in suggestion.breakdowns.values()}
+    unused = [_reference(c) for c in suggestion.columns if c.position not in used]
+    if unused:  # the template's other columns: known, deliberately not read
+        mapping["ignore_columns"] = unused
     body = yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True, width=100)
     notes = [f"# Draft mapping for {file_name} ({suggestion.file_format.value}), sheet "
              f"{suggestion.sheet or '-'}, header on row {suggestion.header_row}"
              + (f", HXL hashtags on row {suggestion.hxl_row}" if suggestion.hxl_row else "")
              + "."]
-    used = {c.position for c in roles.values()} | {c.position for c, _, _ in
-                                                   suggestion.wide_values} | {
-        c.position for c in suggestion.breakdowns.values()}
-    unused = [_reference(c) for c in suggestion.columns if c.position not in used]
     if unused:
-        notes.append("# Columns not used: " + ", ".join(repr(u) for u in unused[:40]))
+        notes.append(f"# {len(unused)} columns are not read (ignore_columns): map any that "
+                     "carries a value or a breakdown.")
     for role, texts in suggestion.unresolved.items():
         if texts and role == "partner":
             notes.append("# Organisations not yet in registry/partners.yaml (add as aliases): "
@@ -346,11 +349,18 @@ class CheckReport:
     missing_value_columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     reasons: list[tuple[str, int, str]] = field(default_factory=list)  # reason, count, example
+    empty_rows: int = 0
+    summary_rows: int = 0  # quarantined as declared totals (summary_rows): expected, not errors
+    unused_column_count: int = 0
+    # period, the texts that resolved to it, rows, where it was read (cell, file or sheet name)
+    periods: list[tuple[str, str, int, str]] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
+        """Every row that carries values is accepted; declared totals and empty template rows
+        are expected and do not hold a mapping back."""
         return self.file_problem is None and not self.missing_value_columns and \
-            self.rows_quarantined == 0
+            self.rows_quarantined == self.summary_rows
 
     def lines(self) -> list[str]:
         if self.mapping_name is None:
@@ -362,9 +372,19 @@ class CheckReport:
             lines.append(f"Header:   sheet {self.sheet or '-'}, row {self.header_row}"
                          + (f" (HXL hashtags on row {self.hxl_row})" if self.hxl_row else ""))
         lines.append(f"Rows:     {self.data_rows} data rows = {self.rows_accepted} accepted + "
-                     f"{self.rows_quarantined} quarantined")
+                     f"{self.rows_quarantined} quarantined"
+                     + (f" ({self.summary_rows} declared totals)" if self.summary_rows else ""))
+        if self.empty_rows:
+            lines.append(f"Empty:    {self.empty_rows} blank or empty template rows (not data)")
+        if self.periods:
+            lines.append("Periods:  " + "; ".join(
+                f"{period} <- {texts} ({rows} row{'s' if rows != 1 else ''}"
+                + (f", from the {source}" if source not in ("cell", None) else "") + ")"
+                for period, texts, rows, source in self.periods))
         if self.unused_columns:
-            lines.append("Unused columns: " + ", ".join(repr(c) for c in self.unused_columns))
+            lines.append("Unused columns: " + ", ".join(repr(c) for c in self.unused_columns[:40])
+                         + (f" and {self.unused_column_count - 40:,} more"
+                            if self.unused_column_count > 40 else ""))
         if self.missing_value_columns:
             lines.append("Value columns not found: "
                          + ", ".join(repr(c) for c in self.missing_value_columns))
@@ -373,10 +393,29 @@ class CheckReport:
             lines.append("Would be quarantined (reason, rows, example):")
             lines += [f"  {count:>5}  {reason}  [{example}]"
                       for reason, count, example in self.reasons]
-        lines.append("Ready: every row is accepted." if self.ready else
+        lines.append(("Ready: every row that carries values is accepted."
+                      if self.rows_quarantined or self.empty_rows else
+                      "Ready: every row is accepted.") if self.ready else
                      "Not ready: fix the mapping (codes, columns, formats) or the registry "
                      "(aliases, places, categories), then check again.")
         return lines
+
+
+def period_warnings(periods: list[tuple]) -> list[str]:
+    """Periods a person should look at before trusting a mapping: after the file arrived (an
+    early or misread period) or more than a year before it (a wrong year, a stale file)."""
+    warnings = []
+    for period, texts, rows, _, start, arrived in periods:
+        if start is None or arrived is None:
+            continue
+        arrived_day = arrived.date() if hasattr(arrived, "date") else arrived
+        if start > arrived_day:
+            warnings.append(f"period {period} ({texts}, {rows} rows) starts after the file "
+                            f"arrived ({arrived_day}): an early report or a misread period")
+        elif (arrived_day - start).days > 366:
+            warnings.append(f"period {period} ({texts}, {rows} rows) is more than a year before "
+                            f"the file arrived ({arrived_day}): check the year")
+    return warnings
 
 
 def check_mapping(paths: ProjectPaths, registry: Registry, sample: Path, folder: str
@@ -406,6 +445,17 @@ def check_mapping(paths: ProjectPaths, registry: Registry, sample: Path, folder:
         try:
             accepted, quarantined = con.execute(
                 "select rows_accepted, rows_quarantined from marts.submissions").fetchall()[0]
+            summary_rows = con.execute(
+                "select count(*) from intermediate.int_row_outcomes "
+                "where any_quarantined and is_summary").fetchall()[0][0]
+            periods = con.execute("""
+                select coalesce(period, '(none)'),
+                    string_agg(distinct coalesce(period_text, '(empty)'), ' | '),
+                    count(distinct coalesce(sheet, '') || '/' || row_number),
+                    any_value(period_source), min(period_start), any_value(arrived_at)
+                from intermediate.int_records_resolved
+                where extract_problem is null
+                group by 1 order by 1""").fetchall()
             reasons = con.execute("""
                 select quarantine_reason, count(distinct sheet || row_number),
                     arg_min(coalesce(nullif(sheet, '') || ', ', '') || 'row ' || row_number
@@ -413,11 +463,14 @@ def check_mapping(paths: ProjectPaths, registry: Registry, sample: Path, folder:
                 from marts.quarantined_values group by 1 order by 2 desc, 1""").fetchall()
         finally:
             con.close()
+        warnings = list(extraction.warnings) + period_warnings(periods)
         return CheckReport(
             mapping.name, extraction.problem, extraction.sheet, extraction.header_row,
             extraction.hxl_row, extraction.data_rows, accepted, quarantined,
-            extraction.unused_columns, extraction.missing_value_columns, extraction.warnings,
-            [(reason, count, example) for reason, count, example in reasons])
+            extraction.unused_columns, extraction.missing_value_columns, warnings,
+            [(reason, count, example) for reason, count, example in reasons],
+            extraction.empty_rows, summary_rows, extraction.unused_column_count,
+            [(period, texts, rows, source) for period, texts, rows, source, _, _ in periods])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import random
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -48,7 +49,19 @@ PLANTED = {
     # exported neutralised.
     "markup_place": ("little_steps", "2026-02", "<b onmouseover=alert(1)>Northgate</b>"),
     "formula_value": ("little_steps", "2026-02", '=HYPERLINK("http://example.invalid","1")'),
+    # What a submission replaces (README, "How values are judged"):
+    # a month sent before it is due: one of three partners' children enrolled for 2026-11
+    "early_month": ("brightstart", "2026-11", "2026-11-20T10:30:00+00:00"),
+    # November's file repeats October's story-time minutes, corrected: only that slice is replaced
+    "corrected_rows_in_next_file": ("little_steps", "2025-11", "2025-10"),
+    # a hub's return keeps an empty template row dated the month before (zeros only)
+    "template_row_of_another_month": ("family_hub", "2026-09", "2026-08"),
+    # from 2026-09 each hub office sends its own return, in its own inbox sub-folder
+    "reporting_units": ("family_hub", "2026-09", ("north_east_hub", "south_west_hub")),
+    # the housing trust joined in 2025-02: it is expected from then, not from 2024-11
+    "joined_late": ("housing_trust", "2025-02"),
 }
+HUBS = {"north_east_hub": ("north", "east"), "south_west_hub": ("south", "west")}
 
 
 @dataclass(frozen=True)
@@ -120,8 +133,31 @@ def _xlsx_bytes(workbook: openpyxl.Workbook) -> bytes:
         for item in sorted(source.infolist(), key=lambda i: i.filename):
             info = zipfile.ZipInfo(item.filename, date_time=(2024, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            out.writestr(info, source.read(item.filename))
+            content = source.read(item.filename)
+            if item.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z",
+                                 content)
+            out.writestr(info, content)
     return stable.getvalue()
+
+
+def _family_hub_workbook(month: Month, rows: list[list]) -> bytes:
+    """The hub network's return: a notes sheet, then title rows, the figures and a total."""
+    workbook = openpyxl.Workbook()
+    notes = workbook.active
+    notes.title = "Read me"
+    notes["A1"] = "Fill in the Return sheet by the 15th of the following month."
+    sheet = workbook.create_sheet("Return")
+    sheet["A1"] = "Family Hub Network - monthly return"
+    sheet["A2"] = f"Reporting month: {month.label('%B %Y')}"
+    sheet.append([])
+    sheet.append(["Month", "Neighbourhood", "Home visits completed",
+                  "Families referred to support"])
+    for row in rows:
+        sheet.append(row)
+    last = 4 + len(rows)
+    sheet.append([None, "Total", f"=SUM(C5:C{last})", f"=SUM(D5:D{last})"])
+    return _xlsx_bytes(workbook)
 
 
 class SampleInbox:
@@ -181,6 +217,14 @@ class SampleInbox:
                 continue
             self.write("brightstart", f"brightstart_enrolment_{month.key}.csv",
                        _csv_bytes(rows), arrived)
+        # A month sent before it is due (fixed arrival: no draw from the shared generator).
+        partner, key, arrival = PLANTED["early_month"]
+        index = len(self.months)
+        rows = [header] + [[names[index % 3], key, PLACES[place], sex, age, "Children enrolled",
+                            str(round(series.at(index)))]
+                           for (place, sex, age), series in cells.items()]
+        self.write(partner, f"brightstart_enrolment_{key}.csv", _csv_bytes(rows),
+                   datetime.fromisoformat(arrival))
 
     # --- semicolon CSV with a byte-order mark, month names, minutes, a late file ----------
     def little_steps(self) -> None:
@@ -191,6 +235,7 @@ class SampleInbox:
                     for a, share in (("0-2 years", 0.9), ("3-4 years", 1.1))}
         minutes = {p: self.series(4200 * PLACE_WEIGHT[p], 15, 90) for p in PLACES}
         header = ["Reporting month", "Area", "Indicator", "Sex", "Age", "Value"]
+        sent: dict[str, list[list[str]]] = {}
         for index, month in enumerate(self.months):
             label = month.label("%b %Y")
             rows = [header]
@@ -205,6 +250,11 @@ class SampleInbox:
             if month.key == PLANTED["markup_place"][1]:
                 rows[3][1] = PLANTED["markup_place"][2]
                 rows[4][5] = PLANTED["formula_value"][2]
+            sent[month.key] = rows
+            _, corrected_in, earlier = PLANTED["corrected_rows_in_next_file"]
+            if month.key == corrected_in:  # last month's story time again, 5 % higher
+                rows += [[row[0], row[1], row[2], "", "", str(round(int(row[5]) * 1.05))]
+                         for row in sent[earlier][1:] if row[2] == "Story time (minutes)"]
             late_by = 57 if month.key == PLANTED["late"][1] else 0
             self.write("little_steps", f"little_steps_{month.key}.csv",
                        _csv_bytes(rows, delimiter=";", bom=True),
@@ -247,17 +297,9 @@ class SampleInbox:
     def family_hub(self) -> None:
         visits = {p: self.series(450 * PLACE_WEIGHT[p], 2.2, 6) for p in PLACES}
         referrals = {p: self.series(60 * PLACE_WEIGHT[p], 0.1, 2) for p in PLACES}
+        _, units_from, _ = PLANTED["reporting_units"]
         for index, month in enumerate(self.months):
-            workbook = openpyxl.Workbook()
-            notes = workbook.active
-            notes.title = "Read me"
-            notes["A1"] = "Fill in the Return sheet by the 15th of the following month."
-            sheet = workbook.create_sheet("Return")
-            sheet["A1"] = "Family Hub Network - monthly return"
-            sheet["A2"] = f"Reporting month: {month.label('%B %Y')}"
-            sheet.append([])
-            sheet.append(["Month", "Neighbourhood", "Home visits completed",
-                          "Families referred to support"])
+            figures = []
             for place, name in PLACES.items():
                 home_visits = round(visits[place].at(index))
                 if month.key == PLANTED["above_range"][1] and place == "south":
@@ -267,12 +309,23 @@ class SampleInbox:
                 referred = round(referrals[place].at(index))
                 if (month.key, place) == PLANTED["zero_reported"][1:]:
                     referred = 0
-                sheet.append([datetime.combine(month.last_day, datetime.min.time()), name,
-                              home_visits, referred])
-            sheet.append([None, "Total", "=SUM(C5:C8)", "=SUM(D5:D8)"])
+                figures.append((place, [datetime.combine(month.last_day, datetime.min.time()),
+                                        name, home_visits, referred]))
             arrived = _arrival(self.rng, month, 15)
             name = f"family_hub_return_{month.key}.xlsx"
-            self.write("family_hub", name, _xlsx_bytes(workbook), arrived)
+            if month.key < units_from:
+                self.write("family_hub", name,
+                           _family_hub_workbook(month, [row for _, row in figures]), arrived)
+            else:  # each hub office sends its own return
+                for offset, (hub, places) in enumerate(HUBS.items()):
+                    rows = [row for place, row in figures if place in places]
+                    if (month.key, hub) == (PLANTED["template_row_of_another_month"][1],
+                                            "north_east_hub"):
+                        earlier = Month(month.year, month.month - 1)
+                        rows.append([datetime.combine(earlier.last_day, datetime.min.time()),
+                                     None, 0, 0])
+                    self.write(f"family_hub/{hub}", name, _family_hub_workbook(month, rows),
+                               arrived + timedelta(hours=offset))
             if name == PLANTED["lock_file"][1].removeprefix("~$"):
                 self.write("family_hub", PLANTED["lock_file"][1],
                            b"\x0bFamily Hub " + b"\x00" * 150, arrived)
@@ -327,8 +380,10 @@ class SampleInbox:
                 rows.append([month.last_day.strftime("%d/%m/%Y"), PLACES[place],
                              str(round(series.at(index)))])
             late_by = 41 if month.key == "2025-12" else 0
-            self.write("housing_trust", f"housing_trust_{month.key}.csv", _csv_bytes(rows),
-                       _arrival(self.rng, month, 15, late_by))
+            arrived = _arrival(self.rng, month, 15, late_by)
+            if month.key >= PLANTED["joined_late"][1]:
+                self.write("housing_trust", f"housing_trust_{month.key}.csv", _csv_bytes(rows),
+                           arrived)
 
 
 def generate_sample_inbox(inbox: Path, seed: int = SEED) -> list[Path]:

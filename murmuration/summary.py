@@ -24,6 +24,10 @@ class RunSummary:
     problem_files: list[tuple[str, str, str]] = field(default_factory=list)
     milestones: list[tuple[str, str, str]] = field(default_factory=list)
     superseded: list[tuple] = field(default_factory=list)
+    large_removals: list[tuple] = field(default_factory=list)
+    unmapped_files: list[tuple[str, str]] = field(default_factory=list)
+    unused_columns: list[tuple[str, int, list[str]]] = field(default_factory=list)
+    periods_not_complete: list[tuple[str, str, str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         files = ", ".join(f"{n} {status}" for status, n in sorted(self.files.items()))
@@ -37,10 +41,18 @@ class RunSummary:
             f"{self.values_superseded} superseded) + "
             f"{self.values_quarantined} quarantined",
         ]
-        for kind, count, added, changed, removed, unchanged in self.superseded:
+        for kind, count, slices, added, changed, removed, withdrawn, unchanged in self.superseded:
             lines.append(f"Superseded:  {count} {kind}{'s' if count != 1 else ''} for a "
-                         f"partner and period ({added} values added, {changed} changed, "
-                         f"{removed} removed, {unchanged} unchanged)")
+                         f"partner and period, in {slices} slice{'s' if slices != 1 else ''} "
+                         f"({added} values added, {changed} changed, {removed} removed, "
+                         f"{withdrawn} withdrawn, {unchanged} unchanged)")
+        if self.large_removals:
+            lines.append("Check these replacements (a later file removed most of the values "
+                         "it replaced):")
+            lines += [f"  {partner} {period}: {current} replaced {superseded} in {indicators}, "
+                      f"removing {removed} of {before} values"
+                      for partner, period, superseded, current, indicators, removed, before
+                      in self.large_removals]
         if self.top_reasons:
             lines.append("Top quarantine reasons:")
             lines += [f"  {count:>5}  {reason}" for reason, count in self.top_reasons]
@@ -48,6 +60,19 @@ class RunSummary:
             lines.append("Files not read:")
             lines += [f"  {location}: {status} - {message}"
                       for location, status, message in self.problem_files]
+        if self.unmapped_files:
+            lines.append("Files read but not mapped (every row quarantined):")
+            lines += [f"  {location}: {message}" for location, message in self.unmapped_files]
+        if self.unused_columns:
+            lines.append("Columns not in the mapping (ignored; list them under ignore_columns "
+                         "if they belong to the template):")
+            lines += [f"  {location}: {count:,} ({', '.join(repr(c) for c in names[:5])}"
+                      f"{', ...' if count > 5 else ''})"
+                      for location, count, names in self.unused_columns]
+        if self.periods_not_complete:
+            lines.append("Latest periods left out of milestone status (not complete):")
+            lines += [f"  {indicator}: {period} ({state})"
+                      for indicator, period, state in self.periods_not_complete]
         if self.milestones:
             lines.append("Milestones:")
             lines += [f"  {indicator} ({place}): {status.replace('_', ' ')}"
@@ -78,11 +103,37 @@ def summarise(paths: ProjectPaths) -> RunSummary:
             summary.problem_files = con.execute(
                 "select folder || '/' || file_name, landing_status, message from "
                 "marts.submissions where landing_status <> 'landed' order by 1").fetchall()
+            summary.unmapped_files = con.execute(
+                "select folder || '/' || file_name, message from marts.submissions "
+                "where landing_status = 'landed' and message is not null order by 1"
+            ).fetchall()
+            summary.unused_columns = con.execute(
+                "select folder || '/' || file_name, unused_column_count, unused_columns "
+                "from marts.submissions where unused_column_count > 0 "
+                "and landing_status = 'landed' and message is null order by 1").fetchall()
         if "marts.superseded_submissions" in tables:
             summary.superseded = con.execute(
-                "select kind, count(*), sum(values_added), sum(values_changed), "
-                "sum(values_removed), sum(values_unchanged) from marts.superseded_submissions "
-                "group by kind order by kind").fetchall()
+                "select kind, count(distinct superseded_submission_id || partner_code || period), "
+                "sum(slices_superseded), sum(values_added), sum(values_changed), "
+                "sum(values_removed), sum(values_withdrawn), sum(values_unchanged) "
+                "from marts.superseded_submissions group by kind order by kind").fetchall()
+            summary.large_removals = con.execute(
+                "select partner_code || case when reporting_unit <> '' then ' (' || "
+                "reporting_unit || ')' else '' end, period, superseded_file, current_file, "
+                "indicators, values_removed, values_before from marts.superseded_submissions "
+                "where values_removed * 2 > values_before order by 1, 2").fetchall()
+        if "marts.indicator_period_totals" in tables and "marts.indicators" in tables:
+            summary.periods_not_complete = con.execute(
+                "select i.short_name, t.period, replace(t.completeness_state, '_', ' ') || ': ' "
+                "|| t.partners_reporting || ' of ' || t.partners_expected || ' partners' "
+                "from marts.indicator_period_totals t join marts.indicators i "
+                "using (indicator_code) where t.place_code = 'all' and t.period_type = "
+                "(select period_type from marts.initiative) and t.completeness_state <> "
+                "'complete' and t.period_start > (select max(period_start) from "
+                "marts.indicator_period_totals x where x.indicator_code = t.indicator_code "
+                "and x.place_code = 'all' and x.completeness_state = 'complete' "
+                "and x.period_type = t.period_type) order by i.display_order, t.period"
+            ).fetchall()
         if "marts.quarantined_values" in tables:
             summary.top_reasons = con.execute(
                 "select quarantine_reason, count(*) from marts.quarantined_values group by 1 "

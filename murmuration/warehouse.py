@@ -59,6 +59,7 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
             "numerator_code": i.numerator, "denominator_code": i.denominator,
             "factor": i.factor, "decimals": i.decimals, "trend_periods": rule.trend_periods,
             "min_periods": rule.min_periods, "at_risk_tolerance": rule.at_risk_tolerance,
+            "complete_share": rule.complete_share,
             **{f"quality_{name}": value for name, value in quality.model_dump().items()},
             "display_order": position,
         })
@@ -73,11 +74,17 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
                   for n, c in enumerate(d.categories)]
     partners = [{"partner_code": p.code, "partner_name": p.name, "cadence": p.cadence.value,
                  "report_grain": p.cadence.grain, "due_days": p.due_days,
+                 "supersede_by": (p.supersede_by or registry.initiative.supersede_by).value,
+                 "declares_units": bool(p.reporting_units),
                  "reports_from": period_start(p.reports_from) if p.reports_from else None,
                  "reports_until": period_start(p.reports_until) if p.reports_until else None}
                 for p in registry.partners]
     partner_indicators = [{"partner_code": p.code, "indicator_code": code}
                           for p in registry.partners for code in p.indicators]
+    reporting_units = [{"partner_code": p.code, "unit_code": u.code, "unit_name": u.name,
+                        "text_key": normalise(text)}
+                       for p in registry.partners for u in p.reporting_units
+                       for text in sorted({u.code, u.name, *u.aliases})]
     target_points = []
     for t in registry.targets:
         points = [("baseline", t.baseline), *(("milestone", m) for m in t.milestones),
@@ -91,7 +98,8 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
     mappings = [{"mapping_name": m.name, "layout": m.layout.value,
                  "partner_source": "column" if m.partner.column else "folder",
                  "duplicate_keys": m.duplicate_keys.value,
-                 "period_formats": ", ".join(m.period_formats),
+                 "period_formats": ", ".join(
+                     m.formats(registry.initiative.period_type.value)),
                  "file": str(registry.mapping_files.get(m.name, ""))}
                 for m in registry.mappings]
     unit_factors = []
@@ -123,6 +131,9 @@ def registry_tables(registry: Registry) -> dict[str, pa.Table]:
             "target_value": pa.float64(),
             "note": pa.string()}),
         "mappings": _table(mappings),
+        "reporting_units": _table(reporting_units, {
+            "partner_code": pa.string(), "unit_code": pa.string(), "unit_name": pa.string(),
+            "text_key": pa.string()}),
         "code_lookup": _table(code_lookup(registry)),
         "relations": _table(
             [{"relation_id": n, "kind": r.kind.value, "a_code": r.a, "b_code": r.b,
@@ -202,8 +213,9 @@ SUBMISSION_SCHEMA = pa.schema([
     ("rows_read", pa.int64()), ("sheets", pa.list_(pa.string())),
     ("reader_details", pa.string()), ("mapping_name", pa.string()), ("sheet", pa.string()),
     ("header_row", pa.int64()), ("structure_rows", pa.int64()),
-    ("other_sheet_rows", pa.int64()), ("data_rows", pa.int64()), ("records", pa.int64()),
-    ("extract_problem", pa.string()), ("unused_columns", pa.list_(pa.string())),
+    ("other_sheet_rows", pa.int64()), ("empty_rows", pa.int64()), ("data_rows", pa.int64()),
+    ("records", pa.int64()), ("extract_problem", pa.string()),
+    ("unused_columns", pa.list_(pa.string())), ("unused_column_count", pa.int64()),
     ("missing_value_columns", pa.list_(pa.string())),
 ])
 
@@ -219,6 +231,8 @@ def submissions_table(paths: ProjectPaths, submissions: list[Submission]) -> pa.
             "header_row": extraction.header_row if extraction else None,
             "structure_rows": extraction.structure_rows if extraction else 0,
             "other_sheet_rows": extraction.other_sheet_rows if extraction else 0,
+            "empty_rows": extraction.empty_rows if extraction else 0,
+            "unused_column_count": extraction.unused_column_count if extraction else 0,
             "data_rows": extraction.data_rows if extraction else 0,
             "records": extraction.records if extraction else 0,
             "extract_problem": extraction.problem if extraction else None,

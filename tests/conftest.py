@@ -32,6 +32,31 @@ def copy_initiative(source: Path, target: Path) -> ProjectPaths:
     return ProjectPaths.for_project(target)
 
 
+def build_outside_dagster(paths: ProjectPaths, as_of: str) -> None:
+    """Land, map and harmonise an initiative's inbox with the pipeline's own steps (no Dagster),
+    judging due dates as of ``as_of``; fails the test when dbt does."""
+    from murmuration.environment import run_dbt
+    from murmuration.intake.extract import extract_pending
+    from murmuration.intake.landing import land_inbox, load_submissions
+    from murmuration.registry import load_registry
+    from murmuration.warehouse import prepare_sources
+
+    registry = load_registry(paths)
+    land_inbox(paths, registry)
+    extract_pending(paths, registry, load_submissions(paths))
+    previous = os.environ.get(AS_OF_ENV)
+    os.environ[AS_OF_ENV] = as_of
+    try:
+        prepare_sources(paths, registry, load_submissions(paths))
+    finally:
+        if previous is None:
+            os.environ.pop(AS_OF_ENV)
+        else:
+            os.environ[AS_OF_ENV] = previous
+    completed = run_dbt(paths, ["build", "--quiet"])
+    assert completed.returncode == 0, completed.stdout[-4000:]
+
+
 @pytest.fixture
 def sample_paths(tmp_path) -> ProjectPaths:
     """A fresh copy of the sample initiative's definitions, with its generated inbox."""

@@ -8,6 +8,32 @@ import plotly.graph_objects as go
 from dashboards.components.status import STATUS_COLOURS, STATUS_LABELS, format_value
 
 POINT_SYMBOLS = {"baseline": "circle-open", "milestone": "diamond", "target": "star"}
+STATE_WORDS = {"incomplete": "incomplete", "not_yet_due": "not yet due"}
+
+
+def _is_complete(totals: pd.DataFrame) -> list[bool]:
+    if "completeness_state" not in totals:
+        return [True] * len(totals)
+    return [not (isinstance(state, str) and state != "complete")
+            for state in totals["completeness_state"]]
+
+
+def _coverage_text(row: dict) -> str:
+    """'2 of 3 partners reported, due 2026-12-15 (not yet due)' for a point's hover."""
+    reporting, expected = row.get("partners_reporting"), row.get("partners_expected")
+    text = (f"{int(reporting)} of {int(expected)} partners reported"
+            if expected is not None and expected == expected
+            else f"{int(reporting)} partners reported")
+    state = row.get("completeness_state")
+    if state in STATE_WORDS:
+        due = row.get("due_date")
+        text += (f", due {pd.Timestamp(due):%Y-%m-%d}" if due is not None and due == due
+                 else "") + f" ({STATE_WORDS[state]}: left out of the status)"
+    unpaired = row.get("parts_unpaired")
+    if unpaired:
+        text += (f"<br>{int(unpaired)} value{'s' if unpaired != 1 else ''} left out: only one of "
+                 "numerator and denominator was accepted")
+    return text
 
 
 def milestone_figure(indicator: dict, totals: pd.DataFrame, points: pd.DataFrame,
@@ -21,17 +47,28 @@ def milestone_figure(indicator: dict, totals: pd.DataFrame, points: pd.DataFrame
     figure = go.Figure()
 
     if not totals.empty:
-        coverage = [
-            f"{int(r)} of {int(e)} partners reported" if e == e and e is not None
-            else f"{int(r)} partners reported"
-            for r, e in zip(totals["partners_reporting"], totals["partners_expected"],
-                            strict=True)]
+        # Complete periods make the line; incomplete and not-yet-due ones are hollow points
+        # off it (a gap in the line), their hover saying how many partners reported.
+        complete = _is_complete(totals)
+        hover = [_coverage_text(row) for row in totals.to_dict("records")]
+        value_format = "%{y:,." + str(decimals) + "f} " + unit
+        template = "%{x|%b %Y}: " + value_format + "<br>%{customdata}<extra></extra>"
         figure.add_trace(go.Scatter(
-            x=totals["period_start"], y=totals["value"], mode="lines+markers", name="Actual",
-            line={"color": "#1f4e79", "width": 2}, marker={"size": 6},
-            customdata=coverage,
-            hovertemplate="%{x|%b %Y}: %{y:,." + str(decimals) + "f} " + unit
-                          + "<br>%{customdata}<extra></extra>"))
+            x=totals["period_start"],
+            y=[value if keep else None for value, keep in zip(totals["value"], complete,
+                                                               strict=True)],
+            mode="lines+markers", name="Actual", connectgaps=False,
+            line={"color": "#1f4e79", "width": 2}, marker={"size": 7, "color": "#1f4e79"},
+            customdata=hover, hovertemplate=template))
+        left_out = [not keep for keep in complete]
+        if any(left_out):
+            figure.add_trace(go.Scatter(
+                x=totals["period_start"][left_out], y=totals["value"][left_out], mode="markers",
+                name="Not complete (left out of status)",
+                marker={"size": 9, "symbol": "circle-open", "color": "#1f4e79",
+                        "line": {"width": 2}},
+                customdata=[text for text, out in zip(hover, left_out, strict=True) if out],
+                hovertemplate=template))
 
     if not points.empty:
         figure.add_trace(go.Scatter(
@@ -49,7 +86,9 @@ def milestone_figure(indicator: dict, totals: pd.DataFrame, points: pd.DataFrame
                               + unit + "<extra></extra>"))
 
     if status and state != "no_data" and status.get("milestone_period") and not totals.empty:
-        latest = totals.iloc[-1]
+        # The projection starts from the latest complete period (the one the status used).
+        used = totals[_is_complete(totals)]
+        latest = used.iloc[-1] if not used.empty else totals.iloc[-1]
         milestone_start = pd.Timestamp(status["milestone_period"] + "-01")
         if milestone_start > pd.Timestamp(latest["period_start"]):
             figure.add_trace(go.Scatter(

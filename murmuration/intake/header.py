@@ -48,6 +48,10 @@ class Header:
         return [position for position, text in enumerate(self.texts, start=1)
                 if text.strip() and normalise(text) == normalise(option)]
 
+    def matches_any(self, reference: ColumnRef | None) -> list[int]:
+        """Every position any alternative of ``reference`` matches."""
+        return sorted({p for option in alternatives(reference) for p in self.matches(option)})
+
     def position(self, reference: ColumnRef | None) -> int | None:
         """1-based position of the first alternative present, by header text or HXL pattern."""
         for option in alternatives(reference):
@@ -98,6 +102,8 @@ def required_references(mapping: Mapping) -> dict[str, ColumnRef]:
     references = dict(mapping.columns.roles())
     if mapping.partner.column:
         references["partner"] = mapping.partner.column
+    if mapping.reporting_unit is not None and mapping.reporting_unit.column:
+        references["reporting_unit"] = mapping.reporting_unit.column
     return references
 
 

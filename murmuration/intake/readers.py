@@ -163,6 +163,14 @@ def _struct_to_lists(cells: pa.StructArray, width: int) -> pa.ListArray:
 
 # --- DHIS2 dataValueSets JSON ----------------------------------------------------------------
 
+# The fields DHIS2 itself writes (dataValueSets and analytics responses): part of the exchange
+# format, so never "unknown columns" of a partner's template.
+DHIS2_FIELDS = frozenset({
+    "dataelement", "period", "orgunit", "categoryoptioncombo", "attributeoptioncombo", "value",
+    "storedby", "created", "lastupdated", "followup", "comment", "deleted", "dx", "pe", "ou",
+    "co", "ao", "numerator", "denominator", "factor", "multiplier", "divisor"})
+
+
 def read_dhis2_json_grid(path: Path) -> Grid:
     """A DHIS2 export as a grid, values as the text written in the file (DuckDB's JSON
     functions, not a typed reader, so dates and numbers are not reinterpreted):

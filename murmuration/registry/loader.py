@@ -25,6 +25,7 @@ from murmuration.registry.models import (
     TargetList,
     period_type_of,
 )
+from murmuration.registry.periods import format_problem
 from murmuration.registry.yamlfile import RegistryError, YamlDocument
 
 REGISTRY_FILES = {
@@ -184,6 +185,15 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
                 problems.append(partner_doc.describe(("partners", n, "aliases"), f"name {name!r} "
                                 f"is also a name of partner {alias_owner[key]!r}"))
             alias_owner[key] = partner.code
+        unit_names: dict[str, str] = {}
+        for k, unit in enumerate(partner.reporting_units):
+            for name in [unit.code, unit.name, *unit.aliases]:
+                key = normalise(name)
+                if unit_names.get(key, unit.code) != unit.code:
+                    problems.append(partner_doc.describe(
+                        ("partners", n, "reporting_units", k), f"name {name!r} is also a name "
+                        f"of reporting unit {unit_names[key]!r}"))
+                unit_names[key] = unit.code
         for k, code in enumerate(partner.indicators):
             if code not in indicators:
                 problems.append(partner_doc.describe(("partners", n, "indicators", k),
@@ -306,6 +316,11 @@ def _check_mapping(document, mapping: Mapping, registry: Registry, units, dimens
         if role not in {"indicator", "place", "partner", "combo"} and role not in dimensions:
             problems.append(document.describe(("resolve_ids", role), f"{role!r} is not a role "
                             "(indicator, place, partner, combo) or a disaggregation"))
+    period_type = registry.initiative.period_type.value
+    for k, fmt in enumerate(mapping.period_formats or []):
+        problem = format_problem(fmt, period_type, mapping.period_default_year)
+        if problem:
+            problems.append(document.describe(("period_formats", k), problem))
     if mapping.layout is Layout.LONG and "indicator" in mapping.fixed:
         if mapping.fixed["indicator"] not in indicators:
             problems.append(document.describe(("fixed", "indicator"),

@@ -6,11 +6,14 @@ Onboarding a partner format is writing one of these files, never new code.
 from __future__ import annotations
 
 import fnmatch
+import re
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from murmuration.registry.models import Code, Strict
+from murmuration.registry.periods import DEFAULT_FORMATS, SPECIAL_FORMATS
 
 
 class FileFormat(StrEnum):
@@ -81,7 +84,7 @@ def alternatives(reference: ColumnRef | None) -> list[str]:
 
 
 class Columns(Strict):
-    period: ColumnRef
+    period: ColumnRef | None = None
     value: ColumnRef | None = None
     indicator: ColumnRef | None = None
     place: ColumnRef | None = None
@@ -127,11 +130,36 @@ class DuplicateKeys(StrEnum):
     SUM = "sum"
 
 
-SPECIAL_PERIOD_FORMATS = {
-    "excel_serial": "an Excel day number, e.g. 44165",
-    "iso_week": "an ISO week, e.g. 2023W16 or 2023-W16",
-    "week_year": "a week number then a year, e.g. W36 2019",
-}
+class ReportingUnitSource(Strict):
+    """Where a partner's reporting unit (zone office, project, implementing partner) is named:
+    a column, the sub-folder below the partner's inbox folder, or a part of the file name (a
+    regular expression with a group named ``unit``). Each unit's files replace only that unit's
+    earlier files."""
+
+    column: ColumnRef | None = None
+    folder: bool = Field(False, description="the sub-folder below the inbox folder names it")
+    file_name: str | None = Field(None, description="regex with a group (?P<unit>...)")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        given = [self.column is not None, self.folder, self.file_name is not None]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of column, folder: true or file_name")
+        if self.file_name is not None:
+            try:
+                pattern = re.compile(self.file_name)
+            except re.error as error:
+                raise ValueError(f"file_name {self.file_name!r} is not a regular expression "
+                                 f"({error})") from None
+            if "unit" not in pattern.groupindex:
+                raise ValueError("file_name needs a group named unit, e.g. "
+                                 "'^(?P<unit>[^_]+)_'")
+        return self
+
+    def from_file_name(self, file_name: str) -> str | None:
+        match = re.search(self.file_name, file_name) if self.file_name else None
+        return match["unit"] if match and match["unit"] else None
+
 
 
 class Mapping(Strict):
@@ -144,13 +172,32 @@ class Mapping(Strict):
     columns: Columns
     values: list[ValueColumn] = []
     fixed: dict[str, str] = Field({}, description="constant codes for every row, e.g. place: all")
-    period_formats: list[str] = Field(
-        ["%Y-%m", "%Y%m", "%Y-%m-%d", "%b %Y", "%B %Y"],
+    period_formats: list[str] | None = Field(
+        None,
         description="tried in order on the period text: strptime formats, or "
-                    + ", ".join(SPECIAL_PERIOD_FORMATS))
+                    + ", ".join(SPECIAL_FORMATS) + "; month names in English, Spanish, French "
+                    "and Portuguese are understood without a format. Default: "
+                    + "; ".join(f"{kind}s {', '.join(formats)}"
+                                for kind, formats in DEFAULT_FORMATS.items()))
     period_default_year: int | None = Field(
         None, ge=1900, le=2200, description="the year for period texts that give none "
                                             "(month names)")
+    period_fallback: list[Literal["sheet_name", "file_name"]] = Field(
+        [], description="where to read the period when the period cell is empty (or there is "
+                        "no period column): the sheet's name, the file's name, in order")
+    reporting_unit: ReportingUnitSource | None = Field(
+        None, description="where the partner's reporting unit is named, when it sends "
+                          "complementary files per office, project or implementing partner")
+    ignore_columns: list[ColumnRef] = Field(
+        [], description="columns of the agreed template that are deliberately not read (they "
+                        "do not count as unknown columns)")
+    max_unknown_columns: int | None = Field(
+        None, ge=0, description="a file with more header columns the mapping does not know is "
+                                "not the agreed template (default: as many as it knows)")
+    withdraw_values: list[str] = Field(
+        ["withdrawn"], description="a value cell saying one of these withdraws the value sent "
+                                   "before for that key (see README, What a submission "
+                                   "replaces)")
     codes: dict[str, dict[str, str]] = Field(
         {}, description="per role or disaggregation: partner's text -> registry code")
     combos: dict[str, dict[Code, str]] = {}
@@ -188,11 +235,24 @@ class Mapping(Strict):
                 raise ValueError("a wide layout takes values from `values`, not columns.value")
             if any(v.indicator is None for v in self.values) and not self.columns.indicator:
                 raise ValueError("a value column without an indicator needs columns.indicator")
+        if not self.reads_period:
+            raise ValueError("the period must come from somewhere: columns.period, "
+                             "fixed.period or period_fallback (sheet_name, file_name)")
         for role, source in self.resolve_ids.items():
             if source is not IdSource.EMBEDDED and source not in self.metadata_files:
                 raise ValueError(f"resolve_ids.{role} uses {source.value}: list its file "
                                  "under metadata_files")
         return self
+
+    def formats(self, period_type: str) -> list[str]:
+        """The period formats this mapping reads, in order (its own, else the defaults for the
+        initiative's period type)."""
+        return list(self.period_formats) if self.period_formats is not None \
+            else list(DEFAULT_FORMATS[period_type])
+
+    @property
+    def reads_period(self) -> bool:
+        return bool(self.columns.period or "period" in self.fixed or self.period_fallback)
 
     def format_for(self, file_name: str) -> FileFormat | None:
         if self.reader.format:

@@ -82,6 +82,10 @@ class StatusRule(Strict):
         0.10, ge=0, le=1,
         description="projected shortfall, as a share of the progress the milestone asks for, "
                     "that still counts as at risk rather than off track")
+    complete_share: float = Field(
+        0.9, gt=0, le=1,
+        description="a period counts as complete (and is used for status and projection) when "
+                    "at least this share of the partners expected to report it did")
 
 
 class QualityRule(Strict):
@@ -131,6 +135,16 @@ class OverlapRule(StrEnum):
     PARTNER_FILES_FIRST = "partner_files_first"
 
 
+class SupersedeBy(StrEnum):
+    """What one submission replaces: the slices it reports values in, at this grain."""
+
+    PERIOD = "period"          # partner x reporting unit x period
+    INDICATOR = "indicator"    # ... x indicator (the default)
+    PLACE = "place"            # ... x indicator x place
+    VALUE = "value"            # ... x indicator x place x breakdown (one key, as in DHIS2)
+    ADDITIVE = "additive"      # nothing is replaced: files add up (one file per site or week)
+
+
 class Initiative(Strict):
     name: str
     description: str = ""
@@ -142,6 +156,11 @@ class Initiative(Strict):
                     "arrived last wins (latest_arrival), or a partner's own file wins over a "
                     "consolidated file from a shared folder, whenever it arrived "
                     "(partner_files_first)")
+    supersede_by: SupersedeBy = Field(
+        SupersedeBy.INDICATOR,
+        description="what a submission replaces: the earlier values of the slices it reports "
+                    "(partner x reporting unit x period x indicator by default; finer: place, "
+                    "value; coarser: period), or nothing (additive)")
     refresh_every_weeks: int = Field(1, ge=1, le=4, description="full refresh schedule: 1 = "
                                                                 "weekly, 2 = every two weeks")
     reporting_start: PeriodText | None = Field(
@@ -296,10 +315,23 @@ class IndicatorCatalogue(Strict):
         return self
 
 
+class ReportingUnit(Strict):
+    """An office, project or implementing partner that sends its own files for a partner."""
+
+    code: Code
+    name: str
+    aliases: list[str] = []
+
+
 class Partner(Strict):
     code: Code
     name: str
     aliases: list[str] = []
+    reporting_units: list[ReportingUnit] = Field(
+        [], description="the partner's units; when listed, a unit name in a file must be one "
+                        "of them (else any name is a unit)")
+    supersede_by: SupersedeBy | None = Field(
+        None, description="overrides the initiative's supersede_by for this partner")
     cadence: Cadence = Cadence.MONTHLY
     due_days: int = Field(15, ge=0, le=366, description="days after the period ends")
     reports_from: PeriodText | None = None
@@ -308,6 +340,11 @@ class Partner(Strict):
 
     _period = field_validator("reports_from", "reports_until")(
         lambda cls, v: None if v is None else check_period(v))
+
+    @model_validator(mode="after")
+    def _units(self):
+        _require_unique([u.code for u in self.reporting_units], "reporting unit code")
+        return self
 
 
 class PartnerList(Strict):

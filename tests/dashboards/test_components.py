@@ -36,6 +36,29 @@ def test_milestone_figure_draws_actuals_targets_and_projection():
     assert figure.layout.title.text == "Visits - At risk"
 
 
+def test_incomplete_and_early_months_are_hollow_and_say_why():
+    totals = pd.DataFrame({
+        "period_start": pd.to_datetime(["2026-09-01", "2026-10-01", "2026-11-01"]),
+        "value": [12.0, 14.0, 5.0], "partners_reporting": [2, 1, 1],
+        "partners_expected": [2, 2, 3], "parts_unpaired": [0, 1, 0],
+        "completeness_state": ["complete", "incomplete", "not_yet_due"],
+        "due_date": pd.to_datetime(["2026-10-15", "2026-11-15", "2026-12-15"])})
+    status = {"status": "on_track", "milestone_period": "2026-12", "projected_value": 16.0}
+    figure = milestone_figure({"short_name": "Visits", "unit_name": "visits", "decimals": 0},
+                              totals, pd.DataFrame(), status)
+    actual, left_out = figure.data[0], figure.data[1]
+    assert list(actual.y) == [12.0, None, None]  # the line joins complete months only
+    assert left_out.name == "Not complete (left out of status)"
+    assert left_out.marker.symbol == "circle-open" and list(left_out.y) == [14.0, 5.0]
+    assert left_out.customdata[1] == ("1 of 3 partners reported, due 2026-12-15 (not yet due: "
+                                      "left out of the status)")
+    assert left_out.customdata[0].startswith("1 of 2 partners reported, due 2026-11-15 "
+                                             "(incomplete: left out of the status)<br>1 value "
+                                             "left out: only one of numerator and denominator")
+    # The projection starts from the latest complete month, the one the status used.
+    assert list(figure.data[-1].y) == [12.0, 16.0]
+
+
 @pytest.fixture(scope="module")
 def app():
     """Pages register themselves when the app is created; callbacks are then plain functions."""
@@ -55,7 +78,7 @@ def test_milestone_callback_on_published_data(published):
 
     figure, card, definition = show_indicator("families_in_temporary_housing", "all")
     assert figure.layout.title.text == "Families in temporary housing - Off track"
-    assert len(figure.data[0].x) == 24
+    assert len(figure.data[0].x) == 21  # the housing trust joined in 2025-02 (PLANTED)
     assert "Off track" in str(card) and "against a milestone of 160" in str(card)
     assert "Lower is better" in str(definition)
 

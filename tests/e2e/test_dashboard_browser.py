@@ -76,9 +76,22 @@ def test_milestone_page_draws_the_chart(browser, dashboard_url, artifacts):
         "document.querySelector('#milestone-chart .gtitle')?.textContent.includes('At risk')",
         timeout=30_000)
     traces = page.locator("#milestone-chart .scatterlayer .trace").count()
-    assert traces == 5  # actual, planned path, baseline, target (east has no milestones), trend
+    # actual, the months not complete, planned path, baseline, target (east has no
+    # milestones), trend
+    assert traces == 6
     assert page.locator("#milestone-chart .gtitle").text_content() == "Children enrolled - At risk"
-    assert "At risk" in page.locator("#milestone-status").text_content()
+    status = page.locator("#milestone-status").text_content()
+    assert "At risk" in status and "Left out as not complete: 2026-11" in status
+    assert "Not complete (left out of status)" in page.locator(
+        "#milestone-chart .legend").text_content()
+    # The early month is a hollow point whose hover says why it does not count.
+    # (Plotly's drag layer sits on top of the points: move the mouse there, as a person does.)
+    point = page.locator("#milestone-chart .scatterlayer .trace").nth(1).locator(".point").last
+    box = point.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#milestone-chart .hovertext", timeout=10_000)
+    hover = page.locator("#milestone-chart .hovertext").text_content()
+    assert "1 of 3 partners reported, due 2026-12-15 (not yet due" in hover
     page.screenshot(path=str(artifacts / "milestone_page.png"), full_page=True)
 
     # Choosing another indicator redraws the chart through the callback.

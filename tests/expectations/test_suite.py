@@ -47,6 +47,7 @@ def clean_frame() -> pd.DataFrame:
          "period": "2025-03", "place_code": "west", "disaggregation": "total", "value": 0.0},
     ])
     frame["submission_id"] = "s1"
+    frame["reporting_unit"] = ""  # the partner as a whole
     frame["duplicate_keys"] = "quarantine"
     return frame
 
@@ -91,3 +92,6 @@ def test_a_key_twice_in_one_submission_is_caught_unless_the_mapping_sums(validat
     assert validate(frame).get(
         "expect_compound_columns_to_be_unique:None") == 2
     assert validate(frame.assign(duplicate_keys="sum")) == {}
+    # Two reporting units of one partner may report the same key in one file.
+    units = frame.assign(reporting_unit=["", "office_a", "", "office_b"])
+    assert validate(units) == {}

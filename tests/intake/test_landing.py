@@ -16,9 +16,14 @@ def test_sample_inbox_lands_every_file_once(sample_paths):
     first = land_inbox(sample_paths, registry)
     files = sorted(p for p in sample_paths.inbox_dir.rglob("*") if p.is_file())
     assert len(first.new) == len(files) == 169
-    statuses = {s.file_name: s.status for s in first.new}
-    assert statuses["~$family_hub_return_2025-06.xlsx"] == "ignored"
+    statuses = {s.inbox_path: s.status for s in first.new}
+    assert statuses["family_hub/~$family_hub_return_2025-06.xlsx"] == "ignored"
     assert sum(status == "landed" for status in statuses.values()) == 168
+    # The hub offices' returns come from sub-folders of the partner's inbox folder.
+    hubs = {s.inbox_path for s in first.new if s.inbox_path.count("/") == 2}
+    assert hubs == {f"family_hub/{hub}/family_hub_return_{month}.xlsx"
+                    for hub in ("north_east_hub", "south_west_hub")
+                    for month in ("2026-09", "2026-10")}
 
     again = land_inbox(sample_paths, registry)
     assert again.new == [] and again.unchanged == 169
@@ -36,8 +41,8 @@ def test_sample_inbox_lands_every_file_once(sample_paths):
 def test_same_bytes_under_another_name_are_one_submission(sample_paths):
     registry = load_registry(sample_paths)
     land_inbox(sample_paths, registry)
-    source = sample_paths.inbox_dir / "housing_trust" / "housing_trust_2025-01.csv"
-    (source.parent / "copy of housing_trust_2025-01.csv").write_bytes(source.read_bytes())
+    source = sample_paths.inbox_dir / "housing_trust" / "housing_trust_2025-03.csv"
+    (source.parent / "copy of housing_trust_2025-03.csv").write_bytes(source.read_bytes())
     report = land_inbox(sample_paths, registry)
     assert report.new == [] and report.unchanged == 170
 
@@ -83,7 +88,12 @@ def test_mapping_turns_rows_into_records_and_accounts_for_every_row(sample_paths
                             / "records.parquet").to_pylist()
     girls = [r for r in records if r["column_name"] == "Girls 0-2"]
     assert [d["text"] for d in girls[0]["disaggregation_text"]] == ["f", "0-2"]
-    assert [r["problem"] for r in records if r["problem"]] == ["no values reported in this row"]
+    # The unused template row (only its month filled in) is an empty row: counted, not data,
+    # no record.
+    extraction = load_extraction(sample_paths, wide.submission_id)
+    assert (extraction.structure_rows, extraction.empty_rows, extraction.data_rows) == (3, 1, 4)
+    assert [r["problem"] for r in records if r["problem"]] == []
+    assert wide.rows_read == 8
 
 
 def test_a_mapping_that_does_not_fit_quarantines_every_row_with_the_reason(sample_paths):

@@ -68,11 +68,18 @@ def test_completeness_and_timeliness_follow_arrivals_and_due_dates(serving):
     assert rows(serving, "select expected, received, on_time from quality.partner_period_reports "
                 "where partner_code = ? and report_period = ?", missing_partner,
                 missing_period) == [(True, False, False)]
-    # 2026-10 reports were due by mid-November 2026: all in, all on time; 2026-11 not yet due.
+    # 2026-10 reports were due by mid-November 2026: all in, all on time; 2026-11 is not yet
+    # due, and only BrightStart's early report is there (received, not yet expected).
     assert rows(serving, "select count(*), count(*) filter (where on_time) from "
                 "quality.partner_period_reports where report_period = '2026-10'") == [(7, 7)]
-    assert rows(serving, "select count(*) from quality.partner_period_reports "
-                "where report_period = '2026-11'") == [(0,)]
+    assert rows(serving, "select partner_code, expected, received from "
+                "quality.partner_period_reports where report_period = '2026-11'") == [
+        (PLANTED["early_month"][0], False, True)]
+    # A partner is expected from when it joined (its first submission), not from the start.
+    joined_partner, joined = PLANTED["joined_late"]
+    assert rows(serving, "select min(report_period), count(*) filter (where not received) "
+                "from quality.partner_period_reports where partner_code = ? and expected",
+                joined_partner) == [(joined, 0)]
 
 
 def test_zero_is_not_missing(serving):

@@ -14,13 +14,8 @@ import duckdb
 import pytest
 import yaml
 
-from murmuration.environment import run_dbt
-from murmuration.intake.extract import extract_pending
-from murmuration.intake.landing import land_inbox, load_submissions
-from murmuration.paths import AS_OF_ENV
 from murmuration.registry import load_registry
-from murmuration.warehouse import prepare_sources
-from tests.conftest import REALDATA, copy_initiative
+from tests.conftest import REALDATA, build_outside_dagster, copy_initiative
 
 FIXTURES = Path(__file__).parent
 FOLDERS = sorted(p.name for p in FIXTURES.iterdir() if (p / "layout.yaml").exists())
@@ -45,20 +40,8 @@ def build(folder: str, target: Path):
     for item in layout.get("copy", []):
         (paths.project_dir / item["to"]).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / item["file"], paths.project_dir / item["to"])
+    build_outside_dagster(paths, layout["as_of"])  # due dates judged as of the data's time
     registry = load_registry(paths)
-    land_inbox(paths, registry)
-    extract_pending(paths, registry, load_submissions(paths))
-    previous = os.environ.get(AS_OF_ENV)
-    os.environ[AS_OF_ENV] = layout["as_of"]  # due dates are judged as of the data's time
-    try:
-        prepare_sources(paths, registry, load_submissions(paths))
-    finally:
-        if previous is None:
-            os.environ.pop(AS_OF_ENV)
-        else:
-            os.environ[AS_OF_ENV] = previous
-    completed = run_dbt(paths, ["build", "--quiet"])
-    assert completed.returncode == 0, completed.stdout[-4000:]
     return paths, registry
 
 
@@ -82,14 +65,14 @@ def test_every_row_of_every_file_is_accounted_for(harmonised):
     folder, paths, _, _ = harmonised
     rows = query(paths, 
         "select file_name, landing_status, rows_read, structure_rows, other_sheet_rows, "
-        "data_rows, rows_accepted, rows_quarantined, records, values_accepted, "
+        "empty_rows, data_rows, rows_accepted, rows_quarantined, records, values_accepted, "
         "values_quarantined from marts.submissions order by file_name")
     layout = yaml.safe_load((FIXTURES / folder / "layout.yaml").read_text())
     assert len(rows) == len(layout["inbox"])
-    for (name, status, read, structure, other, data, accepted, quarantined, records,
+    for (name, status, read, structure, other, empty, data, accepted, quarantined, records,
          values_accepted, values_quarantined) in rows:
         assert status == "landed", name
-        assert read == structure + other + data, name
+        assert read == structure + other + empty + data, name
         assert data == accepted + quarantined, name
         assert records == values_accepted + values_quarantined, name
         assert data > 0, name
@@ -99,12 +82,12 @@ def test_outcomes_match_the_measured_expectations(harmonised):
     _, paths, _, expected = harmonised
     actual = {row[0]: row[1:] for row in query(paths, 
         "select file_name, data_rows, rows_accepted, rows_quarantined, values_current, "
-        "values_superseded, values_quarantined from marts.submissions")}
+        "values_superseded, values_quarantined, empty_rows from marts.submissions")}
     for item in expected["submissions"]:
         assert actual[item["file_name"]] == (
             item["data_rows"], item["rows_accepted"], item["rows_quarantined"],
-            item["values_current"], item["values_superseded"], item["values_quarantined"]), \
-            item["file_name"]
+            item["values_current"], item["values_superseded"], item["values_quarantined"],
+            item.get("empty_rows", 0)), item["file_name"]
 
 
 def test_quarantine_reasons_name_the_file_row_and_column(harmonised):

@@ -1,11 +1,12 @@
--- Every record's outcome: current (in the published numbers), superseded (replaced by a later
--- submission for the same partner and period) or quarantined (with its reason).
+-- Every record's outcome: current (in the published numbers), superseded (a later submission
+-- speaks for its slice, see int_submission_claims), withdrawn (a withdrawal that speaks for its
+-- slice: the key has no value) or quarantined (with its reason).
 with records as (
     select * from {{ ref('int_records_validated') }}
 ),
 
-ranked as (
-    select * from {{ ref('int_submissions_ranked') }}
+claims as (
+    select * from {{ ref('int_submission_claims') }}
 ),
 
 final as (
@@ -13,17 +14,14 @@ final as (
         records.*,
         case
             when records.quarantine_reason is not null then 'quarantined'
-            when ranked.recency = 1 then 'current'
+            when claims.is_current and records.is_withdrawal then 'withdrawn'
+            when claims.is_current then 'current'
             else 'superseded'
         end as outcome,
-        superseding.submission_id as superseded_by
+        claims.superseded_by
     from records
-    left join ranked using (partner_code, period, submission_id)
-    left join ranked as superseding
-        on superseding.partner_code = records.partner_code
-        and superseding.period = records.period
-        and superseding.recency = 1
-        and ranked.recency > 1
+    left join claims
+        using (partner_code, reporting_unit, period, slice_key, submission_id)
 )
 
 select * from final

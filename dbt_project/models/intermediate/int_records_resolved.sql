@@ -20,6 +20,10 @@ disaggregations as (
     select * from {{ ref('int_record_disaggregations') }}
 ),
 
+reporting_units as (
+    select * from {{ ref('stg_registry__reporting_units') }}
+),
+
 disaggregation_summary as (
     select
         record_id,
@@ -43,6 +47,7 @@ resolved as (
         records.row_number,
         records.column_name,
         records.extract_problem,
+        records.extract_problem_kind,
         records.is_not_data,
         submissions.folder,
         submissions.file_name,
@@ -50,12 +55,15 @@ resolved as (
         submissions.landed_at,
         records.partner_source,
         records.partner_text,
+        records.unit_text,
+        records.unit_key,
         case
             when records.partner_source = 'folder' then folder_partner.partner_code
             else {{ resolved_code('partner') }}
         end as partner_code,
         folder_partner.partner_code as folder_partner_code,
         records.period_text,
+        records.period_source,
         {{ period_start_of('records.period_start') }} as period_start,
         {{ period_key('records.period_start') }} as period,
         records.place_text,
@@ -66,6 +74,7 @@ resolved as (
         {{ resolved_code('indicator') }} as indicator_code,
         records.combo_text,
         records.value_text,
+        records.is_withdrawal,
         records.reported_number,
         coalesce(unit_factors.factor, 1.0) as unit_factor,
         unit_factors.partner_unit,
@@ -84,6 +93,33 @@ resolved as (
     left join unit_factors
         on unit_factors.mapping_name = records.mapping_name
         and unit_factors.indicator_code = {{ resolved_code('indicator') }}
+),
+
+with_units as (
+    -- The reporting unit: a unit the partner declares (by code, name or alias), or, for a
+    -- partner that declares none, the text itself; '' is the partner as a whole.
+    select
+        resolved.*,
+        partners.supersede_by,
+        case
+            when resolved.unit_text is null then ''
+            when partners.declares_units then reporting_units.unit_code
+            else resolved.unit_key
+        end as reporting_unit,
+        -- The slice a value belongs to, at the partner's supersede_by grain (see
+        -- int_submission_claims): what a later submission of the same unit replaces.
+        case partners.supersede_by
+            when 'period' then ''
+            when 'indicator' then resolved.indicator_code
+            when 'place' then resolved.indicator_code || '|' || resolved.place_code
+            else resolved.indicator_code || '|' || resolved.place_code || '|'
+                || resolved.disaggregation
+        end as slice_key
+    from resolved
+    left join partners using (partner_code)
+    left join reporting_units
+        on reporting_units.partner_code = resolved.partner_code
+        and reporting_units.text_key = resolved.unit_key
 )
 
-select * from resolved
+select * from with_units

@@ -25,6 +25,12 @@ partners as (
     select * from {{ ref('stg_registry__partners') }}
 ),
 
+known_units as (
+    select partner_code, string_agg(distinct unit_name, ', ' order by unit_name) as known_units
+    from {{ ref('stg_registry__reporting_units') }}
+    group by partner_code
+),
+
 disaggregation_problems as (
     -- The first breakdown problem of each record: unknown category, or not a breakdown of
     -- this indicator.
@@ -77,6 +83,9 @@ judged as (
                     then 'organisation ''' || records.partner_text || ''' is partner '
                         || records.partner_code || ', but the file came from the inbox folder of '
                         || records.folder_partner_code
+                when records.reporting_unit is null
+                    then '''' || records.unit_text || ''' is not a reporting unit of '
+                        || partners.partner_name || ' (known: ' || known_units.known_units || ')'
             end,
             case
                 when records.period_text is null then 'the period is empty'
@@ -116,6 +125,7 @@ judged as (
             end,
             disaggregation_problems.problem,
             case
+                when records.is_withdrawal then null
                 when records.value_text is null
                     then 'the value is empty (write 0 if the count was zero)'
                 when records.reported_number is null
@@ -138,6 +148,8 @@ judged as (
     left join indicators using (indicator_code)
     left join mappings using (mapping_name)
     left join disaggregation_problems using (record_id)
+    left join partners using (partner_code)
+    left join known_units using (partner_code)
     cross join places
 ),
 
@@ -150,8 +162,8 @@ with_duplicates as (
         row_number() over key_in_file as occurrence
     from judged
     window key_in_file as (
-        partition by submission_id, (problem is null), indicator_code, partner_code, period,
-            place_code, disaggregation
+        partition by submission_id, (problem is null), indicator_code, partner_code,
+            reporting_unit, period, place_code, disaggregation
         order by sheet, row_number, column_name
     )
 ),

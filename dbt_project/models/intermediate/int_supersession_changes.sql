@@ -1,18 +1,22 @@
--- For every submission superseded for a partner and period, how the submission now current
--- differs from it, key by key: added, changed, removed or unchanged.
-with ranked as (
-    select * from {{ ref('int_submissions_ranked') }}
+-- For every claim superseded in a slice (int_submission_claims), how the claim that superseded
+-- it differs, key by key: added, changed, removed, withdrawn (explicitly) or unchanged. Only
+-- the slice is compared: values of the older submission outside it are not touched.
+with claims as (
+    select * from {{ ref('int_submission_claims') }}
 ),
 
 accepted as (
     select
         submission_id,
         partner_code,
+        reporting_unit,
         period,
+        slice_key,
         indicator_code,
         place_code,
         disaggregation,
-        sum(value) as value
+        sum(value) as value,
+        bool_or(is_withdrawal) as is_withdrawal
     from {{ ref('int_records_validated') }}
     where quarantine_reason is null
     group by all
@@ -20,47 +24,53 @@ accepted as (
 
 pairs as (
     select
-        older.partner_code,
-        older.period,
-        older.submission_id as superseded_submission_id,
-        current.submission_id as current_submission_id
-    from ranked as older
-    inner join ranked as current
-        on current.partner_code = older.partner_code
-        and current.period = older.period
-        and current.recency = 1
-    where older.recency > 1
-),
-
-sides as (
-    -- Each pair's values on both sides: the superseded submission and the current one.
-    select
-        pairs.*,
-        accepted.submission_id = pairs.current_submission_id as is_current,
-        accepted.indicator_code,
-        accepted.place_code,
-        accepted.disaggregation,
-        accepted.value
-    from pairs
-    inner join accepted
-        on accepted.submission_id in (pairs.superseded_submission_id,
-                                      pairs.current_submission_id)
-        and accepted.partner_code = pairs.partner_code
-        and accepted.period = pairs.period
+        partner_code,
+        reporting_unit as superseded_unit,
+        period,
+        slice_key,
+        submission_id as superseded_submission_id,
+        superseded_by as current_submission_id
+    from claims
+    where superseded_by is not null
 ),
 
 superseded_side as (
-    select * from sides where not is_current
+    select pairs.*, accepted.indicator_code, accepted.place_code, accepted.disaggregation,
+        accepted.value
+    from pairs
+    inner join accepted
+        on accepted.submission_id = pairs.superseded_submission_id
+        and accepted.partner_code = pairs.partner_code
+        and accepted.reporting_unit = pairs.superseded_unit
+        and accepted.period = pairs.period
+        and accepted.slice_key = pairs.slice_key
+        and not accepted.is_withdrawal
 ),
 
 current_side as (
-    select * from sides where is_current
+    select
+        pairs.partner_code, pairs.superseded_unit, pairs.period, pairs.slice_key,
+        pairs.superseded_submission_id, pairs.current_submission_id,
+        accepted.indicator_code, accepted.place_code, accepted.disaggregation,
+        sum(accepted.value) as value,
+        bool_or(accepted.is_withdrawal) as is_withdrawal
+    from pairs
+    inner join accepted
+        on accepted.submission_id = pairs.current_submission_id
+        and accepted.partner_code = pairs.partner_code
+        and accepted.period = pairs.period
+        and accepted.slice_key = pairs.slice_key
+        and (accepted.reporting_unit = pairs.superseded_unit
+            or accepted.reporting_unit = '' or pairs.superseded_unit = '')
+    group by all
 ),
 
 compared as (
     select
         coalesce(old.partner_code, new.partner_code) as partner_code,
+        coalesce(old.superseded_unit, new.superseded_unit) as reporting_unit,
         coalesce(old.period, new.period) as period,
+        coalesce(old.slice_key, new.slice_key) as slice_key,
         coalesce(old.superseded_submission_id, new.superseded_submission_id)
             as superseded_submission_id,
         coalesce(old.current_submission_id, new.current_submission_id) as current_submission_id,
@@ -71,6 +81,7 @@ compared as (
         new.value as current_value,
         case
             when old.value is null then 'added'
+            when new.is_withdrawal then 'withdrawn'
             when new.value is null then 'removed'
             when old.value <> new.value then 'changed'
             else 'unchanged'
@@ -79,10 +90,14 @@ compared as (
     full outer join current_side as new
         on new.superseded_submission_id = old.superseded_submission_id
         and new.partner_code = old.partner_code
+        and new.superseded_unit = old.superseded_unit
         and new.period = old.period
+        and new.slice_key = old.slice_key
         and new.indicator_code = old.indicator_code
         and new.place_code = old.place_code
         and new.disaggregation = old.disaggregation
+    -- A withdrawal of a key the older submission did not have changes nothing.
+    where not (old.value is null and coalesce(new.is_withdrawal, false))
 )
 
 select * from compared

@@ -1,10 +1,20 @@
 -- Each indicator's total per period (the initiative's period type - month or week - and, for
 -- months, quarters and years; for weeks, years) for every place and the whole area
 -- ('all'), following the indicator's aggregation:
---   sum    - values add up over partners, places, breakdowns and months;
+--   sum    - values add up over partners, units, places, breakdowns and months;
 --   latest - a count at a point in time: over a quarter or year each series counts its latest
 --            month, then series add up;
---   ratio  - total numerator / total denominator x factor, at the same period and place.
+--   ratio  - numerator / denominator x factor, both summed only over the units (partner x
+--            reporting unit x place x breakdown x period) where both parts were accepted; the
+--            units with only one part are left out and counted in parts_unpaired.
+-- Each total carries how complete it is: partners reporting / expected and a state:
+--   complete     at least complete_share (status rule) of the expected partners reported;
+--   not_yet_due  fewer did, and the period's due date has not passed (as of the initiative's
+--                as_of moment);
+--   incomplete   fewer did, and it is due.
+-- Expected: partners registered for the indicator (a ratio: its numerator) whose reporting
+-- window covers the period (int_partner_windows); at a place, those of them that have reported
+-- the indicator there; plus any partner that did report.
 with indicator_values as (
     select * from {{ ref('indicator_values') }}
 ),
@@ -17,22 +27,89 @@ partner_indicators as (
     select * from {{ ref('stg_registry__partner_indicators') }}
 ),
 
-partners as (
-    select * from {{ ref('stg_registry__partners') }}
+windows as (
+    select * from {{ ref('int_partner_windows') }}
+),
+
+initiative as (
+    select * from {{ source('registry', 'initiative') }}
+),
+
+plain_values as (
+    select
+        indicator_values.indicator_code,
+        partner_code,
+        reporting_unit,
+        period,
+        period_start,
+        place_code,
+        disaggregation,
+        value,
+        null::double as numerator_value,
+        null::double as denominator_value,
+        true as is_paired
+    from indicator_values
+    inner join indicators using (indicator_code)
+    where indicators.aggregation <> 'ratio'
+),
+
+numerators as (
+    select indicators.indicator_code as ratio_code, indicator_values.*
+    from indicators
+    inner join indicator_values on indicator_values.indicator_code = indicators.numerator_code
+    where indicators.aggregation = 'ratio'
+),
+
+denominators as (
+    select indicators.indicator_code as ratio_code, indicator_values.*
+    from indicators
+    inner join indicator_values on indicator_values.indicator_code = indicators.denominator_code
+    where indicators.aggregation = 'ratio'
+),
+
+ratio_units as (
+    -- A ratio's two parts side by side, unit by unit.
+    select
+        coalesce(numerators.ratio_code, denominators.ratio_code) as indicator_code,
+        coalesce(numerators.partner_code, denominators.partner_code) as partner_code,
+        coalesce(numerators.reporting_unit, denominators.reporting_unit) as reporting_unit,
+        coalesce(numerators.period, denominators.period) as period,
+        coalesce(numerators.period_start, denominators.period_start) as period_start,
+        coalesce(numerators.place_code, denominators.place_code) as place_code,
+        coalesce(numerators.disaggregation, denominators.disaggregation) as disaggregation,
+        null::double as value,
+        numerators.value as numerator_value,
+        denominators.value as denominator_value,
+        numerators.value is not null and denominators.value is not null as is_paired
+    from numerators
+    full outer join denominators
+        on denominators.ratio_code = numerators.ratio_code
+        and denominators.partner_code = numerators.partner_code
+        and denominators.reporting_unit = numerators.reporting_unit
+        and denominators.period = numerators.period
+        and denominators.place_code = numerators.place_code
+        and denominators.disaggregation = numerators.disaggregation
+),
+
+contributions as (
+    select * from plain_values
+    union all
+    select * from ratio_units
 ),
 
 grains as (
     select
-        indicator_values.*,
+        contributions.*,
         grain.period_type,
+        grain.period_type = grain.base as is_base,
         case
-            when grain.period_type = grain.base then indicator_values.period
-            when grain.period_type = 'quarter' then strftime(indicator_values.period_start, '%Y')
-                || '-Q' || quarter(indicator_values.period_start)
-            else strftime(indicator_values.period_start, '%Y')
+            when grain.period_type = grain.base then contributions.period
+            when grain.period_type = 'quarter' then strftime(contributions.period_start, '%Y')
+                || '-Q' || quarter(contributions.period_start)
+            else strftime(contributions.period_start, '%Y')
         end as grain_period,
-        cast(date_trunc(grain.period_type, indicator_values.period_start) as date) as grain_start
-    from indicator_values
+        cast(date_trunc(grain.period_type, contributions.period_start) as date) as grain_start
+    from contributions
     cross join (
         values ('month', 'month'), ('quarter', 'month'), ('year', 'month'),
             ('week', 'week'), ('year', 'week')
@@ -46,105 +123,219 @@ counted as (
     inner join indicators using (indicator_code)
     qualify indicators.aggregation <> 'latest'
         or grains.period_start = max(grains.period_start) over (
-            partition by grains.indicator_code, grains.partner_code, grains.place_code,
-                grains.disaggregation, grains.period_type, grains.grain_period
+            partition by grains.indicator_code, grains.partner_code, grains.reporting_unit,
+                grains.place_code, grains.disaggregation, grains.period_type, grains.grain_period
         )
 ),
 
-by_place as (
+by_place_and_area as (
+    select counted.*, counted.place_code as total_place from counted where place_code <> 'all'
+    union all
+    select counted.*, 'all' as total_place from counted
+),
+
+aggregated as (
     select
-        indicator_code,
+        by_place_and_area.indicator_code,
         period_type,
+        any_value(is_base) as is_base,
         grain_period as period,
         grain_start as period_start,
-        place_code,
-        sum(value) as value,
-        count(distinct partner_code) as partners_reporting,
-        count(*) as values_counted
-    from counted
-    where place_code <> 'all'
-    group by all
+        total_place as place_code,
+        case when any_value(indicators.aggregation) = 'ratio' then
+            sum(numerator_value) filter (where is_paired)
+            / nullif(sum(denominator_value) filter (where is_paired), 0)
+            * any_value(indicators.factor)
+        else sum(value) end as value,
+        count(distinct partner_code) filter (where is_paired) as partners_reporting,
+        count(*) filter (where is_paired) as values_counted,
+        count(*) filter (where not is_paired) as parts_unpaired,
+        sum(numerator_value) filter (where is_paired) as numerator_value,
+        sum(denominator_value) filter (where is_paired) as denominator_value,
+        list(distinct partner_code) filter (where is_paired) as reporting_partners
+    from by_place_and_area
+    inner join indicators using (indicator_code)
+    group by by_place_and_area.indicator_code, period_type, grain_period, grain_start,
+        total_place
 ),
 
-whole_area as (
-    select
-        indicator_code,
-        period_type,
-        grain_period as period,
-        grain_start as period_start,
-        'all' as place_code,
-        sum(value) as value,
-        count(distinct partner_code) as partners_reporting,
-        count(*) as values_counted
-    from counted
-    group by all
-),
-
-reported as (
-    select * from by_place
-    union all
-    select * from whole_area
-),
-
-ratios as (
+-- Which partners were expected for each base period (and place) that has a total.
+registered as (
     select
         indicators.indicator_code,
-        numerator.period_type,
-        numerator.period,
-        numerator.period_start,
-        numerator.place_code,
-        numerator.value / denominator.value * indicators.factor as value,
-        least(numerator.partners_reporting, denominator.partners_reporting) as partners_reporting,
-        numerator.values_counted + denominator.values_counted as values_counted,
-        numerator.value as numerator_value,
-        denominator.value as denominator_value
-    from indicators
-    inner join reported as numerator
-        on numerator.indicator_code = indicators.numerator_code
-    inner join reported as denominator
-        on denominator.indicator_code = indicators.denominator_code
-        and denominator.period_type = numerator.period_type
-        and denominator.period = numerator.period
-        and denominator.place_code = numerator.place_code
-    where indicators.aggregation = 'ratio'
-        and denominator.value > 0
-),
-
-totals as (
-    select *, null::double as numerator_value, null::double as denominator_value from reported
-    union all
-    select * from ratios
-),
-
-expected as (
-    -- Partners registered to report an indicator (ratios: its numerator) in a month.
-    select
-        indicators.indicator_code,
-        count(distinct partners.partner_code) as partners_expected,
-        partners.reports_from,
-        partners.reports_until
+        windows.partner_code,
+        windows.window_start,
+        windows.reports_until,
+        windows.due_days,
+        windows.report_grain
     from indicators
     inner join partner_indicators
         on partner_indicators.indicator_code
             = coalesce(indicators.numerator_code, indicators.indicator_code)
-    inner join partners using (partner_code)
+    inner join windows using (partner_code)
+),
+
+reported_places as (
+    select distinct indicator_code, partner_code, place_code
+    from contributions
+    where is_paired
+),
+
+base_totals as (
+    select * from aggregated where is_base
+),
+
+expected_partners as (
+    select base_totals.indicator_code, base_totals.period_start, base_totals.place_code,
+        registered.partner_code
+    from base_totals
+    inner join registered
+        on registered.indicator_code = base_totals.indicator_code
+        and registered.window_start <= base_totals.period_start
+        and (registered.reports_until is null
+            or registered.reports_until >= base_totals.period_start)
+    where base_totals.place_code = 'all'
+        or exists (
+            select 1 from reported_places
+            where reported_places.indicator_code = base_totals.indicator_code
+                and reported_places.partner_code = registered.partner_code
+                and reported_places.place_code = base_totals.place_code
+        )
+    union
+    select base_totals.indicator_code, base_totals.period_start, base_totals.place_code,
+        unnest(base_totals.reporting_partners) as partner_code
+    from base_totals
+),
+
+coverage as (
+    select
+        expected_partners.indicator_code,
+        expected_partners.period_start,
+        expected_partners.place_code,
+        count(*) as partners_expected,
+        -- The period's due date: its end plus the longest due_days of the partners expected
+        -- (a quarterly partner's report is due after its quarter ends).
+        max(cast(cast(date_trunc(windows.report_grain, expected_partners.period_start) as date)
+                 + {{ report_step('windows.report_grain') }} - interval 1 day
+                 + to_days(windows.due_days) as date))
+            as due_date
+    from expected_partners
+    inner join windows using (partner_code)
+    group by all
+),
+
+base_states as (
+    select
+        base_totals.indicator_code,
+        base_totals.period_type,
+        base_totals.period,
+        base_totals.place_code,
+        coverage.partners_expected,
+        coverage.due_date,
+        case
+            when base_totals.partners_reporting
+                >= indicators.complete_share * coverage.partners_expected then 'complete'
+            when cast(initiative.as_of as date) <= coverage.due_date then 'not_yet_due'
+            else 'incomplete'
+        end as completeness_state
+    from base_totals
+    inner join coverage using (indicator_code, period_start, place_code)
+    inner join indicators using (indicator_code)
+    cross join initiative
+),
+
+base_in_grains as (
+    -- Each base period's state, placed in the coarser periods (quarter, year) it belongs to.
+    select
+        base_states.*,
+        grain.period_type as grain_type,
+        case when grain.period_type = 'quarter'
+            then strftime(base_totals.period_start, '%Y') || '-Q' || quarter(base_totals.period_start)
+            else strftime(base_totals.period_start, '%Y')
+        end as grain_period
+    from base_states
+    inner join base_totals using (indicator_code, period_type, period, place_code)
+    cross join (values ('quarter'), ('year')) as grain (period_type)
+    where grain.period_type = 'year' or {{ period_type() }} = 'month'
+),
+
+grain_states as (
+    select
+        indicator_code,
+        grain_type as period_type,
+        grain_period as period,
+        place_code,
+        max(partners_expected) as partners_expected,
+        max(due_date) as due_date,
+        count(*) filter (where completeness_state = 'complete') as periods_complete
+    from base_in_grains
     group by all
 ),
 
 final as (
     select
-        totals.*,
-        case when totals.period_type = {{ period_type() }}
-            then {{ period_index('totals.period_start') }} end as period_index,
-        case when totals.place_code = 'all' and totals.period_type = {{ period_type() }} then (
-            select sum(expected.partners_expected)
-            from expected
-            where expected.indicator_code = totals.indicator_code
-                and (expected.reports_from is null or expected.reports_from <= totals.period_start)
-                and (expected.reports_until is null
-                    or expected.reports_until >= totals.period_start)
-        ) end as partners_expected
-    from totals
+        aggregated.indicator_code,
+        aggregated.period_type,
+        aggregated.period,
+        aggregated.period_start,
+        aggregated.place_code,
+        aggregated.value,
+        aggregated.partners_reporting,
+        coalesce(base_states.partners_expected, grain_states.partners_expected)
+            as partners_expected,
+        aggregated.values_counted,
+        aggregated.parts_unpaired,
+        aggregated.numerator_value,
+        aggregated.denominator_value,
+        case when aggregated.is_base
+            then {{ period_index('aggregated.period_start') }} end as period_index,
+        coalesce(base_states.due_date, grain_states.due_date) as due_date,
+        case
+            when aggregated.is_base then base_states.completeness_state
+            when grain_states.periods_complete = periods_in_grain.periods then 'complete'
+            -- Not over yet, or a month in it still to come: not yet due.
+            when cast(initiative.as_of as date) <= grain_states.due_date then 'not_yet_due'
+            else 'incomplete'
+        end as completeness_state,
+        coalesce(grain_states.periods_complete,
+                 case when base_states.completeness_state = 'complete' then 1 else 0 end)
+            as periods_complete,
+        case when aggregated.is_base then 1 else periods_in_grain.periods end as periods_in_period
+    from aggregated
+    cross join initiative
+    left join base_states
+        on aggregated.is_base
+        and base_states.indicator_code = aggregated.indicator_code
+        and base_states.period = aggregated.period
+        and base_states.place_code = aggregated.place_code
+    left join grain_states
+        on not aggregated.is_base
+        and grain_states.indicator_code = aggregated.indicator_code
+        and grain_states.period_type = aggregated.period_type
+        and grain_states.period = aggregated.period
+        and grain_states.place_code = aggregated.place_code
+    left join (
+        -- How many base periods a coarser period holds: 3 months a quarter, 12 a year, or the
+        -- weeks (Mondays) of a year.
+        select distinct
+            aggregated.period_type,
+            aggregated.period_start,
+            case
+                when aggregated.period_type = 'quarter' then 3
+                when {{ period_type() }} = 'month' then 12
+                else len(range(
+                    cast(aggregated.period_start as timestamp)
+                        + to_days(cast((8 - isodow(aggregated.period_start)) % 7 as integer)),
+                    cast(aggregated.period_start as timestamp) + interval 1 year,
+                    interval 7 day))
+            end as periods
+        from aggregated
+        where not aggregated.is_base
+    ) as periods_in_grain
+        on not aggregated.is_base
+        and periods_in_grain.period_type = aggregated.period_type
+        and periods_in_grain.period_start = aggregated.period_start
+    where aggregated.value is not null
 )
 
 select * from final

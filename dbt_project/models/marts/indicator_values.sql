@@ -1,6 +1,8 @@
--- The harmonised values: one per indicator, partner, period, place and breakdown, from the
--- submission that currently speaks for that partner and period. Rows a mapping declares as
--- adding up (duplicate_keys: sum) are summed; `records` says how many were.
+-- The harmonised values: one per indicator, partner, reporting unit, period, place and
+-- breakdown, from the submission that currently speaks for that slice (see
+-- intermediate.int_submission_claims). Rows a mapping declares as adding up
+-- (duplicate_keys: sum), and complementary files in additive mode, are summed; `records` says
+-- how many were.
 with outcomes as (
     select * from {{ ref('int_records_outcomes') }}
     where outcome = 'current'
@@ -11,6 +13,7 @@ final as (
         min(record_id) as record_id,
         indicator_code,
         partner_code,
+        reporting_unit,
         period,
         period_start,
         place_code,
@@ -19,14 +22,15 @@ final as (
         count(*) as records,
         arg_min(value_text, record_id) as reported_text,
         any_value(unit_factor) as unit_factor,
-        any_value(submission_id) as submission_id,
-        any_value(file_name) as file_name,
+        arg_min(submission_id, record_id) as submission_id,
+        arg_min(file_name, record_id) as file_name,
         arg_min(sheet, record_id) as sheet,
         arg_min(row_number, record_id) as row_number,
         arg_min(column_name, record_id) as column_name,
-        any_value(arrived_at) as arrived_at
+        max(arrived_at) as arrived_at
     from outcomes
-    group by indicator_code, partner_code, period, period_start, place_code, disaggregation
+    group by indicator_code, partner_code, reporting_unit, period, period_start, place_code,
+        disaggregation
 )
 
 select * from final

@@ -1,10 +1,12 @@
 -- Where each indicator is heading against its next milestone ("turn the curve").
 --
 -- Rule (documented in the README, "Milestone status"):
---   1. Take the indicator's monthly totals for the target's place. The latest month with data
---      must be within the last `trend_periods` months of the initiative's latest reporting
---      month, and the `trend_periods` months up to it must hold at least `min_periods` values;
---      otherwise the status is "no data".
+--   1. Take the indicator's monthly totals for the target's place that are complete (enough of
+--      the expected partners reported: indicator_period_totals.completeness_state); months not
+--      yet due or incomplete are left out, and status_reason names them. The latest complete
+--      month must be within the last `trend_periods` months of the initiative's latest
+--      complete month, and the `trend_periods` months up to it must hold at least
+--      `min_periods` values; otherwise the status is "no data".
 --   2. Fit a straight line (least squares) through those months and project it to the next
 --      milestone (the first baseline/milestone/target point at or after the latest month; once
 --      all have passed, the end target is compared with the latest value).
@@ -12,10 +14,14 @@
 --      direction. No shortfall: "on track". A shortfall within `at_risk_tolerance` of the
 --      progress the milestone asks for (milestone minus the point before it): "at risk".
 --      More: "off track".
-with monthly as (
+with all_monthly as (
     -- "monthly" stands for the initiative's period type (weeks in a weekly initiative).
     select * from {{ ref('indicator_period_totals') }}
     where period_type = {{ period_type() }}
+),
+
+monthly as (
+    select * from all_monthly where completeness_state = 'complete'
 ),
 
 indicators as (
@@ -135,6 +141,29 @@ assessed as (
         and baseline.point_kind = 'baseline'
 ),
 
+left_out as (
+    -- Months of the trend window (or after it) that were left out, and why.
+    select
+        latest.indicator_code,
+        latest.place_code,
+        count(*) as periods_left_out,
+        string_agg(
+            all_monthly.period || ' (' || replace(all_monthly.completeness_state, '_', ' ')
+            || ': ' || all_monthly.partners_reporting || ' of '
+            || all_monthly.partners_expected || ' partners reported'
+            || case when all_monthly.completeness_state = 'not_yet_due'
+                then ', due ' || strftime(all_monthly.due_date, '%Y-%m-%d') else '' end
+            || ')', '; ' order by all_monthly.period_start) as left_out_text
+    from latest
+    inner join indicators using (indicator_code)
+    inner join all_monthly
+        on all_monthly.indicator_code = latest.indicator_code
+        and all_monthly.place_code = latest.place_code
+        and all_monthly.period_index > latest.latest_index - indicators.trend_periods
+        and all_monthly.completeness_state <> 'complete'
+    group by all
+),
+
 scored as (
     select
         *,
@@ -142,6 +171,7 @@ scored as (
             * case direction when 'lower_is_better' then -1 else 1 end as margin,
         abs(milestone_value - coalesce(previous_value, baseline_value)) as progress_asked
     from assessed
+    left join left_out using (indicator_code, place_code)
 ),
 
 final as (
@@ -158,6 +188,7 @@ final as (
         projected_value,
         margin,
         progress_asked,
+        coalesce(periods_left_out, 0) as periods_left_out,
         case
             when lacks_data then 'no_data'
             when margin >= 0 then 'on_track'
@@ -182,7 +213,8 @@ final as (
                 || {{ format_number('projected_value') }} || ' by ' || milestone_period
                 || ' against a ' || milestone_kind || ' of ' || {{ format_number('milestone_value') }}
                 || '.'
-        end as status_reason
+        end || coalesce(' Left out as not complete: ' || left_out_text || '.', '')
+            as status_reason
     from scored
 )
 

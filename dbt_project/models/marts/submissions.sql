@@ -28,6 +28,7 @@ value_counts as (
         count(*) filter (where outcome = 'current') as values_current,
         count(*) filter (where outcome = 'superseded') as values_superseded,
         count(*) filter (where outcome = 'quarantined') as values_quarantined,
+        count(*) filter (where outcome = 'withdrawn') as values_withdrawn,
         any_value(superseded_by) filter (where superseded_by is not null) as superseded_by,
         min(period) as first_period,
         max(period) as last_period,
@@ -57,6 +58,7 @@ final as (
         submissions.rows_read,
         submissions.structure_rows,
         submissions.other_sheet_rows,
+        submissions.empty_rows,
         submissions.data_rows,
         submissions.records,
         coalesce(row_counts.rows_accepted, 0) as rows_accepted,
@@ -66,10 +68,12 @@ final as (
         coalesce(value_counts.values_current, 0) as values_current,
         coalesce(value_counts.values_superseded, 0) as values_superseded,
         coalesce(value_counts.values_quarantined, 0) as values_quarantined,
+        coalesce(value_counts.values_withdrawn, 0) as values_withdrawn,
         value_counts.superseded_by,
         value_counts.first_period,
         value_counts.last_period,
         submissions.unused_columns,
+        submissions.unused_column_count,
         submissions.missing_value_columns
     from submissions
     left join row_counts using (submission_id)

@@ -1,23 +1,48 @@
--- Every submission superseded for a partner and period, by what, under which rule, and how the
--- values changed: a resubmission (same inbox folder) or an overlap (a consolidated file and a
--- partner's own file reporting the same partner and period).
-with ranked as (
-    select * from {{ ref('int_submissions_ranked') }}
+-- Every submission superseded for a partner, reporting unit and period, by what, under which
+-- rule, in how many slices, and how the values changed there: a resubmission (same inbox
+-- folder) or an overlap (a consolidated file and a partner's own file reporting the same
+-- slices). A submission is superseded only in the slices the later one reports (see
+-- intermediate.int_submission_claims); its other values stay current.
+with claims as (
+    select * from {{ ref('int_submission_claims') }}
 ),
 
 changes as (
     select * from {{ ref('int_supersession_changes') }}
 ),
 
+submissions as (
+    select * from {{ ref('stg_landing__submissions') }}
+),
+
+pairs as (
+    select
+        partner_code,
+        reporting_unit,
+        period,
+        submission_id as superseded_submission_id,
+        superseded_by as current_submission_id,
+        any_value(supersede_by) as supersede_by,
+        any_value(overlap_rule) as overlap_rule,
+        count(*) as slices_superseded,
+        string_agg(distinct indicator_code, ', ' order by indicator_code) as indicators,
+        sum(values_claimed) as values_before
+    from claims
+    where superseded_by is not null
+    group by partner_code, reporting_unit, period, submission_id, superseded_by
+),
+
 counted as (
     select
         partner_code,
+        reporting_unit,
         period,
         superseded_submission_id,
         current_submission_id,
         count(*) filter (where change = 'added') as values_added,
         count(*) filter (where change = 'changed') as values_changed,
         count(*) filter (where change = 'removed') as values_removed,
+        count(*) filter (where change = 'withdrawn') as values_withdrawn,
         count(*) filter (where change = 'unchanged') as values_unchanged
     from changes
     group by all
@@ -25,36 +50,39 @@ counted as (
 
 final as (
     select
-        counted.partner_code,
-        counted.period,
-        counted.superseded_submission_id,
+        pairs.partner_code,
+        pairs.reporting_unit,
+        pairs.period,
+        pairs.superseded_submission_id,
         older.file_name as superseded_file,
         older.folder as superseded_folder,
         older.arrived_at as superseded_arrived_at,
-        counted.current_submission_id,
-        current.file_name as current_file,
-        current.folder as current_folder,
-        current.arrived_at as current_arrived_at,
-        case when older.folder = current.folder then 'resubmission' else 'overlap' end as kind,
+        pairs.current_submission_id,
+        newer.file_name as current_file,
+        newer.folder as current_folder,
+        newer.arrived_at as current_arrived_at,
+        case when older.folder = newer.folder then 'resubmission' else 'overlap' end as kind,
         case
-            when current.overlap_rule = 'partner_files_first' and current.is_partner_file
-                and not older.is_partner_file
+            when pairs.overlap_rule = 'partner_files_first'
+                and newer.folder = pairs.partner_code and older.folder <> pairs.partner_code
                 then 'partner_files_first: the partner''s own file wins over a consolidated one'
             else 'latest_arrival: the submission that arrived last wins'
         end as rule_applied,
-        counted.values_added,
-        counted.values_changed,
-        counted.values_removed,
-        counted.values_unchanged
-    from counted
-    inner join ranked as older
-        on older.submission_id = counted.superseded_submission_id
-        and older.partner_code = counted.partner_code
-        and older.period = counted.period
-    inner join ranked as current
-        on current.submission_id = counted.current_submission_id
-        and current.partner_code = counted.partner_code
-        and current.period = counted.period
+        pairs.supersede_by,
+        pairs.slices_superseded,
+        pairs.indicators,
+        pairs.values_before,
+        coalesce(counted.values_added, 0) as values_added,
+        coalesce(counted.values_changed, 0) as values_changed,
+        coalesce(counted.values_removed, 0) as values_removed,
+        coalesce(counted.values_withdrawn, 0) as values_withdrawn,
+        coalesce(counted.values_unchanged, 0) as values_unchanged
+    from pairs
+    left join counted
+        using (partner_code, reporting_unit, period, superseded_submission_id,
+               current_submission_id)
+    inner join submissions as older on older.submission_id = pairs.superseded_submission_id
+    inner join submissions as newer on newer.submission_id = pairs.current_submission_id
 )
 
 select * from final

@@ -1,12 +1,17 @@
 -- Completeness and timeliness (WHO Data Quality Review; DHIS2 reporting rates): one row per
--- partner and report period it was expected to report (from the partner's reports_from, else the
--- initiative's reporting_start, else the earliest period with data; until reports_until) and
+-- partner and report period it was expected to report (its reporting window,
+-- int_partner_windows: from reports_from, else its first submission's period; until
+-- reports_until) and
 -- whose due date - the period's last day plus the partner's due_days - has passed at the
 -- initiative's as_of moment, plus any report received early. A report is received when any
 -- submission reports values for that partner and period; on time when the first one arrived by
 -- the end of the due day (arrival = the file's modification time in the inbox).
 with partners as (
     select * from {{ ref('stg_registry__partners') }}
+),
+
+partner_windows as (
+    select * from {{ ref('int_partner_windows') }}
 ),
 
 initiative as (
@@ -29,20 +34,11 @@ reported as (
     group by all
 ),
 
-earliest as (
-    select min(period_start) as first_period from records
-),
-
 windows as (
     select
-        partners.*,
-        cast(coalesce(partners.reports_from, initiative.reporting_start, earliest.first_period)
-             as date) as window_start,
-        initiative.as_of,
-        {{ report_step('partners.report_grain') }} as step
-    from partners
-    cross join initiative
-    cross join earliest
+        partner_windows.*,
+        {{ report_step('partner_windows.report_grain') }} as step
+    from partner_windows
 ),
 
 expected as (

@@ -1,10 +1,12 @@
 -- The submission quality scorecard: one row per partner and report period (expected or
 -- received), every part visible. Rule (README, "Submission scorecard"):
---   completeness  1 if a report was received, else 0
+--   completeness  1 if a report was received, else 0 (a partner with reporting units: the
+--                 share of its units that reported)
 --   timeliness    1 if the first one arrived by the due date, else 0
---   validity      rows accepted / rows of the partner's data for the period in the submission
---                 that speaks for it (rows that name the partner and the period; blank rows,
---                 totals and empty template rows are not counted against it)
+--   validity      rows accepted / rows of the partner's data for the period in the submissions
+--                 that speak for it (current in a slice of it, or the latest whose rows were all
+--                 quarantined); rows that carry values only: totals and rows reporting nothing
+--                 are not counted against it, blank and empty template rows are not data)
 --   plausibility  1 - flagged values / values reported (outliers, consistency over time and
 --                 relations between indicators each count once per value or total flagged)
 --   score         100 x weighted sum of the parts (weights in initiative.yaml; a report not
@@ -64,20 +66,57 @@ relation_flags as (
         using (partner_code, period)
 ),
 
-speaking as (
-    -- The submission that speaks for each partner and report period (latest current one).
+submission_periods as (
     select
         partner_code,
         report_start,
-        arg_max(submission_id, arrived_at) as submission_id
+        submission_id,
+        any_value(arrived_at) as arrived_at,
+        bool_or(outcome in ('current', 'withdrawn')) as speaks,
+        bool_and(outcome = 'quarantined') as all_quarantined
     from outcomes
-    where outcome = 'current'
-        or (outcome = 'quarantined' and partner_code is not null)
+    where partner_code is not null
+    group by all
+),
+
+last_speaking as (
+    select partner_code, report_start, max(arrived_at) filter (where speaks) as last_spoke_at
+    from submission_periods
+    group by all
+),
+
+speaking as (
+    -- The submissions that speak for each partner and report period: every one that is current
+    -- in a slice of it, and the latest one whose rows for it were all quarantined if it came
+    -- after them (the partner's latest word, which claims nothing).
+    select submission_periods.partner_code, submission_periods.report_start,
+        submission_periods.submission_id, submission_periods.arrived_at
+    from submission_periods
+    inner join last_speaking using (partner_code, report_start)
+    where submission_periods.speaks
+        or (submission_periods.all_quarantined
+            and submission_periods.arrived_at >= coalesce(last_speaking.last_spoke_at,
+                                                          submission_periods.arrived_at))
+    qualify submission_periods.speaks or row_number() over (
+        partition by submission_periods.partner_code, submission_periods.report_start,
+            submission_periods.speaks
+        order by submission_periods.arrived_at desc, submission_periods.submission_id desc) = 1
+),
+
+speaking_files as (
+    select
+        speaking.partner_code,
+        speaking.report_start,
+        arg_max(speaking.submission_id, speaking.arrived_at) as submission_id,
+        string_agg(submissions.file_name, ', ' order by speaking.arrived_at) as file_name,
+        count(*) as submissions_speaking
+    from speaking
+    inner join submissions using (submission_id)
     group by all
 ),
 
 partner_rows as (
-    -- The partner's rows for the period in the submission that speaks for it.
+    -- The partner's rows for the period in the submissions that speak for it.
     select
         rows.*,
         cast(date_trunc(partners.report_grain, rows.period_start) as date) as report_start
@@ -175,6 +214,17 @@ resolved as (
     group by all
 ),
 
+unit_counts as (
+    -- Partners whose reporting units send their own files: how many of the units reported.
+    select
+        partner_code,
+        report_start,
+        count(*) as units_expected,
+        count(*) filter (where received) as units_reported
+    from {{ ref('reporting_unit_reports') }}
+    group by all
+),
+
 relation_counts as (
     select partner_code, report_start, count(*) as relation_flags
     from relation_flags
@@ -184,8 +234,9 @@ relation_counts as (
 assembled as (
     select
         reports.*,
-        speaking.submission_id,
-        submissions.file_name,
+        speaking_files.submission_id,
+        speaking_files.file_name,
+        coalesce(speaking_files.submissions_speaking, 0) as submissions_speaking,
         coalesce(row_counts.data_rows, 0) as data_rows,
         coalesce(row_counts.rows_accepted, 0) as rows_accepted,
         coalesce(row_counts.rows_quarantined, 0) as rows_quarantined,
@@ -197,22 +248,28 @@ assembled as (
         coalesce(flag_counts.outliers_extreme, 0) as outliers_extreme,
         coalesce(flag_counts.consistency_flags, 0) as consistency_flags,
         coalesce(relation_counts.relation_flags, 0) as relation_flags,
-        coalesce(resolved.flags_resolved, 0) as flags_resolved
+        coalesce(resolved.flags_resolved, 0) as flags_resolved,
+        unit_counts.units_expected,
+        unit_counts.units_reported
     from reports
-    left join speaking using (partner_code, report_start)
-    left join submissions using (submission_id)
+    left join speaking_files using (partner_code, report_start)
     left join row_counts using (partner_code, report_start)
     left join value_counts using (partner_code, report_start)
     left join previous_keys using (partner_code, report_start)
     left join flag_counts using (partner_code, report_start)
     left join relation_counts using (partner_code, report_start)
     left join resolved using (partner_code, report_start)
+    left join unit_counts using (partner_code, report_start)
 ),
 
 parts as (
     select
         *,
-        case when received then 1.0 else 0.0 end as completeness,
+        case
+            when not received then 0.0
+            when units_expected > 0 then units_reported / units_expected
+            else 1.0
+        end as completeness,
         case when on_time then 1.0 else 0.0 end as timeliness,
         case when data_rows - rows_not_data > 0
             then rows_accepted / (data_rows - rows_not_data) end as validity,

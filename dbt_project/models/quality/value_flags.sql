@@ -1,8 +1,11 @@
 -- Values that look wrong against the partner's own history (WHO Data Quality Review):
---   outlier               per series (partner x indicator x place x breakdown), once it has
---                         outlier_min_history values: moderate when |z| >= outlier_moderate_z or
---                         |modified z| >= outlier_moderate_modified_z, extreme at the _extreme_
---                         thresholds; modified z = 0.6745 (x - median) / MAD.
+--   outlier               per series (partner x reporting unit x indicator x place x
+--                         breakdown), once it has outlier_min_history values, on what the
+--                         series' own trend (Theil-Sen line) does not explain - the residuals -
+--                         so steady growth is not flagged and a spike on a growing series still
+--                         is: moderate when |z| >= outlier_moderate_z or |modified z| >=
+--                         outlier_moderate_modified_z, extreme at the _extreme_ thresholds;
+--                         modified z = 0.6745 (r - median r) / MAD of the residuals r.
 --   consistency_over_time per partner and indicator (summed over places and breakdowns): the
 --                         period's total / mean of the consistency_periods preceding periods,
 --                         flagged outside 1 +/- consistency_tolerance.
@@ -24,8 +27,10 @@ keyed as (
         submission_id,
         indicator_code,
         partner_code,
+        reporting_unit,
         period,
         period_start,
+        {{ period_index('period_start') }} as period_index,
         place_code,
         disaggregation,
         sum(value) as value,
@@ -38,41 +43,93 @@ keyed as (
     group by all
 ),
 
-history as (
-    select
-        indicator_code, partner_code, place_code, disaggregation,
-        count(*) as history_values,
-        avg(value) as mean_value,
-        stddev_samp(value) as sd_value,
-        median(value) as median_value
+series_points as (
+    select indicator_code, partner_code, reporting_unit, place_code, disaggregation,
+        period_index, value
     from keyed
     where outcome = 'current'
+),
+
+slopes as (
+    -- The series' own trend, robustly (Theil-Sen): the median of the slopes between every
+    -- two of its values, so one wild value barely moves it.
+    select
+        a.indicator_code, a.partner_code, a.reporting_unit, a.place_code, a.disaggregation,
+        median((b.value - a.value) / (b.period_index - a.period_index)) as slope
+    from series_points as a
+    inner join series_points as b
+        on b.indicator_code = a.indicator_code
+        and b.partner_code = a.partner_code
+        and b.reporting_unit = a.reporting_unit
+        and b.place_code = a.place_code
+        and b.disaggregation = a.disaggregation
+        and b.period_index > a.period_index
+    group by all
+),
+
+fits as (
+    select
+        series_points.indicator_code, series_points.partner_code, series_points.reporting_unit,
+        series_points.place_code, series_points.disaggregation,
+        count(*) as history_values,
+        coalesce(any_value(slopes.slope), 0) as slope,
+        median(series_points.value - coalesce(slopes.slope, 0) * series_points.period_index)
+            as intercept
+    from series_points
+    left join slopes
+        using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
+    group by all
+),
+
+residuals as (
+    select
+        series_points.*,
+        series_points.value - (fits.intercept + fits.slope * series_points.period_index)
+            as residual
+    from series_points
+    inner join fits
+        using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
+),
+
+residual_spread as (
+    select
+        indicator_code, partner_code, reporting_unit, place_code, disaggregation,
+        avg(residual) as mean_residual,
+        stddev_samp(residual) as sd_residual,
+        median(residual) as median_residual
+    from residuals
     group by all
 ),
 
 deviations as (
     select
-        history.*,
-        median(abs(keyed.value - history.median_value)) as mad_value
-    from history
-    inner join keyed using (indicator_code, partner_code, place_code, disaggregation)
-    where keyed.outcome = 'current'
+        residual_spread.*,
+        fits.history_values,
+        fits.slope,
+        fits.intercept,
+        median(abs(residuals.residual - residual_spread.median_residual)) as mad_residual
+    from residual_spread
+    inner join residuals
+        using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
+    inner join fits
+        using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
     group by all
 ),
 
 scored as (
+    -- The WHO thresholds applied to what the trend does not explain: the value's distance
+    -- from its series' trend line, against the spread of the series around it.
     select
         keyed.*,
         deviations.history_values,
-        deviations.mean_value,
-        deviations.sd_value,
-        deviations.median_value,
-        deviations.mad_value,
-        case when deviations.sd_value > 0
-            then (keyed.value - deviations.mean_value) / deviations.sd_value end as z_score,
-        case when deviations.mad_value > 0
-            then 0.6745 * (keyed.value - deviations.median_value) / deviations.mad_value
-        end as modified_z_score,
+        deviations.slope,
+        deviations.intercept + deviations.slope * keyed.period_index as trend_value,
+        keyed.value - (deviations.intercept + deviations.slope * keyed.period_index)
+            as residual,
+        deviations.mean_residual,
+        deviations.sd_residual,
+        deviations.median_residual,
+        deviations.mad_residual,
         indicators.short_name as indicator_name,
         indicators.unit,
         indicators.quality_outlier_moderate_z as moderate_z,
@@ -81,28 +138,39 @@ scored as (
         indicators.quality_outlier_extreme_modified_z as extreme_mz,
         indicators.quality_outlier_min_history as min_history
     from keyed
-    inner join deviations using (indicator_code, partner_code, place_code, disaggregation)
+    inner join deviations
+        using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
     inner join indicators using (indicator_code)
 ),
 
 outliers as (
     select
         *,
+        case when sd_residual > 0
+            then (residual - mean_residual) / sd_residual end as z_score,
+        case when mad_residual > 0
+            then 0.6745 * (residual - median_residual) / mad_residual end as modified_z_score,
+        trend_value + greatest(
+            mean_residual - moderate_z * coalesce(sd_residual, 0),
+            median_residual - moderate_mz * coalesce(mad_residual, 0) / 0.6745
+        ) as expected_low,
+        trend_value + least(
+            mean_residual + moderate_z * coalesce(sd_residual, 0),
+            median_residual + moderate_mz * coalesce(mad_residual, 0) / 0.6745
+        ) as expected_high
+    from scored
+    where history_values >= min_history
+),
+
+graded as (
+    select
+        *,
         case
             when abs(z_score) >= extreme_z or abs(modified_z_score) >= extreme_mz then 'extreme'
             when abs(z_score) >= moderate_z or abs(modified_z_score) >= moderate_mz
                 then 'moderate'
-        end as severity,
-        greatest(
-            mean_value - moderate_z * coalesce(sd_value, 0),
-            median_value - moderate_mz * coalesce(mad_value, 0) / 0.6745
-        ) as expected_low,
-        least(
-            mean_value + moderate_z * coalesce(sd_value, 0),
-            median_value + moderate_mz * coalesce(mad_value, 0) / 0.6745
-        ) as expected_high
-    from scored
-    where history_values >= min_history
+        end as severity
+    from outliers
 ),
 
 outlier_flags as (
@@ -113,6 +181,7 @@ outlier_flags as (
         submission_id,
         indicator_code,
         partner_code,
+        reporting_unit,
         period,
         place_code,
         disaggregation,
@@ -124,21 +193,25 @@ outlier_flags as (
             as statistic,
         'value ' || {{ format_number('value') }} || ' ' || unit || ' is '
             || case severity when 'extreme' then 'an extreme' else 'a moderate' end
-            || ' outlier against this partner''s ' || history_values || ' values for '
-            || indicator_name || ' here (expected about ' || {{ format_number('expected_low') }}
-            || ' to ' || {{ format_number('expected_high') }} || ')' as description,
+            || ' outlier against the trend of this partner''s ' || history_values
+            || ' values for ' || indicator_name || ' here (expected about '
+            || {{ format_number('expected_low') }} || ' to '
+            || {{ format_number('expected_high') }} || ')' as description,
         record_id,
         file_name,
         sheet,
         row_number,
         column_name
-    from outliers
+    from graded
     where severity is not null
 ),
 
 partner_totals as (
+    -- Current values add up over the submissions that speak for the period; a superseded
+    -- submission is judged on its own total.
     select
         outcome,
+        case when outcome = 'superseded' then submission_id end as superseded_submission,
         indicator_code,
         partner_code,
         period,
@@ -148,7 +221,7 @@ partner_totals as (
         min(record_id) as record_id,
         min(file_name) as file_name
     from keyed
-    group by all
+    group by outcome, superseded_submission, indicator_code, partner_code, period, period_start
 ),
 
 current_totals as (
@@ -192,6 +265,7 @@ consistency_flags as (
         submission_id,
         indicator_code,
         partner_code,
+        null::varchar as reporting_unit,
         period,
         null::varchar as place_code,
         null::varchar as disaggregation,
@@ -222,7 +296,8 @@ final as (
 )
 
 select
-    md5(rule || outcome || submission_id || indicator_code || partner_code || period
-        || coalesce(place_code, '*') || coalesce(disaggregation, '*')) as flag_id,
+    md5(rule || outcome || submission_id || indicator_code || partner_code
+        || coalesce(reporting_unit, '*') || period || coalesce(place_code, '*')
+        || coalesce(disaggregation, '*')) as flag_id,
     *
 from final

@@ -13,19 +13,24 @@ renamed as (
         column_name,
         partner_source,
         nullif(trim(partner_text), '') as partner_text,
+        nullif(trim(unit_text), '') as unit_text,
         nullif(trim(period_text), '') as period_text,
         period_start,
+        period_source,
         nullif(trim(place_text), '') as place_text,
         nullif(trim(indicator_text), '') as indicator_text,
         nullif(trim(value_text), '') as value_text,
+        coalesce(is_withdrawal, false) as is_withdrawal,
         nullif(trim(combo_text), '') as combo_text,
         disaggregation_text,
         problem as extract_problem,
         problem_kind as extract_problem_kind,
-        -- Blank rows, totals and empty template rows are kept and counted, but they are not data
-        -- a partner got wrong: they do not count against its validity.
-        coalesce(problem_kind in ('blank', 'summary', 'no_values'), false) as is_not_data,
+        -- Totals and rows that report no value are kept and counted, but they are not data a
+        -- partner got wrong: they do not count against its validity. (Blank and empty template
+        -- rows yield no record at all: see stg_landing__submissions.empty_rows.)
+        coalesce(problem_kind in ('summary', 'no_values'), false) as is_not_data,
         {{ normalise_text('partner_text') }} as partner_key,
+        {{ normalise_text('unit_text') }} as unit_key,
         {{ normalise_text('place_text') }} as place_key,
         {{ normalise_text('indicator_text') }} as indicator_key,
         {{ normalise_text('combo_text') }} as combo_key,

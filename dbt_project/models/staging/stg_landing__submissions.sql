@@ -22,10 +22,12 @@ renamed as (
         header_row,
         coalesce(structure_rows, 0) as structure_rows,
         coalesce(other_sheet_rows, 0) as other_sheet_rows,
+        coalesce(empty_rows, 0) as empty_rows,
         coalesce(data_rows, 0) as data_rows,
         coalesce(records, 0) as records,
         extract_problem,
         unused_columns,
+        coalesce(unused_column_count, 0) as unused_column_count,
         missing_value_columns
     from source
 )

@@ -1,0 +1,1 @@
+select * from {{ source('registry', 'reporting_units') }}
