@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -66,6 +68,46 @@ def test_check_reports_ready_and_not_ready(sample_paths):
     assert reason.startswith("'Nortgate' is not a known place")
     assert example == "row 2, column Minutes of reading sessions"
     assert not (sample_paths.state_dir).exists()  # the check wrote nothing to the initiative
+
+
+def test_check_is_ready_with_declared_totals_and_empty_template_rows(sample_paths):
+    """Finding: a file whose only quarantined rows were declared totals and empty template
+    rows was 'Not ready' (exit 1): the template, not the partner, decided readiness."""
+    registry = load_registry(sample_paths)
+    report = check_mapping(sample_paths, registry, sample_paths.inbox_dir / "family_hub" /
+                           "north_east_hub" / "family_hub_return_2026-09.xlsx", "family_hub")
+    assert (report.data_rows, report.rows_accepted, report.rows_quarantined,
+            report.summary_rows, report.empty_rows) == (3, 2, 1, 1, 1)
+    assert report.ready
+    text = "\n".join(report.lines())
+    assert "Empty:    1 blank or empty template rows (not data)" in text
+    assert "Ready: every row that carries values is accepted." in text
+
+
+def test_check_prints_the_periods_it_resolved_and_warns_about_odd_ones(sample_paths):
+    """Finding: `check` never showed the periods it resolved ('Sept %Y' put September in
+    January and still said '12 rows accepted')."""
+    registry = load_registry(sample_paths)
+    sample = sample_paths.inbox_dir / "little_steps" / "little_steps_2025-11.csv"
+    report = check_mapping(sample_paths, registry, sample, "little_steps")
+    assert report.periods == [("2025-10", "Oct 2025", 4, "cell"),
+                              ("2025-11", "Nov 2025", 20, "cell")]
+    assert "Periods:  2025-10 <- Oct 2025 (4 rows); 2025-11 <- Nov 2025 (20 rows)" in \
+        report.lines()
+    assert report.warnings == []  # it arrived on 2025-12-11
+    # Arriving before a month starts, or more than a year after it, is worth a look.
+    early = datetime(2025, 10, 20, tzinfo=UTC).timestamp()
+    os.utime(sample, (early, early))
+    report = check_mapping(sample_paths, registry, sample, "little_steps")
+    assert report.warnings == [
+        "period 2025-11 (Nov 2025, 20 rows) starts after the file arrived (2025-10-20): an "
+        "early report or a misread period"]
+    late = datetime(2027, 3, 1, tzinfo=UTC).timestamp()
+    os.utime(sample, (late, late))
+    report = check_mapping(sample_paths, registry, sample, "little_steps")
+    assert [w.split(" (")[0] for w in report.warnings] == ["period 2025-10", "period 2025-11"]
+    assert "more than a year before the file arrived (2027-03-01): check the year" in \
+        report.warnings[0]
 
 
 def test_mapping_commands_exit_codes(sample_paths):

@@ -1,7 +1,7 @@
 -- Values that look wrong against the partner's own history (WHO Data Quality Review):
 --   outlier               per series (partner x reporting unit x indicator x place x
 --                         breakdown), once it has outlier_min_history values, on what the
---                         series' own trend (Theil-Sen line) does not explain - the residuals -
+--                         series' own trend (Theil's robust line) does not explain - the residuals -
 --                         so steady growth is not flagged and a spike on a growing series still
 --                         is: moderate when |z| >= outlier_moderate_z or |modified z| >=
 --                         outlier_moderate_modified_z, extreme at the _extreme_ thresholds;
@@ -44,15 +44,23 @@ keyed as (
 ),
 
 series_points as (
-    select indicator_code, partner_code, reporting_unit, place_code, disaggregation,
-        period_index, value
+    select
+        indicator_code, partner_code, reporting_unit, place_code, disaggregation,
+        period_index, value,
+        row_number() over series_order as position,
+        count(*) over (partition by indicator_code, partner_code, reporting_unit, place_code,
+                                    disaggregation) as points
     from keyed
     where outcome = 'current'
+    window series_order as (
+        partition by indicator_code, partner_code, reporting_unit, place_code, disaggregation
+        order by period_index)
 ),
 
 slopes as (
-    -- The series' own trend, robustly (Theil-Sen): the median of the slopes between every
-    -- two of its values, so one wild value barely moves it.
+    -- The series' own trend, robustly (Theil's method): the median of the slopes between
+    -- each value of the first half and its partner half a series later, so one wild value
+    -- moves at most one of them; linear in the series' length.
     select
         a.indicator_code, a.partner_code, a.reporting_unit, a.place_code, a.disaggregation,
         median((b.value - a.value) / (b.period_index - a.period_index)) as slope
@@ -63,7 +71,8 @@ slopes as (
         and b.reporting_unit = a.reporting_unit
         and b.place_code = a.place_code
         and b.disaggregation = a.disaggregation
-        and b.period_index > a.period_index
+        and b.position = a.position + a.points // 2
+    where a.points >= 2
     group by all
 ),
 
