@@ -113,24 +113,45 @@ def cmd_init(args) -> int:
 def _folder_for(args, sample: Path, paths: ProjectPaths | None) -> str:
     if args.folder:
         return args.folder
-    if paths and sample.resolve().parent.parent == paths.inbox_dir:
-        return sample.resolve().parent.name
-    raise SystemExit(_fail("say which inbox folder (partner code) the file belongs to: --folder"))
+    if paths:
+        try:  # a file in the initiative's inbox: its partner folder
+            return sample.resolve().relative_to(paths.inbox_dir).parts[0]
+        except ValueError:
+            pass
+    raise SystemExit(_fail(f"{sample}: say which inbox folder (partner code) the file belongs "
+                           "to: --folder"))
+
+
+def _sample_file(name: str, paths: ProjectPaths | None) -> Path:
+    """A file named as given, else relative to the initiative folder (the README's commands
+    name inbox files from the initiative, e.g. inbox/partner/file.csv)."""
+    path = Path(name)
+    if not path.exists() and paths and (paths.project_dir / name).exists():
+        path = paths.project_dir / name
+    if not path.exists():
+        raise SystemExit(_fail(f"{name}: no such file or folder"))
+    return path
 
 
 def cmd_mapping_suggest(args) -> int:
     from murmuration.onboarding import analyse, suggestion_yaml
 
-    sample = Path(args.file)
-    if not sample.is_file():
-        return _fail(f"{sample}: no such file")
     paths = _paths(args) if args.project else None
+    sample = _sample_file(args.file, paths)
+    if not sample.is_file():
+        return _fail(f"{sample}: not a file")
     registry = _load(paths) if paths else None
-    folder = args.folder or (sample.resolve().parent.name if paths else "partner_code")
+    folder = args.folder or (_folder_or_none(args, sample, paths) or sample.resolve().parent.name
+                             if paths else "partner_code")
     try:
-        suggestion = analyse(sample, registry)
+        suggestion = analyse(sample, registry, sheet=args.sheet, folder=folder)
     except Exception as error:  # any reader error becomes a message, never a traceback
         return _fail(f"{sample.name}: {error}")
+    if suggestion.unsure:
+        print("Not sure which row is the header; the candidates (choose with --sheet):",
+              file=sys.stderr)
+        for candidate in suggestion.candidates:
+            print(f"  {candidate.describe()}", file=sys.stderr)
     text = suggestion_yaml(suggestion, folder, sample.name)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -141,18 +162,32 @@ def cmd_mapping_suggest(args) -> int:
     return 0
 
 
+def _folder_or_none(args, sample: Path, paths: ProjectPaths | None) -> str | None:
+    try:
+        return _folder_for(args, sample, paths)
+    except SystemExit:
+        return None
+
+
 def cmd_mapping_check(args) -> int:
-    from murmuration.onboarding import check_mapping
+    from murmuration.onboarding import check_mappings, table_lines
 
     paths = _paths(args)
     registry = _load(paths)
-    sample = Path(args.file)
-    if not sample.is_file():
-        return _fail(f"{sample}: no such file")
-    report = check_mapping(paths, registry, sample, _folder_for(args, sample, paths))
-    for line in report.lines():
+    samples: list[tuple[Path, str]] = []
+    for name in args.files:
+        path = _sample_file(name, paths)
+        files = [path] if path.is_file() else sorted(
+            p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        for file in files:
+            samples.append((file, _folder_for(args, file, paths)))
+    if not samples:
+        return _fail("no files to check")
+    reports = check_mappings(paths, registry, samples)
+    lines = reports[0].lines() if len(reports) == 1 else table_lines(reports)
+    for line in lines:
         print(line)
-    return 0 if report.ready else 1
+    return 0 if all(report.ready for report in reports) else 1
 
 
 def cmd_serve(args) -> int:
@@ -211,17 +246,22 @@ def parser() -> argparse.ArgumentParser:
     mapping = commands.add_parser("mapping", help="onboard a partner format").add_subparsers(
         dest="mapping_command", required=True)
     sub = mapping.add_parser("suggest", help="propose a mapping for an unseen file")
-    sub.add_argument("file")
+    sub.add_argument("file", help="the file (or its path inside the initiative folder)")
+    sub.add_argument("--sheet", help="the sheet to read (default: the one whose header scores "
+                                     "best)")
     sub.add_argument("--project", help="the initiative, to match headers and values against "
                                        "its registry")
     sub.add_argument("--folder", help="the inbox folder (partner code) the file comes from")
     sub.add_argument("--output", help="write the draft here instead of printing it")
     sub.set_defaults(func=cmd_mapping_suggest, state_dir=None)
-    sub = mapping.add_parser("check", help="check a mapping against a sample file")
-    sub.add_argument("file")
+    sub = mapping.add_parser("check", help="check the mappings against sample files or folders "
+                                           "(one scratch run for all)")
+    sub.add_argument("files", nargs="+", metavar="file",
+                     help="files or folders (their files are checked), or their paths inside "
+                          "the initiative folder")
     project(sub)
-    sub.add_argument("--folder", help="the inbox folder (partner code) the file comes from; "
-                                      "default: the file's folder when it is in the inbox")
+    sub.add_argument("--folder", help="the inbox folder (partner code) the files come from; "
+                                      "default: each file's folder when it is in the inbox")
     sub.set_defaults(func=cmd_mapping_check)
 
     sub = commands.add_parser("init", help="start a new initiative folder from the template")

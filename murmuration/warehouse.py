@@ -170,7 +170,7 @@ def code_lookup(registry: Registry) -> list[dict]:
         entries[key] = code
 
     for i in registry.catalogue.indicators:
-        for text in {i.code, i.name, i.label}:
+        for text in sorted({i.code, i.name, i.label, *i.aliases}):
             add("*", "indicator", text, i.code, "registry/indicators.yaml")
     add("*", "place", WHOLE_AREA, WHOLE_AREA, "(built in: the whole area)")
     for p in registry.dimensions.places:

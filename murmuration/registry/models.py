@@ -244,6 +244,8 @@ class Indicator(Strict):
     code: Code
     name: str
     short_name: str | None = None
+    aliases: list[str] = Field([], description="other wordings partners use for it; every "
+                                                "mapping resolves them")
     definition: str
     unit: str
     aggregation: Aggregation

@@ -46,9 +46,10 @@ MONTH_WORDS = {word: month for month, words in _MONTH_WORDS.items() for word in 
 _ENGLISH = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _WORD = re.compile(r"[^\W\d_]+\.?")
 _JOINERS = r"(?:\s*[-/.,_ ]\s*|\s+(?:de|del|of|do|da)\s+)"
-_MONTH_YEAR = re.compile(rf"^([A-Z][a-z]{{2}}){_JOINERS}?(\d{{4}}|\d{{2}})$")
-_YEAR_MONTH = re.compile(rf"^(\d{{4}}){_JOINERS}?([A-Z][a-z]{{2}})$")
-_MONTH_ONLY = re.compile(r"^([A-Z][a-z]{2})$")
+_ABBREVIATION = "(" + "|".join(_ENGLISH) + ")"
+_MONTH_YEAR = re.compile(rf"^{_ABBREVIATION}{_JOINERS}?(\d{{4}}|\d{{2}})$")
+_YEAR_MONTH = re.compile(rf"^(\d{{4}}){_JOINERS}?{_ABBREVIATION}$")
+_MONTH_ONLY = re.compile(rf"^{_ABBREVIATION}$")
 YEAR_DIRECTIVES = re.compile(r"%[YyG]")
 MONTH_DIRECTIVES = re.compile(r"%[mbBj]")
 

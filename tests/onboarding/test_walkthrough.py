@@ -10,6 +10,7 @@ import sys
 import yaml
 
 from murmuration.environment import OFFLINE
+from murmuration.paths import REPO_ROOT
 
 OCTOBER = """Reporting period,Ward,Measure,Sex,Total
 Oct 2026,Northgate,Children enrolled,Girls,12
@@ -23,7 +24,7 @@ Oct 2026,Eastfield,Home visits,,n/a
 def murmuration(*arguments) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "murmuration.cli", *arguments],
                           capture_output=True, text=True, env={**os.environ, **OFFLINE},
-                          timeout=300)
+                          timeout=300, cwd=REPO_ROOT)  # the README's commands run from here
 
 
 def test_onboard_a_new_partner_format(sample_paths):
@@ -40,15 +41,16 @@ def test_onboard_a_new_partner_format(sample_paths):
     sample.write_text(OCTOBER)
 
     draft = sample_paths.mappings_dir / "sunrise_centres_csv.yaml"
-    suggested = murmuration("mapping", "suggest", str(sample), "--project", project,
-                            "--output", str(draft))
+    # As the README writes it: the file's path inside the initiative folder.
+    suggested = murmuration("mapping", "suggest", "inbox/sunrise_centres/october.csv",
+                            "--project", project, "--output", str(draft))
     assert suggested.returncode == 0, suggested.stderr
     mapping = yaml.safe_load(draft.read_text())
     assert mapping["applies_to"] == {"folders": ["sunrise_centres"], "files": ["*.csv"]}
     assert mapping["columns"] == {"period": "Reporting period", "place": "Ward",
                                   "indicator": "Measure", "value": "Total",
                                   "disaggregations": {"sex": "Sex"}}
-    assert mapping["period_formats"][0] == "%b %Y"
+    assert "period_formats" not in mapping  # 'Oct 2026' reads as a month name
     # Measures and wards are registry names already; the one unknown spelling is left to review.
     assert mapping["codes"] == {"place": {"Nortgate": "TODO"}}
 
@@ -57,9 +59,11 @@ def test_onboard_a_new_partner_format(sample_paths):
     assert "codes" in first.stderr
 
     draft.write_text(draft.read_text().replace("Nortgate: TODO", "Nortgate: north"))
-    second = murmuration("mapping", "check", str(sample), "--project", project)
+    second = murmuration("mapping", "check", "inbox/sunrise_centres/october.csv", "--project",
+                         project)
     assert second.returncode == 1
     assert "5 data rows = 4 accepted + 1 quarantined" in second.stdout
+    assert "Periods:  2026-10 <- Oct 2026 (5 rows)" in second.stdout
     assert "value 'n/a' is not a number  [row 6, column Total]" in second.stdout
     print(second.stdout)  # the README quotes this output
 

@@ -99,8 +99,9 @@ judged as (
             case
                 when records.indicator_text is null then 'the indicator is empty'
                 when records.indicator_code is null
-                    then '''' || records.indicator_text || ''' is not a known indicator for '
-                        || 'this file''s mapping (' || records.mapping_name || ')'
+                    then '''' || records.indicator_text || ''' is not a known indicator name '
+                        || 'or alias; correct it, or ask the backbone to add it as an alias '
+                        || '(mapping ' || records.mapping_name || ')'
                 when indicators.aggregation = 'ratio'
                     then indicators.short_name || ' is computed from its numerator and '
                         || 'denominator; report those instead'
