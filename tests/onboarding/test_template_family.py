@@ -37,12 +37,20 @@ INDICATORS = ["# of learners receiving learning materials",
 def five_w_workbook(path: Path, months: list[str], seed: int = 0) -> None:
     workbook = openpyxl.Workbook()
     lists = workbook.active
-    lists.title = "List"  # the dropdown values, before the data sheet
-    lists.append(["Organisations", "Indicators", "States", "Status"])
-    for row in zip(["Hope North", "Hope South", "Learn Together"], INDICATORS + ["-"],
-                   ["North State", "South State", "-"], ["Ongoing", "Completed", "-"],
-                   strict=True):
-        lists.append(list(row))
+    lists.title = "List"  # the dropdown values, before the data sheet, wider than the header
+    choices = {
+        "Organisations": ["Hope North", "Hope South", "Learn Together", "Education Alliance"],
+        "Indicators": INDICATORS, "States": ["North State", "South State"],
+        "Counties": ["Riverbend", "Hillcrest", "Lakeside"], "Months": ["January", "February",
+                                                                       "March", "April"],
+        "Status": ["Ongoing", "Completed", "Planned"], "Activity type": ["Distribution",
+                                                                         "Training"],
+        "Modality": ["In person", "Remote"], "Donor": ["ECHO", "BHA", "Private"],
+        "Yes/No": ["Yes", "No"], "Sector": ["Education"], "Target group": ["Refugees",
+                                                                           "Host community"]}
+    lists.append(list(choices))
+    for n in range(max(len(v) for v in choices.values())):
+        lists.append([values[n] if n < len(values) else None for values in choices.values()])
     sheet = workbook.create_sheet("5W")
     sheet.append(["EDUCATION WORKING GROUP - 5W MONTHLY REPORT"])
     sheet.append(["WHO", None, "WHAT", "WHERE", "WHEN", "FOR WHOM"])  # the group row
@@ -73,9 +81,11 @@ def test_suggest_maps_every_column_of_a_5w_workbook(family):
     draft = yaml.safe_load(suggestion_yaml(suggestion, "hope_north", workbook.name))
 
     assert draft["reader"] == {"header_row": 3, "sheet": "5W"}  # not 'List', not the group row
-    best, *others = suggestion.candidates
+    best, runner_up, _ = suggestion.candidates
     assert (best.sheet, best.row_number, best.number_rows) == ("5W", 3, 8)
-    assert all(other.score < best.score / 2 for other in others)  # sure: no list to choose from
+    # The list has more header-like cells, but no numbers under them and fewer known words.
+    assert (runner_up.sheet, runner_up.row_number, runner_up.number_rows) == ("List", 1, 0)
+    assert runner_up.text_cells > best.text_cells and not suggestion.unsure
     assert draft["layout"] == "wide"
     assert "partner" not in draft  # the lead organisation names one org for the whole file
     assert draft["columns"] == {"period": "Month", "place": "State",
