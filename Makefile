@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test chromium lint clean
+.PHONY: install demo test chromium lint clean bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -34,6 +34,10 @@ chromium:
 test: install chromium
 	$(VENV)/bin/python -m pytest
 
+
+# Sizes S and M beside the DuckDB floor: a table and benchmark-results.json (README, Performance).
+bench: install
+	$(VENV)/bin/python -m murmuration.benchmark --sizes S M
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,14 +1,16 @@
 """Apply a partner's mapping contract to its landed cells: one record per reported value.
 
-The mapping decides, per file, where the header is and which column holds what. From that, this
-module writes one DuckDB query per submission (no Python loop over rows) that turns raw rows into
-*records*: the partner's own text for partner, period, place, indicator, disaggregations and value,
-with the period parsed by the mapping's formats. Codes, units and validity are decided later,
-in dbt, from the registry.
+The mapping decides, per file, where the header is and which column holds what (a little Python
+on each file's first rows). Files whose headers put the columns in the same places are then
+mapped together, set-based: one DuckDB query per mapping and header layout, over a batch of
+files read in one scan, turns raw rows into *records*: the partner's own text for partner,
+period, place, indicator, disaggregations and value, with the period parsed by the mapping's
+formats. Codes, units and validity are decided later, in dbt, from the registry.
 
-Row accounting: every row below the header yields at least one record. A row that carries no
-value (blank, a summary row, a template row left empty) yields one record whose ``problem`` says
-why, so ``rows read = rows accepted + rows quarantined`` always holds downstream.
+Row accounting: every data row yields at least one record. A row that carries no value (a
+summary row, a row naming something but reporting nothing) yields one record whose ``problem``
+says why; blank and empty template rows are counted, not recorded, so ``rows read = structure +
+other sheets + empty + data rows`` always holds downstream.
 """
 
 from __future__ import annotations
@@ -19,14 +21,13 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from murmuration.intake.header import Header, find_header
 from murmuration.intake.landing import ROWS_FILE, Submission
 from murmuration.intake.metadata import MetadataError, id_names
-from murmuration.intake.readers import DHIS2_FIELDS
+from murmuration.intake.readers import DHIS2_FIELDS, scratch_connection
 from murmuration.paths import ProjectPaths
 from murmuration.registry import Registry
 from murmuration.registry.loader import normalise
@@ -38,6 +39,9 @@ EXTRACT_FILE = "extract.json"
 HEADER_SEARCH_ROWS = 50
 EXTRACTION_VERSION = 7  # bump when the record layout changes, so every submission is redone
 UNUSED_COLUMNS_LISTED = 100
+BATCH_FILES = 500  # files read into one scratch table at a time
+# The scratch tables a batch creates on the shared connection (dropped after each).
+SCRATCH_TABLES = ("raw", "id_name", "value_column", "period_lookup", "constant", "layout")
 
 RECORD_SCHEMA = pa.schema([
     ("submission_id", pa.string()),
@@ -105,125 +109,239 @@ def needs_extraction(paths: ProjectPaths, submission: Submission, mapping: Mappi
 def extract_submission(paths: ProjectPaths, registry: Registry,
                        submission: Submission) -> Extraction:
     """Write records.parquet and extract.json for one landed submission."""
-    folder = paths.submission_dir(submission.submission_id)
-    mapping = registry.mapping_for(submission.folder, submission.file_name)
-    extraction = Extraction(submission.submission_id, mapping.name if mapping else None,
-                            mapping_fingerprint(mapping))
-    con = duckdb.connect()
+    return extract_batch(paths, registry, [submission])[0]
+
+
+def extract_pending(paths: ProjectPaths, registry: Registry,
+                    submissions: list[Submission]) -> list[Extraction]:
+    """Extract every submission that is new or whose mapping changed since it was extracted,
+    a batch of files per mapping at a time."""
+    by_mapping: dict[str | None, list[Submission]] = {}
+    for submission in submissions:
+        mapping = registry.mapping_for(submission.folder, submission.file_name)
+        if needs_extraction(paths, submission, mapping):
+            by_mapping.setdefault(mapping.name if mapping else None, []).append(submission)
+    done = []
+    for batch in by_mapping.values():
+        for start in range(0, len(batch), BATCH_FILES):
+            done += extract_batch(paths, registry, batch[start:start + BATCH_FILES])
+    return done
+
+
+@dataclass
+class Plan:
+    """How one submission's rows are read: the SQL its header layout calls for."""
+
+    submission: Submission
+    extraction: Extraction
+    header: Header
+    sql: dict[str, str]
+
+    @property
+    def layout(self) -> tuple:
+        return tuple(sorted(self.sql.items()))
+
+
+def extract_batch(paths: ProjectPaths, registry: Registry,
+                  submissions: list[Submission]) -> list[Extraction]:
+    """Extract submissions that share a mapping (or have none): their rows are read in one
+    scan, each file's header found on its first rows, and the files whose headers put the
+    columns in the same places are mapped by one query. Writes records.parquet and extract.json
+    per submission; returns the extractions in the order given."""
+    mappings = [registry.mapping_for(s.folder, s.file_name) for s in submissions]
+    assert len({m.name if m else None for m in mappings}) == 1, "one mapping per batch"
+    mapping = mappings[0]
+    period_type = registry.initiative.period_type.value
+    extractions = {s.submission_id: Extraction(s.submission_id, mapping.name if mapping else None,
+                                               mapping_fingerprint(mapping))
+                   for s in submissions}
+    tables: dict[str, pa.Table] = {}
+    landed = [s for s in submissions if s.status == "landed"]
+    con = scratch_connection()
     try:
-        if submission.status != "landed":
-            table = RECORD_SCHEMA.empty_table()  # ignored or unreadable: no rows to account for
-        else:
-            con.execute(f"create temp table raw as select * from read_parquet({_text(str(folder / ROWS_FILE))})")
-            if mapping is None:
-                extraction.problem = (
-                    f"no mapping covers '{submission.file_name}' in inbox folder "
-                    f"'{submission.folder}'; add one under mappings/ (see README, Onboard a partner)")
-                table = _problem_records(con, submission, None, None, 0, extraction.problem,
-                                         extraction)
-            else:
-                table = _apply_mapping(con, paths, submission, mapping, extraction,
-                                       registry.initiative.period_type.value)
+        if landed:
+            _load_raw(con, paths, landed)
+        if landed and mapping is None:
+            for submission in landed:
+                problem = (f"no mapping covers '{submission.file_name}' in inbox folder "
+                           f"'{submission.folder}'; add one under mappings/ (see README, "
+                           "Onboard a partner)")
+                extractions[submission.submission_id].problem = problem
+                tables[submission.submission_id] = _problem_records(
+                    con, submission, None, None, 0, problem, extractions[submission.submission_id])
+        elif landed:
+            plans = _plans(con, paths, mapping, landed, extractions, tables, period_type)
+            by_layout: dict[tuple, list[Plan]] = {}
+            for plan in plans:
+                by_layout.setdefault(plan.layout, []).append(plan)
+            for group in by_layout.values():
+                tables.update(_apply_plans(con, mapping, group, period_type))
     finally:
-        con.close()
-    extraction.records = table.num_rows
-    pq.write_table(table.cast(RECORD_SCHEMA), folder / RECORDS_FILE)
-    temporary = folder / (EXTRACT_FILE + ".tmp")
-    temporary.write_text(json.dumps(asdict(extraction), indent=2), encoding="utf-8")
-    os.replace(temporary, folder / EXTRACT_FILE)
-    return extraction
+        for scratch in SCRATCH_TABLES:
+            con.execute(f"drop table if exists {scratch}")
+    for submission in submissions:
+        extraction = extractions[submission.submission_id]
+        table = tables.get(submission.submission_id, RECORD_SCHEMA.empty_table())
+        extraction.records = table.num_rows
+        folder = paths.submission_dir(submission.submission_id)
+        pq.write_table(table.cast(RECORD_SCHEMA), folder / RECORDS_FILE)
+        temporary = folder / (EXTRACT_FILE + ".tmp")
+        temporary.write_text(json.dumps(asdict(extraction), indent=2), encoding="utf-8")
+        os.replace(temporary, folder / EXTRACT_FILE)
+    return [extractions[s.submission_id] for s in submissions]
+
+
+def _load_raw(con, paths: ProjectPaths, submissions: list[Submission]) -> None:
+    """Every row of the batch's files, each tagged with its submission, in one scan."""
+    files = [str(paths.submission_dir(s.submission_id) / ROWS_FILE) for s in submissions]
+    con.execute(
+        "create or replace temp table raw as select "
+        "regexp_extract(filename, '([^/\\\\]+)[/\\\\][^/\\\\]+$', 1) as submission_id, "
+        "sheet, row_number, cells from read_parquet(?, filename = true)", [files])
 
 
 HEADER_SEARCH_SQL = (
-    "select sheet, row_number, cells from raw where row_number <= ? "
-    "order by min(rowid) over (partition by sheet), row_number")
+    "select submission_id, sheet, row_number, cells from raw where row_number <= ? "
+    "order by submission_id, min(rowid) over (partition by submission_id, sheet), row_number")
 
 
-def _rows_by_sheet(con, limit: int) -> dict[str, list[tuple[int, list]]]:
-    rows: dict[str, list[tuple[int, list]]] = {}
-    for sheet, row_number, cells in con.execute(HEADER_SEARCH_SQL, [limit]).fetchall():
-        rows.setdefault(sheet, []).append((row_number, cells))
+def _rows_by_submission(con, limit: int) -> dict[str, dict[str, list[tuple[int, list]]]]:
+    rows: dict[str, dict[str, list[tuple[int, list]]]] = {}
+    for submission_id, sheet, row_number, cells in con.execute(HEADER_SEARCH_SQL,
+                                                               [limit]).fetchall():
+        rows.setdefault(submission_id, {}).setdefault(sheet, []).append((row_number, cells))
     return rows
 
 
-def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Mapping,
-                   extraction: Extraction, period_type: str) -> pa.Table:
+def _plans(con, paths: ProjectPaths, mapping: Mapping, submissions: list[Submission],
+           extractions: dict[str, Extraction], tables: dict[str, pa.Table],
+           period_type: str) -> list[Plan]:
+    """Each submission's header and the SQL it calls for; files whose mapping cannot be
+    applied get their problem records at once (in ``tables``)."""
     limit = HEADER_SEARCH_ROWS + 1 if mapping.reader.header_row == "auto" else \
         int(mapping.reader.header_row) + 1
-    header, problem = find_header(_rows_by_sheet(con, limit), mapping)
-    if header is None:
-        extraction.problem = problem
-        return _problem_records(con, submission, mapping, None, 0, problem, extraction)
-    extraction.sheet, extraction.header_row = header.sheet, header.row_number
-    extraction.hxl_row = header.data_after if header.data_after != header.row_number else None
-    extraction.structure_rows, extraction.other_sheet_rows = con.execute(
-        "select count(*) filter (where sheet = ? and row_number <= ?), "
-        "count(*) filter (where sheet <> ?) from raw",
-        [header.sheet, header.data_after, header.sheet]).fetchall()[0]
-
+    first_rows = _rows_by_submission(con, limit)
     try:
-        names = id_names(paths.project_dir, mapping, _embedded_names(submission))
+        shared_names = id_names(paths.project_dir, mapping, {})
+        names_problem = None
     except MetadataError as error:
-        extraction.problem = str(error)
-        extraction.structure_rows = extraction.other_sheet_rows = 0
-        return _problem_records(con, submission, mapping, None, 0, str(error), extraction)
-    con.execute("create temp table id_name (role varchar, id varchar, name varchar)")
-    if names:
-        con.executemany("insert into id_name values (?, ?, ?)", names)
-    columns = MappedColumns(header, mapping, extraction)
+        shared_names, names_problem = [], str(error)
+    embedded = any(source.value == "embedded" for source in mapping.resolve_ids.values())
+    con.execute("create or replace temp table id_name (for_submission varchar, role varchar, "
+                "id varchar, name varchar)")
+    if shared_names:
+        con.executemany("insert into id_name values (null, ?, ?, ?)", shared_names)
+    plans = []
+    for submission in submissions:
+        extraction = extractions[submission.submission_id]
+        header, problem = find_header(first_rows.get(submission.submission_id, {}), mapping)
+        if header is None or names_problem:
+            extraction.problem = problem or names_problem
+            tables[submission.submission_id] = _problem_records(
+                con, submission, mapping, None, 0, extraction.problem, extraction)
+            continue
+        extraction.sheet, extraction.header_row = header.sheet, header.row_number
+        extraction.hxl_row = header.data_after if header.data_after != header.row_number \
+            else None
+        if embedded:
+            names = [(role, identifier, name) for role, identifier, name in
+                     id_names(paths.project_dir, mapping, _embedded_names(submission))
+                     if mapping.resolve_ids[role].value == "embedded"]
+            if names:
+                con.executemany("insert into id_name values (?, ?, ?, ?)",
+                                [(submission.submission_id, *name) for name in names])
+        columns = MappedColumns(header, mapping, extraction)
+        drift = _template_drift(header, mapping, columns)
+        if drift:
+            extraction.problem = drift
+            tables[submission.submission_id] = _problem_records(
+                con, submission, mapping, header, header.data_after, drift, extraction)
+            continue
+        plans.append(Plan(submission, extraction, header, _plan_sql(mapping, header, columns)))
+    return plans
 
-    drift = _template_drift(header, mapping, columns)
-    if drift:
-        extraction.problem = drift
-        return _problem_records(con, submission, mapping, header, header.data_after, drift,
-                                extraction)
 
+def _plan_sql(mapping: Mapping, header: Header, columns: MappedColumns) -> dict[str, str]:
+    """The SQL expressions a header layout calls for (equal for files laid out alike)."""
     fixed = {key: _text(value) for key, value in mapping.fixed.items()}
-    period_cell = fixed.get("period") or (
-        columns.cell("period", mapping.columns.period) if mapping.columns.period
-        else "null::varchar")
-    place_expr = fixed.get("place", columns.cell("place", mapping.columns.place))
-    indicator_expr = fixed.get("indicator", columns.cell("indicator", mapping.columns.indicator))
-    partner_expr = columns.cell("partner", mapping.partner.column)
-    combo_expr = columns.cell("combo", mapping.columns.combo)
-    unit_expr = _unit_expression(mapping, submission, columns)
+    source = mapping.reporting_unit
+    unit = ("null::varchar" if source is None else
+            columns.cell("reporting_unit", source.column) if source.column else
+            "constant.unit_text")
     pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {columns.cell(d, ref)}}}"
                       for d, ref in mapping.columns.disaggregations.items())
-    disaggregation_list = f"[{pairs}]::struct(dimension varchar, text varchar)[]"
     row_problem, row_kind = _row_rules(mapping, header)
     # Cells that place a row (period, partner, reporting unit) without reporting anything: a
     # template row holding only these, zeros and dashes is empty, not data.
     context = sorted(columns.context_positions)
-    context_test = f"i not in ({', '.join(map(str, context))}) and " if context else ""
+    value_columns = []
+    for order, (position, indicator, codes) in enumerate(columns.value_columns):
+        column_pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {_text(c)}}}"
+                                 for d, c in codes.items())
+        value_columns.append(
+            f"select {order} as value_order, {_text(header.label(position))} as column_name, "
+            f"{position} as cell, "
+            f"{_text(indicator) if indicator else 'null::varchar'} as indicator_code, "
+            f"[{column_pairs}]::struct(dimension varchar, text varchar)[] as column_disaggregation")
+    return {
+        "sheet": _text(header.sheet),
+        "data_after": str(header.data_after),
+        "period_cell": fixed.get("period") or (
+            columns.cell("period", mapping.columns.period) if mapping.columns.period
+            else "null::varchar"),
+        "place": fixed.get("place", columns.cell("place", mapping.columns.place)),
+        "indicator": fixed.get("indicator", columns.cell("indicator", mapping.columns.indicator)),
+        "partner": columns.cell("partner", mapping.partner.column),
+        "combo": columns.cell("combo", mapping.columns.combo),
+        "unit": unit,
+        "disaggregations": f"[{pairs}]::struct(dimension varchar, text varchar)[]",
+        "row_problem": row_problem,
+        "row_kind": row_kind,
+        "context_test": f"i not in ({', '.join(map(str, context))}) and " if context else "",
+        "value_columns": " union all ".join(value_columns),
+    }
 
-    _value_column_table(con, columns.value_columns, header)
+
+def _apply_plans(con, mapping: Mapping, plans: list[Plan], period_type: str
+                 ) -> dict[str, pa.Table]:
+    """One query maps every file of a header layout; returns each submission's records."""
+    sql = plans[0].sql
+    con.execute("create or replace temp table value_column as " + sql["value_columns"])
+    con.execute("create or replace temp table layout (submission_id varchar)")
+    con.executemany("insert into layout values (?)",
+                    [(plan.submission.submission_id,) for plan in plans])
+    _constants(con, mapping, plans, period_type)
+    _period_lookup(con, sql, mapping, period_type)
     # In a wide table an empty cell means "not reported"; in a long one the row still counts.
     value_filter = ("value_text is not null and trim(value_text) <> ''"
                     if mapping.layout is Layout.WIDE else "true")
-    _period_table(con, period_cell, header, mapping, submission, period_type, extraction)
     withdraw = ", ".join(_text(normalise(v)) for v in mapping.withdraw_values) or "null"
     partner_source = _text("column" if mapping.partner.column else "folder")
     query = f"""
-        with data_row as (
-            select sheet, row_number, cells,
+        with layout_row as (
+            select raw.* from raw semi join layout using (submission_id)
+            where sheet = {sql['sheet']} and row_number > {sql['data_after']}
+        ),
+        data_row as (
+            select submission_id, sheet, row_number, cells,
                 len(list_filter(cells, lambda c: c is not null and trim(c) <> '')) = 0 as is_blank,
-                len(list_filter(cells, lambda c, i: {context_test}c is not null
+                len(list_filter(cells, lambda c, i: {sql['context_test']}c is not null
                     and not regexp_full_match(trim(c), '{EMPTY_CELL_PATTERN}'))) = 0 as is_empty,
-                {row_problem} as row_problem,
-                {row_kind} as row_kind,
-                nullif(trim({period_cell}), '') as period_cell
-            from raw where sheet = {_text(header.sheet)} and row_number > {header.data_after}
+                {sql['row_problem']} as row_problem,
+                {sql['row_kind']} as row_kind,
+                nullif(trim({sql['period_cell']}), '') as period_cell
+            from layout_row
         ),
         data_row_with_period as (
-            select data_row.*,
-                coalesce(period_cell, fallback.text) as period_text,
+            select data_row.*, constant.unit_text,
+                coalesce(period_cell, constant.fallback_text) as period_text,
                 case when period_cell is not null then lookup.period_start
-                     else fallback.period_start end as period_start,
-                case when period_cell is not null then 'cell' else fallback.source end
+                     else constant.fallback_start end as period_start,
+                case when period_cell is not null then 'cell' else constant.fallback_source end
                     as period_source
             from data_row
+            join constant using (submission_id)
             left join period_lookup as lookup on lookup.text = data_row.period_cell
-            cross join period_fallback as fallback
             where not is_blank and (row_problem is not null or not is_empty)
         ),
         candidate as (
@@ -237,41 +355,108 @@ def _apply_mapping(con, paths: ProjectPaths, submission: Submission, mapping: Ma
         ),
         silent_row as (
             select * from data_row_with_period r
-            where not exists (select 1 from reported v where v.sheet = r.sheet
-                                                         and v.row_number = r.row_number)
+            where not exists (select 1 from reported v
+                              where v.submission_id = r.submission_id and v.sheet = r.sheet
+                                  and v.row_number = r.row_number)
         )
-        select {_text(submission.submission_id)} as submission_id,
-            {_text(mapping.name)} as mapping_name, sheet, row_number, column_name,
+        select submission_id, {_text(mapping.name)} as mapping_name, sheet, row_number,
+            column_name,
             {partner_source} as partner_source,
-            {partner_expr} as partner_text,
-            {unit_expr} as unit_text,
+            {sql['partner']} as partner_text,
+            {sql['unit'].replace('constant.', '')} as unit_text,
             period_text, period_start, period_source,
-            {place_expr} as place_text,
-            coalesce(indicator_code, {indicator_expr}) as indicator_text,
+            {sql['place']} as place_text,
+            coalesce(indicator_code, {sql['indicator']}) as indicator_text,
             value_text,
             {normalised_sql('value_text')} in ({withdraw}) as is_withdrawal,
-            {combo_expr} as combo_text,
-            list_concat(column_disaggregation, {disaggregation_list}) as disaggregation_text,
+            {sql['combo']} as combo_text,
+            list_concat(column_disaggregation, {sql['disaggregations']}) as disaggregation_text,
             null::varchar as problem,
             null::varchar as problem_kind
         from reported
         union all
-        select {_text(submission.submission_id)}, {_text(mapping.name)}, sheet, row_number, null,
-            {partner_source}, {partner_expr}, {unit_expr}, period_text, period_start,
-            period_source, {place_expr}, null, null, false, null,
+        select submission_id, {_text(mapping.name)}, sheet, row_number, null,
+            {partner_source}, {sql['partner']}, {sql['unit'].replace('constant.', '')},
+            period_text, period_start, period_source, {sql['place']}, null, null, false, null,
             []::struct(dimension varchar, text varchar)[],
             coalesce(row_problem, 'no values reported in this row'),
             coalesce(row_kind, 'no_values')
         from silent_row
-        order by sheet, row_number, column_name
+        order by submission_id, sheet, row_number, column_name
     """
     table = con.sql(query).to_arrow_table()
-    extraction.data_rows = len(set(zip(table.column("sheet").to_pylist(),
-                                       table.column("row_number").to_pylist(), strict=True)))
-    extraction.empty_rows = con.execute(
-        "select count(*) from raw where sheet = ? and row_number > ?",
-        [header.sheet, header.data_after]).fetchall()[0][0] - extraction.data_rows
-    return table
+    counts = {submission_id: (rows, structure, other) for submission_id, rows, structure, other
+              in con.execute(f"""
+        select submission_id,
+            count(*) filter (where sheet = {sql['sheet']} and row_number > {sql['data_after']}),
+            count(*) filter (where sheet = {sql['sheet']} and row_number <= {sql['data_after']}),
+            count(*) filter (where sheet <> {sql['sheet']})
+        from raw semi join layout using (submission_id)
+        group by submission_id""").fetchall()}
+    tables = _split(table)
+    for plan in plans:
+        submission_id = plan.submission.submission_id
+        mine = tables.get(submission_id, RECORD_SCHEMA.empty_table())
+        below, structure, other = counts.get(submission_id, (0, 0, 0))
+        data_rows = len(set(zip(mine.column("sheet").to_pylist(),
+                                mine.column("row_number").to_pylist(), strict=True)))
+        plan.extraction.structure_rows, plan.extraction.other_sheet_rows = structure, other
+        plan.extraction.data_rows, plan.extraction.empty_rows = data_rows, below - data_rows
+        tables[submission_id] = mine
+    return tables
+
+
+def _split(table: pa.Table) -> dict[str, pa.Table]:
+    """A table ordered by submission_id, cut into one table per submission."""
+    if table.num_rows == 0:
+        return {}
+    ids = table.column("submission_id").to_numpy(zero_copy_only=False)
+    starts = [0] + [n for n in range(1, len(ids)) if ids[n] != ids[n - 1]]
+    ends = starts[1:] + [len(ids)]
+    return {ids[start]: table.slice(start, end - start) for start, end in zip(starts, ends,
+                                                                            strict=True)}
+
+
+def _constants(con, mapping: Mapping, plans: list[Plan], period_type: str) -> None:
+    """Per submission: its reporting unit when the folder or file name says it, and the period
+    a sheet or file name gives when the cell is empty (period_fallback)."""
+    formats = mapping.formats(period_type)
+    rows = []
+    for plan in plans:
+        submission, source = plan.submission, mapping.reporting_unit
+        unit = None
+        if source is not None and source.folder:
+            parts = Path(submission.inbox_path).parts
+            unit = "/".join(parts[1:-1]) if len(parts) > 2 else None
+        elif source is not None and source.file_name:
+            unit = source.from_file_name(submission.file_name)
+        fallback = (None, None, None)
+        for kind in mapping.period_fallback:
+            name = plan.header.sheet if kind == "sheet_name" else submission.file_name
+            start, words = period_in_name(name, formats, mapping.period_default_year)
+            if start is not None:
+                label = "sheet name" if kind == "sheet_name" else "file name"
+                fallback = (f"{words} ({label} '{name}')", start, label)
+                break
+        rows.append((submission.submission_id, unit, *fallback))
+    con.execute("create or replace temp table constant (submission_id varchar, "
+                "unit_text varchar, fallback_text varchar, fallback_start date, "
+                "fallback_source varchar)")
+    con.executemany("insert into constant values (?, ?, ?, ?, ?)", rows)
+
+
+def _period_lookup(con, sql: dict[str, str], mapping: Mapping, period_type: str) -> None:
+    """Each distinct period text of the files, resolved in Python (parse_period)."""
+    formats = mapping.formats(period_type)
+    texts = [row[0] for row in con.execute(
+        f"select distinct nullif(trim({sql['period_cell']}), '') from raw "
+        f"semi join layout using (submission_id) where sheet = {sql['sheet']} "
+        f"and row_number > {sql['data_after']}").fetchall() if row[0]]
+    con.execute("create or replace temp table period_lookup (text varchar, period_start date)")
+    if texts:
+        con.executemany("insert into period_lookup values (?, ?)",
+                        [(t, parse_period(t, formats, mapping.period_default_year))
+                         for t in texts])
 
 
 # A cell that reports nothing: empty, a zero (a formula total over empty cells) or a dash.
@@ -328,8 +513,9 @@ class MappedColumns:
         self.used.add(position)
         raw = f"list_extract(cells, {position})"
         if role in self.resolved_roles:
-            return (f"coalesce((select name from id_name where role = {_text(role)} and "
-                    f"id = {raw}), {raw})")
+            return (f"coalesce((select any_value(name) from id_name where role = {_text(role)} "
+                    f"and id = {raw} and (for_submission is null "
+                    f"or for_submission = submission_id)), {raw})")
         return raw
 
     def header_positions(self) -> list[int]:
@@ -377,58 +563,6 @@ def _template_drift(header: Header, mapping: Mapping, columns: MappedColumns) ->
             "update the mapping")
 
 
-def _unit_expression(mapping: Mapping, submission: Submission, columns: MappedColumns) -> str:
-    """SQL for the row's reporting unit text (null: the partner as a whole)."""
-    source = mapping.reporting_unit
-    if source is None:
-        return "null::varchar"
-    if source.column:
-        return columns.cell("reporting_unit", source.column)
-    if source.folder:
-        parts = Path(submission.inbox_path).parts
-        return _text("/".join(parts[1:-1])) if len(parts) > 2 else "null::varchar"
-    unit = source.from_file_name(submission.file_name)
-    return _text(unit) if unit else "null::varchar"
-
-
-def _value_column_table(con, value_columns, header: Header) -> None:
-    value_rows = []
-    for order, (position, indicator, codes) in enumerate(value_columns):
-        column_pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {_text(c)}}}"
-                                 for d, c in codes.items())
-        value_rows.append(
-            f"select {order} as value_order, {_text(header.label(position))} as column_name, "
-            f"{position} as cell, "
-            f"{_text(indicator) if indicator else 'null::varchar'} as indicator_code, "
-            f"[{column_pairs}]::struct(dimension varchar, text varchar)[] as column_disaggregation")
-    con.execute("create temp table value_column as " + " union all ".join(value_rows))
-
-
-def _period_table(con, period_cell: str, header: Header, mapping: Mapping,
-                  submission: Submission, period_type: str, extraction: Extraction) -> None:
-    """Resolve each distinct period text of the file in Python (parse_period), and the period
-    a sheet or file name gives when the cell is empty (period_fallback)."""
-    formats = mapping.formats(period_type)
-    texts = [row[0] for row in con.execute(
-        f"select distinct nullif(trim({period_cell}), '') from raw where sheet = ? "
-        "and row_number > ?", [header.sheet, header.data_after]).fetchall() if row[0]]
-    con.execute("create temp table period_lookup (text varchar, period_start date)")
-    if texts:
-        con.executemany("insert into period_lookup values (?, ?)",
-                        [(t, parse_period(t, formats, mapping.period_default_year))
-                         for t in texts])
-    fallback = (None, None, None)
-    for source in mapping.period_fallback:
-        name = header.sheet if source == "sheet_name" else submission.file_name
-        start, words = period_in_name(name, formats, mapping.period_default_year)
-        if start is not None:
-            label = "sheet name" if source == "sheet_name" else "file name"
-            fallback = (f"{words} ({label} '{name}')", start, label)
-            break
-    con.execute("create temp table period_fallback as select ?::varchar as text, "
-                "?::date as period_start, ?::varchar as source", list(fallback))
-
-
 def _embedded_names(submission: Submission) -> dict[str, str]:
     details = json.loads(submission.reader_details or "{}")
     return details.get("item_names") or {}
@@ -468,7 +602,8 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
                      after_row: int, problem: str, extraction: Extraction) -> pa.Table:
     """One record per non-blank row when the mapping cannot be applied at all (or the file is
     not the agreed template); blank rows are counted as empty."""
-    sheet_filter = f"sheet = {_text(header.sheet)} and " if header else ""
+    sheet_filter = f"submission_id = {_text(submission.submission_id)} and " + (
+        f"sheet = {_text(header.sheet)} and " if header else "")
     partner_source = _text("column" if mapping and mapping.partner.column else "folder")
     table = con.sql(f"""
         select {_text(submission.submission_id)} as submission_id,
@@ -492,6 +627,11 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
     extraction.empty_rows = con.execute(
         f"select count(*) from raw where {sheet_filter} row_number > {after_row}").fetchall(
         )[0][0] - table.num_rows
+    if header is not None:  # titles and the header above, other sheets beside
+        extraction.structure_rows, extraction.other_sheet_rows = con.execute(
+            "select count(*) filter (where sheet = ? and row_number <= ?), "
+            "count(*) filter (where sheet <> ?) from raw where submission_id = ?",
+            [header.sheet, after_row, header.sheet, submission.submission_id]).fetchall()[0]
     return table
 
 
@@ -503,17 +643,6 @@ def normalised_sql(expression: str) -> str:
 
 def _text(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def extract_pending(paths: ProjectPaths, registry: Registry,
-                    submissions: list[Submission]) -> list[Extraction]:
-    """Extract every submission that is new or whose mapping changed since it was extracted."""
-    done = []
-    for submission in submissions:
-        mapping = registry.mapping_for(submission.folder, submission.file_name)
-        if needs_extraction(paths, submission, mapping):
-            done.append(extract_submission(paths, registry, submission))
-    return done
 
 
 def load_extraction(paths: ProjectPaths, submission_id: str) -> Extraction | None:
