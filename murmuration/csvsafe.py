@@ -8,7 +8,9 @@ apostrophe, which spreadsheets show as text. Plain numbers (``-3``, ``+4.5``) st
 from __future__ import annotations
 
 import csv
+import os
 import re
+import shutil
 from pathlib import Path
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -24,6 +26,24 @@ def safe_cell(value) -> str:
     if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(text):
         return "'" + text
     return text
+
+
+def safe_cell_sql(expression: str) -> str:
+    """The SQL twin of ``safe_cell`` for a text column, for CSVs that DuckDB writes."""
+    starts = "".join({"\t": "\\t", "\r": "\\r", "-": "\\-"}.get(c, c) for c in FORMULA_STARTS)
+    number = PLAIN_NUMBER.pattern[1:-1]  # regexp_full_match anchors it already
+    return (f"case when regexp_matches({expression}, '^[{starts}]') and not "
+            f"regexp_full_match({expression}, '{number}') "
+            f"then chr(39) || {expression} else {expression} end")
+
+
+def add_byte_order_mark(path: Path) -> None:
+    """Prefix the UTF-8 byte-order mark write_safe_csv writes (spreadsheets need it)."""
+    temporary = path.with_suffix(path.suffix + ".bom")
+    with path.open("rb") as source, temporary.open("wb") as target:
+        target.write(b"\xef\xbb\xbf")
+        shutil.copyfileobj(source, target, 1 << 20)
+    os.replace(temporary, path)
 
 
 def write_safe_csv(path: Path, header: list[str], rows) -> int:

@@ -27,10 +27,27 @@ OFFLINE = {
 }
 
 
+def duckdb_limits(paths: ProjectPaths) -> dict[str, str]:
+    """DuckDB's memory and threads for dbt, from the machine: half the memory (the pipeline's
+    own process and the dashboard need the rest), every core; spilling to the state folder."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        memory = 8 << 30
+    return {
+        "MURMURATION_DUCKDB_MEMORY": os.environ.get(
+            "MURMURATION_DUCKDB_MEMORY", f"{max(1, memory // 2 >> 30)}GB"),
+        "MURMURATION_DUCKDB_THREADS": os.environ.get(
+            "MURMURATION_DUCKDB_THREADS", str(os.cpu_count() or 1)),
+        "MURMURATION_DUCKDB_SPILL": str(paths.state_dir / "spill"),
+    }
+
+
 def initiative_environment(paths: ProjectPaths) -> dict[str, str]:
     """Variables that point Dagster, dbt and the dashboard at one initiative."""
     return {
         **OFFLINE,
+        **duckdb_limits(paths),
         PROJECT_ENV: str(paths.project_dir),
         STATE_ENV: str(paths.state_dir),
         "DAGSTER_HOME": str(paths.dagster_home),

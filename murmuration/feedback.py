@@ -18,13 +18,20 @@ from pathlib import Path
 import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from murmuration.csvsafe import write_safe_csv
+from murmuration.csvsafe import add_byte_order_mark, safe_cell_sql, write_safe_csv
 from murmuration.paths import ProjectPaths
 
 TEMPLATES = Environment(loader=PackageLoader("murmuration", "templates"),
                         autoescape=select_autoescape(["html"]), trim_blocks=True,
                         lstrip_blocks=True)
 ROWS_SHOWN = 200
+FINGERPRINT_FILE = ".fingerprint"
+# What a pack shows, per partner: its fingerprint changes when any of these rows does.
+PACK_SOURCES = ["marts.indicator_values", "marts.quarantined_values", "quality.value_flags",
+                "quality.relation_flags", "quality.submission_scorecard",
+                "quality.partner_scorecard", "marts.submissions"]
+# The largest CSV (every accepted value) is written by DuckDB; its text columns neutralised.
+ACCEPTED_TEXT = {"period", "indicator", "place", "breakdown", "unit", "file", "sheet", "column"}
 
 QUERIES = {
     "accepted": (
@@ -90,7 +97,9 @@ def feedback_dir(paths: ProjectPaths) -> Path:
 
 
 def write_feedback_packs(paths: ProjectPaths) -> list[Pack]:
-    """One folder per partner under <state>/feedback, each replaced whole."""
+    """One folder per partner under <state>/feedback, each replaced whole; a partner whose
+    published rows (and the initiative's settings) did not change since its pack was written
+    keeps its pack."""
     root = feedback_dir(paths)
     root.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(paths.serving), read_only=True)
@@ -100,15 +109,59 @@ def write_feedback_packs(paths: ProjectPaths) -> list[Pack]:
         partners = con.execute(
             "select partner_code, partner_name from marts.partners order by partner_code"
         ).fetchall()
-        packs = [_write_pack(con, root, code, name, initiative, published)
-                 for code, name in partners]
+        prints = _fingerprints(con)
+        packs = []
+        for code, name in partners:
+            fingerprint = prints.get(code, "")
+            if _stored_fingerprint(root / code) == fingerprint:
+                continue
+            packs.append(_write_pack(con, root, code, name, initiative, published, fingerprint))
     finally:
         con.close()
     return packs
 
 
+def _fingerprints(con) -> dict[str, str]:
+    """Per partner, a hash of every row its pack reads (order does not matter) and of the
+    initiative's settings and the pack template."""
+    settings = con.execute("select hash(i) from marts.initiative i").fetchall()[0][0]
+    template = hash_text((Path(__file__).parent / "templates" / "feedback.html").read_text())
+    parts: dict[str, list[str]] = {}
+    for source in PACK_SOURCES:
+        for code, digest in con.execute(f"select partner_code, bit_xor(hash(t)) from {source} t "
+                                        "group by 1").fetchall():
+            parts.setdefault(code, []).append(f"{source}:{digest}")
+    return {code: hash_text(";".join(sorted(found)) + f";{settings};{template}")
+            for code, found in parts.items()}
+
+
+def hash_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _stored_fingerprint(folder: Path) -> str | None:
+    marker = folder / FINGERPRINT_FILE
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def _copy_csv(con, path: Path, header: list[str], sql: str, parameters: list) -> int:
+    """A safe CSV written by DuckDB (the accepted values can be millions of rows)."""
+    columns = ", ".join(
+        f"{safe_cell_sql(f'c{n}::varchar') if name in ACCEPTED_TEXT else f'c{n}'} "
+        f'as "{name}"' for n, name in enumerate(header))
+    numbered = ", ".join(f"c{n}" for n in range(len(header)))
+    [(written,)] = con.execute(
+        f"copy (select {columns} from ({sql}) as source({numbered})) to "
+        f"'{str(path).replace(chr(39), chr(39) * 2)}' (header, delimiter ',')",
+        parameters).fetchall()
+    add_byte_order_mark(path)
+    return written
+
+
 def _write_pack(con, root: Path, code: str, name: str, initiative: str,
-                published: str) -> Pack:
+                published: str, fingerprint: str) -> Pack:
     building = root / f".building-{code}"
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir()
@@ -116,6 +169,9 @@ def _write_pack(con, root: Path, code: str, name: str, initiative: str,
     counts: dict[str, int] = {}
     for kind, (header, sql) in QUERIES.items():
         parameters = [code] * sql.count("?")
+        if kind == "accepted":  # not shown on the page: only the CSV, by DuckDB
+            counts[kind] = _copy_csv(con, building / f"{kind}.csv", header, sql, parameters)
+            continue
         rows = con.execute(sql, parameters).fetchall()
         tables[kind] = rows
         counts[kind] = write_safe_csv(building / f"{kind}.csv", header, rows)
@@ -140,6 +196,7 @@ def _write_pack(con, root: Path, code: str, name: str, initiative: str,
         flags_header=QUERIES["flags"][0], counts=counts, submissions=submissions,
         reasons=reasons, weights=weights[0] if weights else None, rows_shown=ROWS_SHOWN)
     (building / "index.html").write_text(html, encoding="utf-8")
+    (building / FINGERPRINT_FILE).write_text(fingerprint)
     target = root / code
     retired = root / f".retired-{code}"
     shutil.rmtree(retired, ignore_errors=True)

@@ -140,3 +140,16 @@ def test_feedback_packs_escape_markup_and_neutralise_formulas(sample_run):
                      "little_steps", "parents_together", "riverside_health"]
     for name in ("accepted.csv", "quarantined.csv", "flags.csv", "scorecard.csv"):
         assert (folder / name).stat().st_size > 0
+
+
+def test_feedback_packs_are_rewritten_only_for_partners_whose_rows_changed(sample_run):
+    """Writing every partner's pack every run cost a minute at national scale: a pack whose
+    published rows did not change is kept."""
+    from murmuration.feedback import FINGERPRINT_FILE, write_feedback_packs
+
+    assert write_feedback_packs(sample_run.paths) == []  # nothing changed since the run
+    marker = sample_run.paths.state_dir / "feedback" / "housing_trust" / FINGERPRINT_FILE
+    marker.write_text("stale")
+    assert [pack.partner_code for pack in write_feedback_packs(sample_run.paths)] == [
+        "housing_trust"]
+    assert marker.read_text() != "stale"

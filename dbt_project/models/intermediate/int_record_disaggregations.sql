@@ -1,9 +1,16 @@
--- One row per record x disaggregation the partner gave (from a column, a wide table's column
--- header, or a DHIS2 category option combo), with the registry category it resolves to.
+-- One row per breakdown as a partner gives it - a mapping, the texts of its breakdown columns
+-- (or a wide table's column header) and a DHIS2 category option combo - and per dimension,
+-- with the registry category it resolves to. Resolved once per distinct way of giving it (a
+-- handful per mapping), not per record: int_records_resolved joins records to it.
 with records as (
-    select record_id, mapping_name, disaggregation_text, combo_text, combo_key
+    select distinct mapping_name, disaggregation_text, combo_text, combo_key
     from {{ ref('stg_landing__records') }}
     where extract_problem is null
+),
+
+specs as (
+    select *, row_number() over (order by mapping_name, combo_key) as record_id
+    from records
 ),
 
 combos as (
@@ -23,7 +30,7 @@ from_columns as (
         'column' as given_by
     from (
         select record_id, mapping_name, unnest(disaggregation_text) as item
-        from records
+        from specs
     )
 ),
 
@@ -34,7 +41,7 @@ from_combos as (
         combos.dimension_code,
         combos.category_text,
         'combo ' || records.combo_text as given_by
-    from records
+    from specs as records
     inner join combos
         on combos.mapping_name = records.mapping_name
         and combos.combo_key = records.combo_key
@@ -68,10 +75,17 @@ known_categories as (
 
 final as (
     select
-        resolved.*,
+        specs.mapping_name,
+        specs.disaggregation_text,
+        specs.combo_text,
+        resolved.dimension_code,
+        resolved.category_text,
+        resolved.given_by,
+        resolved.category_code,
         known_categories.dimension_name,
         known_categories.known_categories
     from resolved
+    inner join specs using (record_id)
     left join known_categories using (dimension_code)
 )
 

@@ -25,8 +25,11 @@ reporting_units as (
 ),
 
 disaggregation_summary as (
+    -- Per distinct way of giving the breakdown (joined to each record below).
     select
-        record_id,
+        mapping_name,
+        disaggregation_text,
+        coalesce(combo_text, '') as combo_given,
         -- Unresolved categories stay visible in the key as ?text (such values are quarantined).
         string_agg(dimension_code || '=' || coalesce(category_code, '?' || category_text), ';'
             order by dimension_code) as disaggregation,
@@ -35,7 +38,7 @@ disaggregation_summary as (
         count(*) - count(distinct dimension_code) as repeated_dimensions,
         bool_or(given_by like 'combo %') as combo_resolved
     from disaggregations
-    group by record_id
+    group by mapping_name, disaggregation_text, combo_given
 ),
 
 resolved as (
@@ -89,7 +92,11 @@ resolved as (
     {{ join_code('partner', 'records.partner_key') }}
     {{ join_code('place', 'records.place_key') }}
     {{ join_code('indicator', 'records.indicator_key') }}
-    left join disaggregation_summary using (record_id)
+    left join disaggregation_summary
+        on disaggregation_summary.mapping_name = records.mapping_name
+        and disaggregation_summary.disaggregation_text = records.disaggregation_text
+        and disaggregation_summary.combo_given = coalesce(records.combo_text, '')
+        and records.extract_problem is null
     left join unit_factors
         on unit_factors.mapping_name = records.mapping_name
         and unit_factors.indicator_code = {{ resolved_code('indicator') }}

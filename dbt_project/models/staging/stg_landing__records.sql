@@ -1,47 +1,72 @@
+-- A table, not a view: read once from the landed Parquet files, then used by several models.
+{{ config(materialized='table') }}
+
 with source as (
     select * from {{ source('landing', 'records') }}
+),
+
+texts as (
+    -- Each distinct text once: normalising it (accents, case, spacing) per record cost more
+    -- than the rest of staging.
+    select distinct text from (
+        select partner_text as text from source
+        union all select unit_text from source
+        union all select place_text from source
+        union all select indicator_text from source
+        union all select combo_text from source
+    )
+    where text is not null
+),
+
+keys as (
+    select text, {{ normalise_text('text') }} as text_key from texts
 ),
 
 renamed as (
     select
         submission_id || '/' || coalesce(sheet, '') || '/' || row_number || '/'
             || coalesce(column_name, '') as record_id,
-        submission_id,
-        mapping_name,
-        sheet,
-        row_number,
-        column_name,
-        partner_source,
-        nullif(trim(partner_text), '') as partner_text,
-        nullif(trim(unit_text), '') as unit_text,
-        nullif(trim(period_text), '') as period_text,
-        period_start,
-        period_source,
-        nullif(trim(place_text), '') as place_text,
-        nullif(trim(indicator_text), '') as indicator_text,
-        nullif(trim(value_text), '') as value_text,
-        coalesce(is_withdrawal, false) as is_withdrawal,
-        nullif(trim(combo_text), '') as combo_text,
-        disaggregation_text,
-        problem as extract_problem,
-        problem_kind as extract_problem_kind,
+        source.submission_id,
+        source.mapping_name,
+        source.sheet,
+        source.row_number,
+        source.column_name,
+        source.partner_source,
+        nullif(trim(source.partner_text), '') as partner_text,
+        nullif(trim(source.unit_text), '') as unit_text,
+        nullif(trim(source.period_text), '') as period_text,
+        source.period_start,
+        source.period_source,
+        nullif(trim(source.place_text), '') as place_text,
+        nullif(trim(source.indicator_text), '') as indicator_text,
+        nullif(trim(source.value_text), '') as value_text,
+        coalesce(source.is_withdrawal, false) as is_withdrawal,
+        nullif(trim(source.combo_text), '') as combo_text,
+        source.disaggregation_text,
+        source.problem as extract_problem,
+        source.problem_kind as extract_problem_kind,
         -- Totals and rows that report no value are kept and counted, but they are not data a
         -- partner got wrong: they do not count against its validity. (Blank and empty template
         -- rows yield no record at all: see stg_landing__submissions.empty_rows.)
-        coalesce(problem_kind in ('summary', 'no_values'), false) as is_not_data,
-        {{ normalise_text('partner_text') }} as partner_key,
-        {{ normalise_text('unit_text') }} as unit_key,
-        {{ normalise_text('place_text') }} as place_key,
-        {{ normalise_text('indicator_text') }} as indicator_key,
-        {{ normalise_text('combo_text') }} as combo_key,
+        coalesce(source.problem_kind in ('summary', 'no_values'), false) as is_not_data,
+        coalesce(partner_keys.text_key, '') as partner_key,
+        coalesce(unit_keys.text_key, '') as unit_key,
+        coalesce(place_keys.text_key, '') as place_key,
+        coalesce(indicator_keys.text_key, '') as indicator_key,
+        coalesce(combo_keys.text_key, '') as combo_key,
         -- Plain numbers and numbers with thousands separators; anything else is not a number.
         case
-            when regexp_full_match(trim(value_text), '-?[0-9]+(\.[0-9]+)?')
-                then cast(trim(value_text) as double)
-            when regexp_full_match(trim(value_text), '-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?')
-                then cast(replace(trim(value_text), ',', '') as double)
+            when regexp_full_match(trim(source.value_text), '-?[0-9]+(\.[0-9]+)?')
+                then cast(trim(source.value_text) as double)
+            when regexp_full_match(trim(source.value_text), '-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?')
+                then cast(replace(trim(source.value_text), ',', '') as double)
         end as reported_number
     from source
+    left join keys as partner_keys on partner_keys.text = source.partner_text
+    left join keys as unit_keys on unit_keys.text = source.unit_text
+    left join keys as place_keys on place_keys.text = source.place_text
+    left join keys as indicator_keys on indicator_keys.text = source.indicator_text
+    left join keys as combo_keys on combo_keys.text = source.combo_text
 )
 
 select * from renamed
