@@ -185,7 +185,9 @@ def _stale_submissions(con, scope: str, source: str, fingerprint: str) -> list[t
     return con.execute(f"""
         with current as (
             select submission_id,
-                ? || ':' || cast(bit_xor(hash(record_id, value)) as varchar) as fingerprint,
+                -- one string per value: hash(a, b) combines linearly, swaps would cancel out
+                ? || ':' || cast(bit_xor(hash(record_id || ':' || coalesce(value::varchar, '')))
+                                 as varchar) as fingerprint,
                 count(*) as row_count
             from ({source}) group by submission_id
         )

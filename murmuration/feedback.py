@@ -128,8 +128,9 @@ def _fingerprints(con) -> dict[str, str]:
     template = hash_text((Path(__file__).parent / "templates" / "feedback.html").read_text())
     parts: dict[str, list[str]] = {}
     for source in PACK_SOURCES:
-        for code, digest in con.execute(f"select partner_code, bit_xor(hash(t)) from {source} t "
-                                        "group by 1").fetchall():
+        for code, digest in con.execute(
+                f"select partner_code, bit_xor(hash(t::varchar)) from {source} t "
+                "group by 1").fetchall():
             parts.setdefault(code, []).append(f"{source}:{digest}")
     return {code: hash_text(";".join(sorted(found)) + f";{settings};{template}")
             for code, found in parts.items()}

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ import pyarrow as pa
 
 from murmuration.intake.extract import RECORD_SCHEMA, load_extraction, records_files
 from murmuration.intake.landing import Submission
-from murmuration.paths import AS_OF_ENV, ProjectPaths
+from murmuration.paths import AS_OF_ENV, DBT_PROJECT_DIR, ProjectPaths
 from murmuration.registry import Registry, RegistryError
 from murmuration.registry.loader import normalise
 from murmuration.registry.models import WHOLE_AREA, period_start
@@ -215,6 +216,7 @@ SUBMISSION_SCHEMA = pa.schema([
     ("header_row", pa.int64()), ("structure_rows", pa.int64()),
     ("other_sheet_rows", pa.int64()), ("empty_rows", pa.int64()), ("data_rows", pa.int64()),
     ("records", pa.int64()), ("extract_problem", pa.string()),
+    ("extraction_fingerprint", pa.string()),
     ("unused_columns", pa.list_(pa.string())), ("unused_column_count", pa.int64()),
     ("missing_value_columns", pa.list_(pa.string())),
 ])
@@ -235,12 +237,29 @@ def submissions_table(paths: ProjectPaths, submissions: list[Submission]) -> pa.
             "unused_column_count": extraction.unused_column_count if extraction else 0,
             "data_rows": extraction.data_rows if extraction else 0,
             "records": extraction.records if extraction else 0,
+            "extraction_fingerprint": extraction.fingerprint if extraction else None,
             "extract_problem": extraction.problem if extraction else None,
             "unused_columns": extraction.unused_columns if extraction else [],
             "missing_value_columns": extraction.missing_value_columns if extraction else [],
         })
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=SUBMISSION_SCHEMA)
+
+
+def definitions_fingerprint(registry: Registry, tables: dict[str, pa.Table]) -> str:
+    """Changes whenever the registry, the mappings or the dbt project's SQL change: the
+    incremental models rebuild every submission then (int_records_*, stg_landing__records)."""
+    digest = hashlib.sha256()
+    digest.update(registry.initiative.model_dump_json().encode())
+    for name in sorted(tables):
+        digest.update(name.encode())
+        digest.update(json.dumps(tables[name].to_pylist(), sort_keys=True, default=str).encode())
+    for path in sorted(DBT_PROJECT_DIR.glob("**/*")):
+        if path.suffix in {".sql", ".yml"} and "target" not in path.parts and \
+                "logs" not in path.parts:
+            digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def prepare_sources(paths: ProjectPaths, registry: Registry,
@@ -264,13 +283,14 @@ def prepare_sources(paths: ProjectPaths, registry: Registry,
             "? as description, ? as period_type, ? as overlap_rule, "
             "cast(? as date) as reporting_start, cast(? as timestamptz) as as_of, "
             "? as completeness_target, ? as timeliness_target, ? as weight_completeness, "
-            "? as weight_timeliness, ? as weight_validity, ? as weight_plausibility",
+            "? as weight_timeliness, ? as weight_validity, ? as weight_plausibility, "
+            "? as definitions_fingerprint",
             [initiative.name, " ".join(initiative.description.split()),
              initiative.period_type.value, initiative.overlap_rule.value,
              period_start(initiative.reporting_start) if initiative.reporting_start else None,
              as_of().isoformat(), card.completeness_target, card.timeliness_target,
              card.weights["completeness"], card.weights["timeliness"], card.weights["validity"],
-             card.weights["plausibility"]])
+             card.weights["plausibility"], definitions_fingerprint(registry, tables)])
         submission_table = submissions_table(paths, submissions)
         con.register("incoming", submission_table)
         con.execute("create or replace table landing.submissions as select * from incoming")

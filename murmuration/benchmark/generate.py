@@ -100,25 +100,29 @@ def write_initiative(root: Path, size: Size) -> ProjectPaths:
          "target": {"period": f"{FIRST_YEAR + 3}-12", "value": 2000}}]})
     folders = {shape: [f"partner_{n:03d}" for n in range(size.partners)
                        if shape_of(n, size.partners) == shape] for shape in SHAPES}
-    dump(root / "mappings" / "long_csv.yaml", {
+    mappings = {}
+    mappings["csv"] = {
         "name": "long_csv", "applies_to": {"folders": folders["csv"], "files": ["*.csv"]},
         "columns": {"period": "Month", "place": "Place", "indicator": "Indicator",
-                    "value": "Value", "disaggregations": {"sex": "Sex"}}})
-    dump(root / "mappings" / "wide_excel.yaml", {
+                    "value": "Value", "disaggregations": {"sex": "Sex"}}}
+    mappings["excel"] = {
         "name": "wide_excel", "applies_to": {"folders": folders["excel"], "files": ["*.xlsx"]},
         "reader": {"sheet": "Return", "header_row": "auto"}, "layout": "wide",
         "columns": {"period": "Month", "place": "Place"},
         "values": [{"column": f"{name} {sex}", "indicator": code,
                     "disaggregation": {"sex": sex.lower()}}
                    for code, name in INDICATORS for sex in ("F", "M")],
-        "summary_rows": [{"column": "place", "values": ["Total"]}]})
-    dump(root / "mappings" / "dhis2_json.yaml", {
+        "summary_rows": [{"column": "place", "values": ["Total"]}]}
+    mappings["json"] = {
         "name": "dhis2_json", "applies_to": {"folders": folders["json"], "files": ["*.json"]},
         "reader": {"format": "dhis2_json"},
         "columns": {"period": "period", "place": "orgUnit", "indicator": "dataElement",
                     "value": "value", "combo": "categoryOptionCombo"},
         "period_formats": ["%Y%m"],
-        "combos": {"COC_F": {"sex": "f"}, "COC_M": {"sex": "m"}}})
+        "combos": {"COC_F": {"sex": "f"}, "COC_M": {"sex": "m"}}}
+    for shape, mapping in mappings.items():
+        if folders[shape]:  # a size too small for every shape has no partner of some
+            dump(root / "mappings" / f"{mapping['name']}.yaml", mapping)
     for partner in range(size.partners):
         write_partner(root / "inbox", size, partner)
     return ProjectPaths.for_project(root)

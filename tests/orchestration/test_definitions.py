@@ -38,7 +38,9 @@ def test_asset_graph_snapshot(defs):
               graph.get(dg.AssetKey(["staging", "stg_landing__records"])).group_name}
     assert groups == {"marts", "staging"}
     parents = graph.get(dg.AssetKey(["staging", "stg_landing__records"])).parent_keys
-    assert parents == {dg.AssetKey(["landing", "records"])}
+    # Its own landed table, and the submissions whose build changed (incremental models).
+    assert parents == {dg.AssetKey(["landing", "records"]),
+                       dg.AssetKey(["staging", "stg_landing__submissions"])}
 
 
 def test_dbt_tests_and_gx_are_asset_checks(defs):

@@ -1,8 +1,16 @@
 -- Every record's outcome: current (in the published numbers), superseded (a later submission
 -- speaks for its slice, see int_submission_claims), withdrawn (a withdrawal that speaks for its
 -- slice: the key has no value) or quarantined (with its reason).
-with records as (
-    select * from {{ ref('int_records_validated') }}
+{{ partner_incremental_config() }}
+
+with changed as (
+    {{ changed_partners() }}
+),
+
+records as (
+    select validated.*, changed.partner_key, changed.partner_inputs
+    from {{ ref('int_records_validated') }} as validated
+    inner join changed on changed.partner_key = coalesce(validated.partner_code, '')
 ),
 
 claims as (

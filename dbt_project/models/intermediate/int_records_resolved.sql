@@ -1,7 +1,12 @@
 -- Each record with the partner's text resolved to registry codes, its value converted to the
 -- indicator's unit, and its period as YYYY-MM. Nothing is judged here; see int_records_validated.
+{{ submission_incremental_config() }}
+
 with records as (
     select * from {{ ref('stg_landing__records') }}
+    {% if is_incremental() %}
+    where submission_id in (select submission_id from ({{ changed_submissions() }}))
+    {% endif %}
 ),
 
 submissions as (
@@ -45,6 +50,7 @@ resolved as (
     select
         records.record_id,
         records.submission_id,
+        records.build_fingerprint,
         records.mapping_name,
         records.sheet,
         records.row_number,

@@ -1,7 +1,12 @@
 -- Every record judged against the registry: accepted, or quarantined with the first reason a
 -- partner can act on. Reasons are checked in the order below (file-level first).
+{{ submission_incremental_config() }}
+
 with records as (
     select * from {{ ref('int_records_resolved') }}
+    {% if is_incremental() %}
+    where submission_id in (select submission_id from ({{ changed_submissions() }}))
+    {% endif %}
 ),
 
 indicators as (

@@ -2,8 +2,13 @@
 -- is accepted, quarantined when any is; not data when it is a total or reports no value (kept
 -- and counted, not held against the partner). Blank and empty template rows are not data rows
 -- at all (submissions.empty_rows).
+{{ submission_incremental_config() }}
+
 with outcomes as (
     select * from {{ ref('int_records_outcomes') }}
+    {% if is_incremental() %}
+    where submission_id in (select submission_id from ({{ changed_submissions() }}))
+    {% endif %}
 ),
 
 final as (
@@ -16,7 +21,8 @@ final as (
         min(period_start) as period_start,
         bool_or(outcome = 'quarantined') as any_quarantined,
         bool_and(is_not_data) as not_data,
-        bool_and(extract_problem_kind = 'summary') as is_summary
+        bool_and(extract_problem_kind = 'summary') as is_summary,
+        any_value(build_fingerprint) as build_fingerprint
     from outcomes
     group by submission_id, sheet, row_number
 )

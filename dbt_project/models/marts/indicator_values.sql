@@ -3,8 +3,16 @@
 -- intermediate.int_submission_claims). Rows a mapping declares as adding up
 -- (duplicate_keys: sum), and complementary files in additive mode, are summed; `records` says
 -- how many were.
-with outcomes as (
-    select * from {{ ref('int_records_outcomes') }}
+{{ partner_incremental_config() }}
+
+with changed as (
+    {{ changed_partners() }}
+),
+
+outcomes as (
+    select outcomes.*, changed.partner_inputs as inputs
+    from {{ ref('int_records_outcomes') }} as outcomes
+    inner join changed using (partner_key)
     where outcome = 'current'
 ),
 
@@ -27,10 +35,12 @@ final as (
         arg_min(sheet, record_id) as sheet,
         arg_min(row_number, record_id) as row_number,
         arg_min(column_name, record_id) as column_name,
-        max(arrived_at) as arrived_at
+        max(arrived_at) as arrived_at,
+        partner_key,
+        any_value(inputs) as partner_inputs
     from outcomes
     group by indicator_code, partner_code, reporting_unit, period, period_start, place_code,
-        disaggregation
+        disaggregation, partner_key
 )
 
 select * from final

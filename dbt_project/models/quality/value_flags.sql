@@ -11,8 +11,16 @@
 --                         flagged outside 1 +/- consistency_tolerance.
 -- Both the current values and superseded ones are judged against the current history, so a
 -- scorecard can tell which flags a resubmission resolved.
-with outcomes as (
-    select * from {{ ref('int_records_outcomes') }}
+{{ partner_incremental_config() }}
+
+with changed as (
+    {{ changed_partners() }}
+),
+
+outcomes as (
+    select outcomes.* exclude (partner_inputs)
+    from {{ ref('int_records_outcomes') }} as outcomes
+    inner join changed using (partner_key)
     where outcome in ('current', 'superseded')
 ),
 
@@ -308,5 +316,8 @@ select
     md5(rule || outcome || submission_id || indicator_code || partner_code
         || coalesce(reporting_unit, '*') || period || coalesce(place_code, '*')
         || coalesce(disaggregation, '*')) as flag_id,
-    *
+    final.*,
+    final.partner_code as partner_key,
+    changed.partner_inputs
 from final
+inner join changed on changed.partner_key = final.partner_code

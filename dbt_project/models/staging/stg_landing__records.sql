@@ -1,8 +1,19 @@
--- A table, not a view: read once from the landed Parquet files, then used by several models.
-{{ config(materialized='table') }}
+-- Stored, not a view: read once from the landed Parquet files, then used by several models;
+-- incremental by submission (only new or re-mapped submissions are read again).
+{{ submission_incremental_config() }}
 
-with source as (
-    select * from {{ source('landing', 'records') }}
+with changed as (
+    {% if is_incremental() %}
+    {{ changed_submissions() }}
+    {% else %}
+    select submission_id, build_fingerprint from {{ ref('stg_landing__submissions') }}
+    {% endif %}
+),
+
+source as (
+    select records.*, changed.build_fingerprint
+    from {{ source('landing', 'records') }} as records
+    inner join changed using (submission_id)
 ),
 
 texts as (
@@ -27,6 +38,7 @@ renamed as (
         submission_id || '/' || coalesce(sheet, '') || '/' || row_number || '/'
             || coalesce(column_name, '') as record_id,
         source.submission_id,
+        source.build_fingerprint,
         source.mapping_name,
         source.sheet,
         source.row_number,

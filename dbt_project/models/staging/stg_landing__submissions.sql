@@ -2,6 +2,10 @@ with source as (
     select * from {{ source('landing', 'submissions') }}
 ),
 
+initiative as (
+    select * from {{ source('registry', 'initiative') }}
+),
+
 renamed as (
     select
         submission_id,
@@ -26,10 +30,15 @@ renamed as (
         coalesce(data_rows, 0) as data_rows,
         coalesce(records, 0) as records,
         extract_problem,
+        extraction_fingerprint,
+        -- What the incremental models compare: the submission's records and the rules.
+        coalesce(extraction_fingerprint, '-') || ':' || initiative.definitions_fingerprint
+            as build_fingerprint,
         unused_columns,
         coalesce(unused_column_count, 0) as unused_column_count,
         missing_value_columns
     from source
+    cross join initiative
 )
 
 select * from renamed

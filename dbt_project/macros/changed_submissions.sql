@@ -1,0 +1,72 @@
+{#- Incremental models rebuild only the submissions whose records or whose rules changed since
+    they were built: new ones, ones mapped again (a mapping changed), and every one when the
+    registry, the mappings or the project's SQL changed (build_fingerprint, see
+    stg_landing__submissions). Use inside `{% if is_incremental() %}`. -#}
+{% macro changed_submissions() -%}
+    {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | list
+        if this is not none else [] -%}
+    select submission_id, build_fingerprint
+    from {{ ref('stg_landing__submissions') }} as submissions
+    {%- if 'build_fingerprint' in built %}
+    where not exists (
+        select 1 from {{ this }} as built
+        where built.submission_id = submissions.submission_id
+            and built.build_fingerprint = submissions.build_fingerprint
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- The config every submission-keyed incremental model shares: replace a submission's rows
+    whole, and drop the rows of submissions that are no longer landed. -#}
+{% macro submission_incremental_config() -%}
+    {{ config(
+        materialized='incremental',
+        unique_key='submission_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook="delete from {{ this }} where submission_id not in "
+                  ~ "(select submission_id from {{ ref('stg_landing__submissions') }})"
+    ) }}
+{%- endmacro %}
+
+{#- Per partner (records that name none: ''), a hash of the submissions its records come from
+    and of their build: a partner whose hash is unchanged has the same records, judged by the
+    same rules. -#}
+{% macro partner_inputs() -%}
+    select coalesce(partner_code, '') as partner_key,
+        bit_xor(hash(submission_id || ':' || build_fingerprint)) as partner_inputs
+    from (
+        select distinct partner_code, submission_id, build_fingerprint
+        from {{ ref('int_records_validated') }}
+    )
+    group by all
+{%- endmacro %}
+
+{#- The partners whose records changed since this partner-keyed model was built (all of them on
+    its first build). -#}
+{% macro changed_partners() -%}
+    {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | list
+        if this is not none and is_incremental() else [] -%}
+    select inputs.partner_key, inputs.partner_inputs
+    from ({{ partner_inputs() }}) as inputs
+    {%- if 'partner_inputs' in built %}
+    where not exists (
+        select 1 from {{ this }} as built
+        where built.partner_key = inputs.partner_key
+            and built.partner_inputs = inputs.partner_inputs
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- Models whose rows depend only on one partner's records (outcomes, values, outliers): rebuilt
+    partner by partner, for the partners whose records changed. -#}
+{% macro partner_incremental_config() -%}
+    {{ config(
+        materialized='incremental',
+        unique_key='partner_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook="delete from {{ this }} where partner_key is null or partner_key not in "
+                  ~ "(select coalesce(partner_code, '') from {{ ref('int_records_validated') }})"
+    ) }}
+{%- endmacro %}
