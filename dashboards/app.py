@@ -10,7 +10,7 @@ from pathlib import Path
 import dash
 from dash import Dash, dcc, html
 
-from dashboards import queries
+from dashboards import auth, queries
 
 HERE = Path(__file__).parent
 PARTNER_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -20,28 +20,51 @@ def create_app() -> Dash:
     app = Dash(__name__, use_pages=True, pages_folder=str(HERE / "pages"),
                assets_folder=str(HERE / "assets"), title="Murmuration",
                suppress_callback_exceptions=True)
+    auth.install(app.server)
     _serve_feedback_packs(app)
-    app.layout = html.Div([
-        html.Header(className="top", children=[
-            html.H1(id="initiative-name", children=_initiative_name()),
-            html.Nav([dcc.Link(page["name"], href=page["relative_path"], className="nav-link")
-                      for page in dash.page_registry.values()]),
-        ]),
-        html.Main(dash.page_container),
-    ])
+    app.layout = _layout
     return app
 
 
+def _layout():
+    """Built per request: the navigation shows the pages the signed-in user's role opens."""
+    from flask_login import current_user
+    from flask_wtf.csrf import generate_csrf
+
+    if not current_user.is_authenticated:  # Dash checks the layout at start-up, signed out
+        return html.Div([html.Main(dash.page_container)])
+    user = auth.viewer()
+    name, role = auth.signed_in_as()
+    pages = [page for page in dash.page_registry.values()
+             if page.get("allowed", lambda _user: True)(user)]
+    return html.Div([
+        html.Header(className="top", children=[
+            html.H1(id="initiative-name", children=_initiative_name()),
+            html.Nav([dcc.Link(page["name"], href=page["relative_path"], className="nav-link")
+                      for page in pages]),
+            html.Form(className="signed-in", action="/logout", method="POST", children=[
+                html.Span(f"{name} ({role})", id="signed-in-as"),
+                dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+                html.Button("Sign out", id="sign-out", type="submit"),
+            ]),
+        ]),
+        html.Main(dash.page_container),
+    ])
+
+
 def _serve_feedback_packs(app: Dash) -> None:
-    """Partners' feedback packs (written by the pipeline next to the serving file)."""
+    """Partners' feedback packs (written by the pipeline next to the serving file): a partner
+    its own, the backbone every one; anyone else gets nothing (404, as for a missing pack)."""
     from flask import abort, send_from_directory
 
     @app.server.route("/feedback/<partner>/<path:name>")
     def feedback(partner: str, name: str):
-        if not PARTNER_CODE.match(partner):
+        if not PARTNER_CODE.match(partner) or not auth.viewer().may_see_partner_rows(partner):
             abort(404)
         folder = queries.serving_path().parent / "feedback" / partner
-        return send_from_directory(folder, name)
+        response = send_from_directory(folder, name)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
 
 
 def _initiative_name() -> str:

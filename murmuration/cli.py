@@ -190,6 +190,58 @@ def cmd_mapping_check(args) -> int:
     return 0 if all(report.ready for report in reports) else 1
 
 
+def _user_store(paths: ProjectPaths):
+    from murmuration.access import UserStore
+
+    return UserStore.for_registry(paths.project_dir, _load(paths))
+
+
+def _read_password(args, prompt: str = "Password") -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass(f"{prompt} again: ") != first:
+        raise SystemExit(_fail("the two passwords differ"))
+    return first
+
+
+def cmd_users(args) -> int:
+    from murmuration.access import ROLE_LABELS, UsersError, new_password
+
+    paths = _paths(args)
+    store = _user_store(paths)
+    try:
+        if args.users_command == "list":
+            users = store.users()
+            if not users:
+                print(f"No users yet in {store.path}; add one with `murmuration users add`.")
+            for user in users.values():
+                bound = ", ".join(user.partners or user.working_groups)
+                print(f"{user.username:<24}{ROLE_LABELS[user.role]:<22}{bound}")
+            return 0
+        if args.users_command == "remove":
+            store.remove(args.username)
+            print(f"Removed {args.username}; their sessions end at their next request.")
+            return 0
+        generated = args.generate_password
+        password = new_password() if generated else _read_password(args)
+        if args.users_command == "add":
+            user = store.add(args.username, args.role, password, name=args.name or "",
+                             partners=[args.partner] if args.partner else [],
+                             working_groups=args.working_group or [])
+            print(f"Added {user.username} ({ROLE_LABELS[user.role]}) to {store.path}")
+        else:
+            store.set_password(args.username, password)
+            print(f"Changed the password of {args.username}; their sessions have ended.")
+        if generated:
+            print(f"Password: {password}")
+        return 0
+    except UsersError as error:
+        return _fail(str(error))
+
+
 def cmd_serve(args) -> int:
     from murmuration.serve import serve
 
@@ -206,6 +258,12 @@ def cmd_demo(args) -> int:
     code = cmd_run(args)
     if code != 0:
         return code
+    from murmuration.access import UserStore, ensure_demo_users
+
+    paths = _paths(args)
+    for line in ensure_demo_users(UserStore.for_registry(paths.project_dir, _load(paths)),
+                                  _load(paths), paths.state_dir):
+        print(line)
     return cmd_serve(args)
 
 
@@ -263,6 +321,34 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--folder", help="the inbox folder (partner code) the files come from; "
                                       "default: each file's folder when it is in the inbox")
     sub.set_defaults(func=cmd_mapping_check)
+
+    users = commands.add_parser("users", help="who may sign in, and what each may see").add_subparsers(
+        dest="users_command", required=True)
+    sub = users.add_parser("list", help="the users and their roles")
+    project(sub)
+    sub.set_defaults(func=cmd_users)
+    sub = users.add_parser("add", help="add a user (prompts for the password)")
+    project(sub)
+    sub.add_argument("username")
+    sub.add_argument("--role", required=True,
+                     choices=["admin", "steering", "working_group", "partner"])
+    sub.add_argument("--partner", help="the partner code a partner user is bound to")
+    sub.add_argument("--working-group", action="append",
+                     help="a working group a working group member is bound to (repeatable)")
+    sub.add_argument("--name", help="the name shown when signed in")
+    for command in (sub, passwd := users.add_parser("passwd", help="set a user's password")):
+        command.add_argument("--password-stdin", action="store_true",
+                             help="read the password from the first line of standard input")
+        command.add_argument("--generate-password", action="store_true",
+                             help="generate a password and print it once")
+    project(passwd)
+    passwd.add_argument("username")
+    passwd.set_defaults(func=cmd_users)
+    sub.set_defaults(func=cmd_users)
+    sub = users.add_parser("remove", help="remove a user (ends their sessions)")
+    project(sub)
+    sub.add_argument("username")
+    sub.set_defaults(func=cmd_users)
 
     sub = commands.add_parser("init", help="start a new initiative folder from the template")
     sub.add_argument("folder")

@@ -3,6 +3,7 @@ and sensors run), until Ctrl-C or SIGTERM stops both cleanly."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -13,10 +14,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from murmuration.access import UserStore
 from murmuration.environment import ensure_dbt_manifest, prepare_environment
 from murmuration.paths import REPO_ROOT, ProjectPaths
 
 READY_TIMEOUT = 180
+DAGSTER_HOST = "127.0.0.1"
 STOP_TIMEOUT = 30
 LOCATION_QUERY = ("{ workspaceOrError { __typename ... on Workspace { locationEntries { name "
                   "locationOrLoadError { __typename } } } } }")
@@ -87,14 +90,42 @@ def _signal_group(process: subprocess.Popen, sig: int) -> None:
         pass
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def dagster_command(dagster_port: int) -> list[str]:
+    """The Dagster UI can launch runs and has no sign-in of its own: it listens on loopback
+    only, whatever host the dashboard serves (reach it with an SSH tunnel)."""
+    return [str(Path(sys.executable).with_name("dagster")), "dev", "-m",
+            "orchestration.definitions", "-a", "defs", "-h", DAGSTER_HOST, "-p",
+            str(dagster_port)]
+
+
 def serve(paths: ProjectPaths, dashboard_port: int = 8050, dagster_port: int = 3000,
-          host: str = "127.0.0.1") -> int:
+          host: str = "127.0.0.1", users: UserStore | None = None) -> int:
+    users = users or UserStore(paths.project_dir)
+    if not users.exists():
+        if not is_loopback(host):
+            print(f"murmuration: refusing to serve on {host} with no users: anyone reaching the "
+                  "port would be asked to sign in with no account to sign in with, and nothing "
+                  "would stop a later mistake. Add users first (murmuration users add NAME "
+                  f"--role admin --project {paths.project_dir}).", file=sys.stderr)
+            return 2
+        print(f"No users yet in {users.path}: nobody can sign in until one is added "
+              f"(murmuration users add NAME --role admin --project {paths.project_dir}).",
+              flush=True)
     env = {**os.environ, **prepare_environment(paths)}
     ensure_dbt_manifest()
     logs = paths.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    dashboard_url = f"http://{host}:{dashboard_port}/"
-    dagster_url = f"http://{host}:{dagster_port}"
+    dashboard_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{dashboard_port}/"
+    dagster_url = f"http://{DAGSTER_HOST}:{dagster_port}"
 
     stop_requested: list[int] = []
 
@@ -107,9 +138,7 @@ def serve(paths: ProjectPaths, dashboard_port: int = 8050, dagster_port: int = 3
     try:
         services.start("dashboard", [sys.executable, "-m", "dashboards.app", "--host", host,
                                      "--port", str(dashboard_port)], env)
-        services.start("dagster", [str(Path(sys.executable).with_name("dagster")), "dev", "-m",
-                                   "orchestration.definitions", "-a", "defs", "-h", host, "-p",
-                                   str(dagster_port)], env)
+        services.start("dagster", dagster_command(dagster_port), env)
         print(f"Starting the dashboard and the Dagster UI (logs in {logs}) ...", flush=True)
         waiting = {"dashboard": lambda: dashboard_ready(dashboard_url),
                    "Dagster UI": lambda: dagster_ready(dagster_url)}
@@ -128,8 +157,8 @@ def serve(paths: ProjectPaths, dashboard_port: int = 8050, dagster_port: int = 3
                 return 1
             time.sleep(0.5)
         if not stop_requested:
-            print(f"Dashboard:  {dashboard_url}")
-            print(f"Dagster UI: {dagster_url}")
+            print(f"Dashboard:  http://{host}:{dashboard_port}/ (sign in)")
+            print(f"Dagster UI: {dagster_url} (this machine only; it has no sign-in)")
             print("Press Ctrl-C to stop both.", flush=True)
         while not stop_requested:
             if services.exited():

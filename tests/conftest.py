@@ -90,6 +90,34 @@ def sample_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
     return PipelineRun(paths, completed.returncode, completed.stdout, completed.stderr)
 
 
+# Users for each role (tests sign in as them); partners are bound to two different partners so a
+# test can try one's data from the other's session.
+PASSWORD = "correct horse battery"
+SAMPLE_USERS = {
+    "admin": ("admin", {}),
+    "steering": ("steering", {}),
+    "wg-early": ("working_group", {"working_groups": ["early_learning"]}),
+    "brightstart": ("partner", {"partners": ["brightstart"]}),
+    "littlesteps": ("partner", {"partners": ["little_steps"]}),
+}
+
+
+def add_users(project_dir: Path) -> dict[str, str]:
+    from murmuration.access import UserStore
+
+    store = UserStore(project_dir)
+    for username, (role, bound) in SAMPLE_USERS.items():
+        if store.get(username) is None:
+            store.add(username, role, PASSWORD, **bound)
+    return {username: PASSWORD for username in SAMPLE_USERS}
+
+
+@pytest.fixture(scope="session")
+def sample_users(sample_run) -> dict[str, str]:
+    """A user per role in the sample run's initiative (user name -> password)."""
+    return add_users(sample_run.paths.project_dir)
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)

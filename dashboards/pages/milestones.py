@@ -3,7 +3,7 @@
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from dashboards import queries
+from dashboards import auth, queries
 from dashboards.components.layout import not_published, status_badge
 from dashboards.components.milestone_chart import milestone_figure
 from murmuration.registry.models import WHOLE_AREA
@@ -13,11 +13,14 @@ dash.register_page(__name__, path="/milestones", title="Milestones", name="Miles
 
 def layout(indicator: str | None = None, place: str | None = None, **_query):
     try:
-        catalogue = queries.indicators()
+        catalogue = queries.indicators_seen_in_full(auth.viewer())
         place_list = queries.places()
     except queries.NotPublished:
         return not_published()
     codes = catalogue["indicator_code"].tolist()
+    if not codes:
+        return html.P("None of the indicators is in your working groups; the overview shows "
+                      "where each one stands.", className="muted")
     chosen = indicator if indicator in codes else _first_with_target(catalogue)
     place_options = [{"label": "Whole area", "value": WHOLE_AREA}] + [
         {"label": row["place_name"], "value": row["place_code"]}
@@ -41,6 +44,7 @@ def layout(indicator: str | None = None, place: str | None = None, **_query):
 
 def _first_with_target(catalogue) -> str:
     statuses = queries.milestone_status()
+    statuses = statuses[statuses["indicator_code"].isin(catalogue["indicator_code"])]
     if not statuses.empty:
         return statuses.iloc[0]["indicator_code"]
     return catalogue.iloc[0]["indicator_code"]
@@ -54,9 +58,11 @@ def _first_with_target(catalogue) -> str:
     Input("milestone-place", "value"),
 )
 def show_indicator(indicator_code: str, place_code: str):
-    catalogue = queries.indicators().set_index("indicator_code")
+    catalogue = queries.indicators_seen_in_full(auth.viewer()).set_index("indicator_code")
+    if indicator_code not in catalogue.index:  # not in this user's working groups
+        return {}, html.P("This indicator is not in your working groups.", className="muted"), ""
     indicator = {"indicator_code": indicator_code, **catalogue.loc[indicator_code].to_dict()}
-    totals = queries.monthly_totals(indicator_code, place_code)
+    totals = queries.monthly_totals_for(auth.viewer(), indicator_code, place_code)
     points = queries.target_points(indicator_code, place_code)
     statuses = queries.milestone_status()
     match = statuses[(statuses["indicator_code"] == indicator_code)

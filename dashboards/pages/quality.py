@@ -4,7 +4,7 @@ itself and for the steering committee deciding how far to trust the numbers."""
 import dash
 from dash import Input, Output, callback, dash_table, dcc, html
 
-from dashboards import queries
+from dashboards import auth, queries
 from dashboards.components.layout import not_published
 from dashboards.components.scorecard_chart import scorecard_figure
 
@@ -17,7 +17,7 @@ def _percent(value) -> str:
 
 def layout(partner: str | None = None, **_query):
     try:
-        cards = queries.partner_scorecards()
+        cards = queries.partner_scorecards(auth.viewer())
     except queries.NotPublished:
         return not_published()
     codes = cards["partner_code"].tolist()
@@ -52,16 +52,25 @@ def layout(partner: str | None = None, **_query):
 @callback(Output("quality-chart", "figure"), Output("quality-detail", "children"),
           Input("quality-partner", "value"))
 def show_partner(partner_code: str):
-    cards = queries.partner_scorecards().set_index("partner_code")
+    user = auth.viewer()
+    cards = queries.partner_scorecards(user).set_index("partner_code")
+    if partner_code not in cards.index:  # not this user's to see: nothing, whatever was asked
+        return {}, html.P("No scorecard to show.", className="muted")
     name = cards.loc[partner_code, "partner_name"]
-    scorecard = queries.submission_scorecard(partner_code)
-    reasons = queries.quarantine_reasons(partner_code)
-    flags = queries.partner_flags(partner_code)
+    scorecard = queries.submission_scorecard(user, partner_code)
+    reasons = queries.quarantine_reasons(user, partner_code)
+    rows_visible = user.may_see_partner_rows(partner_code)
+    flags = queries.partner_flags(user, partner_code)
+    if not rows_visible:
+        reasons = reasons.drop(columns=["example_file"])
     missing = scorecard[scorecard["expected"] & ~scorecard["received"]]["report_period"].tolist()
     late = scorecard[scorecard["received"] & ~scorecard["on_time"]]
     detail = html.Div([
         html.P(html.A("Open this partner's feedback pack (HTML and CSV)",
-                      href=f"/feedback/{partner_code}/index.html", target="_blank")),
+                      href=f"/feedback/{partner_code}/index.html", target="_blank"))
+        if rows_visible else html.P("Each partner's rows, files and feedback pack are seen "
+                                    "only by the partner and the backbone's data team.",
+                                    className="muted", id="quality-rows-private"),
         html.H4("Reports not received"),
         html.P(", ".join(missing) if missing else "None.", id="quality-missing"),
         html.H4("Reports received late"),
@@ -71,10 +80,10 @@ def show_partner(partner_code: str):
         dash_table.DataTable(data=reasons.to_dict("records"),
                              columns=[{"name": c, "id": c} for c in reasons.columns],
                              style_cell={"textAlign": "left", "whiteSpace": "normal"}),
-        html.H4("Values that look unusual"),
-        dash_table.DataTable(data=flags.round(2).to_dict("records"),
-                             columns=[{"name": c, "id": c} for c in flags.columns],
-                             style_cell={"textAlign": "left", "whiteSpace": "normal"},
-                             page_size=15),
+        *([html.H4("Values that look unusual"),
+           dash_table.DataTable(id="quality-flags", data=flags.round(2).to_dict("records"),
+                                columns=[{"name": c, "id": c} for c in flags.columns],
+                                style_cell={"textAlign": "left", "whiteSpace": "normal"},
+                                page_size=15)] if rows_visible else []),
     ])
     return scorecard_figure(name, scorecard), detail

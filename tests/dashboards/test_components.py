@@ -69,8 +69,20 @@ def app():
 
 @pytest.fixture
 def published(app, sample_run, monkeypatch):
+    """The published sample, seen by a signed-in admin (pages and callbacks ask who asks)."""
+    from flask_login import login_user
+
+    import dashboards.pages.milestones
+    import dashboards.pages.overview
+    import dashboards.pages.quality  # noqa: F401  (imported outside a request: they register)
+    from dashboards.auth import SessionUser
+    from murmuration.access import Role, User
+
     assert sample_run.returncode == 0, sample_run.stdout + sample_run.stderr
     monkeypatch.setenv("MURMURATION_SERVING", str(sample_run.paths.serving))
+    with app.server.test_request_context("/"):
+        login_user(SessionUser(User("admin", Role.ADMIN, "hash")))
+        yield
 
 
 def test_milestone_callback_on_published_data(published):

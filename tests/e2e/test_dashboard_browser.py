@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 
 from murmuration.environment import OFFLINE
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -38,20 +40,42 @@ def wait_for(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
-@pytest.fixture(scope="module")
-def dashboard_url(sample_run):
-    assert sample_run.returncode == 0, sample_run.stdout + sample_run.stderr
+@contextmanager
+def dashboard_server(paths):
+    """The dashboard's real server (waitress) for an initiative, on a free port."""
     port = free_port()
-    env = {**os.environ, **OFFLINE, "MURMURATION_SERVING": str(sample_run.paths.serving)}
+    env = {**os.environ, **OFFLINE, "MURMURATION_PROJECT_DIR": str(paths.project_dir),
+           "MURMURATION_STATE_DIR": str(paths.state_dir)}
+    env.pop("MURMURATION_SERVING", None)
     server = subprocess.Popen([sys.executable, "-m", "dashboards.app", "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(url + "/")
+        wait_for(url + "/login")
         yield url
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(sample_run, sample_users):
+    assert sample_run.returncode == 0, sample_run.stdout + sample_run.stderr
+    with dashboard_server(sample_run.paths) as url:
+        yield url
+
+
+def signed_in_page(browser, url: str, username: str, path: str = "/"):
+    """A new browser page (its own cookies) signed in as ``username`` through the form."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{url}{path}")
+    page.wait_for_selector("#username", timeout=30_000)
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#sign-in")
+    page.wait_for_selector("#signed-in-as", timeout=30_000)
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +91,10 @@ def browser():
 
 
 def test_milestone_page_draws_the_chart(browser, dashboard_url, artifacts):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
+    page = signed_in_page(browser, dashboard_url, "steering",
+                          "/milestones?indicator=children_enrolled&place=east")
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{dashboard_url}/milestones?indicator=children_enrolled&place=east")
     page.wait_for_selector("#milestone-chart .scatterlayer .trace", timeout=30_000)
     page.wait_for_function(
         "document.querySelector('#milestone-chart .gtitle')?.textContent.includes('At risk')",
@@ -103,12 +127,11 @@ def test_milestone_page_draws_the_chart(browser, dashboard_url, artifacts):
         "document.querySelector('#milestone-chart .gtitle')?.textContent.includes('Off track')",
         timeout=30_000)
     assert errors == []
-    page.close()
+    page.context.close()
 
 
 def test_overview_shows_every_status(browser, dashboard_url, artifacts):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(dashboard_url + "/")
+    page = signed_in_page(browser, dashboard_url, "steering")
     page.wait_for_selector(".status-table", timeout=30_000)
     badges = page.locator("[data-status]").all_text_contents()
     assert sorted(badges) == ["At risk", "At risk", "Off track", "On track", "On track",
@@ -118,12 +141,11 @@ def test_overview_shows_every_status(browser, dashboard_url, artifacts):
     page.get_by_role("link", name="Families in temporary housing").click()
     page.wait_for_selector("#milestone-chart .scatterlayer .trace", timeout=30_000)
     assert "indicator=families_in_temporary_housing" in page.url
-    page.close()
+    page.context.close()
 
 
 def test_quality_page_and_feedback_pack(browser, dashboard_url, artifacts):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{dashboard_url}/quality?partner=little_steps")
+    page = signed_in_page(browser, dashboard_url, "admin", "/quality?partner=little_steps")
     page.wait_for_selector("#quality-chart .barlayer .trace", timeout=30_000)
     assert "2025-03 (42 days)" in page.locator("#quality-late").text_content()
     page.screenshot(path=str(artifacts / "quality_page.png"), full_page=True)
@@ -136,4 +158,4 @@ def test_quality_page_and_feedback_pack(browser, dashboard_url, artifacts):
     assert pack.locator("td", has_text="<b onmouseover=alert(1)>Northgate</b>").count() >= 1
     assert pack.locator("b[onmouseover]").count() == 0
     pack.close()
-    page.close()
+    page.context.close()

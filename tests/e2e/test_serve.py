@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,12 +18,23 @@ from tests.e2e.test_dashboard_browser import free_port
 pytestmark = pytest.mark.slow
 
 
-def test_serve_starts_both_uis_and_stops_cleanly_on_ctrl_c(sample_run):
+def this_machines_address() -> str | None:
+    """An address of this machine other than loopback (no packet is sent), if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_serve_starts_both_uis_and_stops_cleanly_on_ctrl_c(sample_run, sample_users):
     dashboard, dagster = free_port(), free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "murmuration.cli", "serve", "--project",
          str(sample_run.paths.project_dir), "--dashboard-port", str(dashboard),
-         "--dagster-port", str(dagster)],
+         "--dagster-port", str(dagster), "--host", "0.0.0.0"],
         env={**os.environ, **OFFLINE}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, start_new_session=True)
     lines = []
@@ -36,12 +48,20 @@ def test_serve_starts_both_uis_and_stops_cleanly_on_ctrl_c(sample_run):
             if line.startswith("Press Ctrl-C"):
                 break
         output = "".join(lines)
-        assert f"Dashboard:  http://127.0.0.1:{dashboard}/" in output, output
-        assert f"Dagster UI: http://127.0.0.1:{dagster}" in output, output
-        page = urllib.request.urlopen(f"http://127.0.0.1:{dashboard}/", timeout=10).read()
-        assert b"_dash-config" in page
+        assert f"Dashboard:  http://0.0.0.0:{dashboard}/ (sign in)" in output, output
+        assert f"Dagster UI: http://127.0.0.1:{dagster} (this machine only" in output, output
+        page = urllib.request.urlopen(f"http://127.0.0.1:{dashboard}/", timeout=10)
+        assert page.url.endswith("/login?next=/") and b"Sign in" in page.read()
         info = urllib.request.urlopen(f"http://127.0.0.1:{dagster}/server_info", timeout=10).read()
         assert b"dagster_webserver_version" in info
+        # The Dagster UI launches runs and has no sign-in: not reachable from the network,
+        # while the dashboard (behind its sign-in) is.
+        address = this_machines_address()
+        if address:
+            assert b"Sign in" in urllib.request.urlopen(f"http://{address}:{dashboard}/",
+                                                        timeout=10).read()
+            with pytest.raises(OSError):
+                urllib.request.urlopen(f"http://{address}:{dagster}/server_info", timeout=5)
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
