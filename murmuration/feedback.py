@@ -128,9 +128,18 @@ def _fingerprints(con) -> dict[str, str]:
     template = hash_text((Path(__file__).parent / "templates" / "feedback.html").read_text())
     parts: dict[str, list[str]] = {}
     for source in PACK_SOURCES:
+        schema, table = source.split(".")
+        columns = {row[0] for row in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and "
+            "table_name = ?", [schema, table]).fetchall()}
+        # Partner-keyed incremental models carry the hash of their partner's inputs (its
+        # submissions and the rules they were built by): that says whether the rows changed,
+        # without hashing millions of them.
+        digest_sql = ("min(partner_inputs)::varchar || ':' || max(partner_inputs)::varchar || "
+                      "':' || count(*)" if "partner_inputs" in columns
+                      else "bit_xor(hash(t::varchar))")
         for code, digest in con.execute(
-                f"select partner_code, bit_xor(hash(t::varchar)) from {source} t "
-                "group by 1").fetchall():
+                f"select partner_code, {digest_sql} from {source} t group by 1").fetchall():
             parts.setdefault(code, []).append(f"{source}:{digest}")
     return {code: hash_text(";".join(sorted(found)) + f";{settings};{template}")
             for code, found in parts.items()}
