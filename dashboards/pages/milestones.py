@@ -59,8 +59,10 @@ def _first_with_target(catalogue) -> str:
 )
 def show_indicator(indicator_code: str, place_code: str):
     catalogue = queries.indicators_seen_in_full(auth.viewer()).set_index("indicator_code")
-    if indicator_code not in catalogue.index:  # not in this user's working groups
-        return {}, html.P("This indicator is not in your working groups.", className="muted"), ""
+    if indicator_code not in catalogue.index:  # unknown, or not in this user's working groups
+        known = indicator_code in set(queries.indicators()["indicator_code"])
+        return {}, html.P("This indicator is not in your working groups." if known else
+                          "No indicator with this code.", className="muted"), ""
     indicator = {"indicator_code": indicator_code, **catalogue.loc[indicator_code].to_dict()}
     totals = queries.monthly_totals_for(auth.viewer(), indicator_code, place_code)
     points = queries.target_points(indicator_code, place_code)

@@ -205,6 +205,14 @@ def test_working_group_sees_its_indicators_in_full_and_not_the_others(server):
         {"id": "milestone-place", "property": "value", "value": "all"}])
     text = body(other)
     assert "not in your working groups" in text and "scatter" not in text
+    # An unknown code (typed by hand) is an empty state, not an error.
+    unknown = callback(signed_in(server, "admin"), outputs, [
+        {"id": "milestone-indicator", "property": "value", "value": "no_such_thing"},
+        {"id": "milestone-place", "property": "value", "value": "nowhere"}])
+    assert unknown.status_code == 200 and "No indicator with this code." in body(unknown)
+    unknown = callback(signed_in(server, "admin"), QUALITY_OUTPUTS, [
+        {"id": "quality-partner", "property": "value", "value": "no_such_partner"}])
+    assert unknown.status_code == 200 and "No scorecard to show." in body(unknown)
     # The overview still shows every indicator's status, as it does to everyone.
     overview = callback(member, PAGE_OUTPUTS, [
         {"id": "_pages_location", "property": "pathname", "value": "/"},
