@@ -60,6 +60,10 @@ def places() -> pd.DataFrame:
     return _frame("select * from marts.places order by display_order")
 
 
+def partners() -> pd.DataFrame:
+    return _frame("select partner_code, partner_name from marts.partners order by partner_code")
+
+
 def milestone_status() -> pd.DataFrame:
     return _frame("""
         select m.*, i.short_name, i.indicator_name, i.unit_name, i.decimals, i.direction,

@@ -261,8 +261,9 @@ def cmd_demo(args) -> int:
     from murmuration.access import UserStore, ensure_demo_users
 
     paths = _paths(args)
-    for line in ensure_demo_users(UserStore.for_registry(paths.project_dir, _load(paths)),
-                                  _load(paths), paths.state_dir):
+    registry = _load(paths)
+    for line in ensure_demo_users(UserStore.for_registry(paths.project_dir, registry),
+                                  registry, paths.state_dir):
         print(line)
     return cmd_serve(args)
 

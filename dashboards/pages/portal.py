@@ -36,12 +36,10 @@ ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.json"
 
 def _partners_for(user: User) -> list[dict]:
     """The partners this user may send files for, as dropdown options."""
-    from murmuration.registry import load_registry
-
-    registry = load_registry(ProjectPaths.from_env())
     scope = user.partner_scope()
-    return [{"label": p.name, "value": p.code} for p in registry.partners
-            if user.may_upload and (scope is None or p.code in scope)]
+    return [{"label": row["partner_name"], "value": row["partner_code"]}
+            for row in queries.partners().to_dict("records")
+            if user.may_upload and (scope is None or row["partner_code"] in scope)]
 
 
 def layout(partner: str | None = None, **_query):
@@ -49,7 +47,10 @@ def layout(partner: str | None = None, **_query):
     if not user.may_upload:
         return html.P("The portal is for partners and the backbone's data team.",
                       className="muted")
-    options = _partners_for(user)
+    try:
+        options = _partners_for(user)
+    except queries.NotPublished:
+        return not_published()
     codes = [o["value"] for o in options]
     chosen = partner if partner in codes else (codes[0] if codes else None)
     return html.Div([

@@ -1,17 +1,24 @@
 {#- Incremental models rebuild only the submissions whose records or whose rules changed since
     they were built: new ones, ones mapped again (a mapping changed), and every one when the
     registry, the mappings or the project's SQL changed (build_fingerprint, see
-    stg_landing__submissions). Use inside `{% if is_incremental() %}`. -#}
+    stg_landing__submissions); on a first or full build, every submission. -#}
 {% macro changed_submissions() -%}
+    {{ not_yet_built('select submission_id, build_fingerprint from '
+                     ~ ref('stg_landing__submissions'), 'submission_id', 'build_fingerprint') }}
+{%- endmacro %}
+
+{#- The rows of ``inputs`` (a key and its fingerprint) that this model has not been built from
+    yet: every row on its first build, or when it has no fingerprint column yet. -#}
+{% macro not_yet_built(inputs, key, fingerprint) -%}
     {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | list
-        if this is not none else [] -%}
-    select submission_id, build_fingerprint
-    from {{ ref('stg_landing__submissions') }} as submissions
-    {%- if 'build_fingerprint' in built %}
+        if this is not none and is_incremental() else [] -%}
+    select inputs.{{ key }}, inputs.{{ fingerprint }}
+    from ({{ inputs }}) as inputs
+    {%- if fingerprint in built %}
     where not exists (
         select 1 from {{ this }} as built
-        where built.submission_id = submissions.submission_id
-            and built.build_fingerprint = submissions.build_fingerprint
+        where built.{{ key }} = inputs.{{ key }}
+            and built.{{ fingerprint }} = inputs.{{ fingerprint }}
     )
     {%- endif %}
 {%- endmacro %}
@@ -45,17 +52,7 @@
 {#- The partners whose records changed since this partner-keyed model was built (all of them on
     its first build). -#}
 {% macro changed_partners() -%}
-    {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | list
-        if this is not none and is_incremental() else [] -%}
-    select inputs.partner_key, inputs.partner_inputs
-    from ({{ partner_inputs() }}) as inputs
-    {%- if 'partner_inputs' in built %}
-    where not exists (
-        select 1 from {{ this }} as built
-        where built.partner_key = inputs.partner_key
-            and built.partner_inputs = inputs.partner_inputs
-    )
-    {%- endif %}
+    {{ not_yet_built(partner_inputs(), 'partner_key', 'partner_inputs') }}
 {%- endmacro %}
 
 {#- Models whose rows depend only on one partner's records (outcomes, values, outliers): rebuilt

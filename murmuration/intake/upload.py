@@ -11,7 +11,6 @@ sensor takes it like any file. Every delivery is recorded in ``<state>/uploads/d
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from murmuration.intake.landing import file_sha256
 from murmuration.paths import ProjectPaths
 from murmuration.registry.mapping import EXTENSION_FORMATS
 
@@ -101,25 +101,17 @@ def staged_file(paths: ProjectPaths, partner_code: str, token: str) -> Path:
     return files[0]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def deliver(paths: ProjectPaths, partner_code: str, token: str, user: str) -> Delivery:
     """Move a staged upload into the partner's inbox folder and record it."""
     staged = staged_file(paths, partner_code, token)
-    sha = _sha256(staged)
+    sha = file_sha256(staged)
     inbox = paths.inbox_dir / partner_code
     inbox.mkdir(parents=True, exist_ok=True)
     target = inbox / staged.name
     number = 1
     already = False
     while target.exists():
-        if target.is_file() and _sha256(target) == sha:
+        if target.is_file() and file_sha256(target) == sha:
             already = True
             break
         number += 1

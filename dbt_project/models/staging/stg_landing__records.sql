@@ -3,11 +3,7 @@
 {{ submission_incremental_config() }}
 
 with changed as (
-    {% if is_incremental() %}
-    {{ changed_submissions() }}
-    {% else %}
-    select submission_id, build_fingerprint from {{ ref('stg_landing__submissions') }}
-    {% endif %}
+    {{ changed_submissions() }}  -- on a first or full build: every submission
 ),
 
 source as (
