@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.components.status import STATUS_COLOURS, STATUS_LABELS, format_value
+from dashboards.components.format import format_value
+from dashboards.components.status import STATUS_COLOURS, STATUS_LABELS
 
 POINT_SYMBOLS = {"baseline": "circle-open", "milestone": "diamond", "target": "star"}
 STATE_WORDS = {"incomplete": "incomplete", "not_yet_due": "not yet due"}

@@ -12,10 +12,3 @@ STATUS_COLOURS = {
     "off_track": "#b3261e",
     "no_data": "#6b6b6b",
 }
-
-
-def format_value(value, decimals: int = 0, unit: str = "") -> str:
-    if value is None or value != value:  # None or NaN
-        return "-"
-    text = f"{value:,.{int(decimals)}f}"
-    return f"{text} {unit}".strip() if unit and unit != "%" else f"{text}{unit}"

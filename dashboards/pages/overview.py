@@ -4,8 +4,8 @@ import dash
 from dash import html
 
 from dashboards import queries
+from dashboards.components.format import format_value
 from dashboards.components.layout import link, not_published, status_badge
-from dashboards.components.status import format_value
 
 dash.register_page(__name__, path="/", title="Milestones overview", name="Overview")
 

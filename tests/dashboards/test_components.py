@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from dashboards.components.format import format_value
 from dashboards.components.milestone_chart import milestone_figure
-from dashboards.components.status import format_value
 
 
 def test_format_value():

@@ -14,7 +14,7 @@ from murmuration.environment import OFFLINE
 from murmuration.paths import AS_OF_ENV, SAMPLE_PROJECT_DIR
 from murmuration.sample_inbox import generate_sample_inbox
 from tests.conftest import SAMPLE_AS_OF, add_users, copy_initiative
-from tests.e2e.test_dashboard_browser import browser, dashboard_server, signed_in_page  # noqa: F401
+from tests.e2e.conftest import dashboard_server, signed_in_page
 
 pytestmark = pytest.mark.browser
 

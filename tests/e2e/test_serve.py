@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from murmuration.environment import OFFLINE
-from tests.e2e.test_dashboard_browser import free_port
+from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
