@@ -60,6 +60,12 @@ PLANTED = {
     "reporting_units": ("family_hub", "2026-09", ("north_east_hub", "south_west_hub")),
     # the housing trust joined in 2025-02: it is expected from then, not from 2024-11
     "joined_late": ("housing_trust", "2025-02"),
+    # Files that cannot be read (kept, listed with a reason the partner can act on): the missing
+    # month's workbook arrived cut short, and an empty export was sent next to a good one.
+    "damaged_workbook": ("parents_together", "parents_together_2025-08.xlsx",
+                         "2025-09-12T09:40:00+00:00"),
+    "empty_file": ("library_service", "library_service_2026-01_final.csv",
+                   "2026-02-06T16:05:00+00:00"),
 }
 HUBS = {"north_east_hub": ("north", "east"), "south_west_hub": ("south", "west")}
 
@@ -338,6 +344,7 @@ class SampleInbox:
         visits = {p: self.series(250 * PLACE_WEIGHT[p], 1.0, 4) for p in PLACES}
         for index, month in enumerate(self.months):
             if month.key == PLANTED["missing"][1]:
+                self._damaged_workbook()  # no series drawn: the other months stay as they were
                 continue
             workbook = openpyxl.Workbook()
             sheet = workbook.active
@@ -355,6 +362,18 @@ class SampleInbox:
             self.write("parents_together", f"parents_together_{month.key}.xlsx",
                        _xlsx_bytes(workbook), _arrival(self.rng, month, 15))
 
+    def _damaged_workbook(self) -> None:
+        """The month's template, cut short in the middle as an interrupted upload leaves it."""
+        partner, name, arrival = PLANTED["damaged_workbook"]
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        sheet.title = "Monthly figures"
+        sheet.append(["Parents Together"])
+        sheet.append(["Month", "Area", "Girls 0-2", "Boys 0-2", "Girls 3-4", "Boys 3-4",
+                      "Home visits"])
+        content = _xlsx_bytes(workbook)
+        self.write(partner, name, content[:len(content) // 2], datetime.fromisoformat(arrival))
+
     # --- long CSV, one fixed indicator in minutes, capitals, a typo, an outlier ------------
     def library_service(self) -> None:
         minutes = {p: self.series(13000 * PLACE_WEIGHT[p], 52, 180) for p in PLACES}
@@ -370,6 +389,8 @@ class SampleInbox:
                 rows.append([date(month.year, month.month, 1).isoformat(), area, value])
             self.write("library_service", f"library_service_{month.key}.csv", _csv_bytes(rows),
                        _arrival(self.rng, month, 10))
+        partner, name, arrival = PLANTED["empty_file"]
+        self.write(partner, name, b"", datetime.fromisoformat(arrival))
 
     # --- long CSV with day-first dates --------------------------------------------------
     def housing_trust(self) -> None:

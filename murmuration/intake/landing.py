@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from murmuration.intake.readers import UnreadableFile, read_grid
+from murmuration.intake.reasons import unsupported_extension
 from murmuration.paths import ProjectPaths
 from murmuration.registry import Registry
 from murmuration.registry.mapping import EXTENSION_FORMATS
@@ -48,11 +49,13 @@ class Submission:
     arrived_at: str
     landed_at: str
     status: str  # landed | unreadable | ignored
-    message: str | None
+    message: str | None  # for the partner: why it was not read and what to do (intake.reasons)
     file_format: str | None
     rows_read: int
     sheets: list[str]
     reader_details: str
+    # For the data team only: what the reader or engine said when the file could not be read.
+    detail: str | None = None
 
     @property
     def location(self) -> str:
@@ -148,6 +151,7 @@ def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, 
 
     arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
     status, message, file_format, rows, sheets, details = "landed", None, None, 0, [], {}
+    detail = None
     reason = ignored_reason(path.name)
     mapping = registry.mapping_for(folder, path.name)
     if reason:
@@ -156,9 +160,7 @@ def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, 
         file_format = mapping.format_for(path.name) if mapping else \
             EXTENSION_FORMATS.get(path.suffix.lower())
         if file_format is None:
-            status, message = "unreadable", (
-                f"files ending in '{path.suffix or '(no extension)'}' are not read; send CSV, "
-                "Excel (.xlsx) or DHIS2 JSON")
+            status, message = "unreadable", unsupported_extension(path.suffix)
         else:
             try:
                 grid = read_grid(received, file_format,
@@ -168,13 +170,14 @@ def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, 
                 sheets = sorted(set(grid.table.column("sheet").to_pylist()))
                 details = grid.details
             except UnreadableFile as error:
-                status, message = "unreadable", f"The file {error}."
+                status, message, detail = "unreadable", error.reason, error.detail
     submission = Submission(
         submission_id=submission_id, sha256=sha, folder=folder, file_name=path.name,
         inbox_path=_inbox_path(paths, folder, path), received_path=str(received),
         size_bytes=path.stat().st_size, arrived_at=arrived, landed_at=landed_at, status=status,
         message=message, file_format=file_format.value if file_format else None, rows_read=rows,
-        sheets=sheets, reader_details=json.dumps(details, sort_keys=True, default=str))
+        sheets=sheets, reader_details=json.dumps(details, sort_keys=True, default=str),
+        detail=detail)
     _write_json_atomic(target / SUBMISSION_FILE, asdict(submission))
     return submission
 

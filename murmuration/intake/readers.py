@@ -20,6 +20,17 @@ import numpy as np
 import pyarrow as pa
 from charset_normalizer import from_bytes
 
+from murmuration.intake.reasons import (
+    EMPTY,
+    JSON_NO_VALUES,
+    JSON_NOT_DHIS2,
+    UnreadableFile,
+    explain,
+    named_as,
+    not_text,
+    sniff_kind,
+    unclosed_quote_reason,
+)
 from murmuration.registry.mapping import FileFormat
 
 GRID_SCHEMA = pa.schema([
@@ -27,10 +38,6 @@ GRID_SCHEMA = pa.schema([
     ("row_number", pa.int64()),
     ("cells", pa.list_(pa.string())),
 ])
-
-
-class UnreadableFile(Exception):
-    """The file cannot be read as the format it claims; the message is meant for the partner."""
 
 
 def scratch_connection() -> duckdb.DuckDBPyConnection:
@@ -54,7 +61,14 @@ class Grid:
 
 
 def read_grid(path: Path, file_format: FileFormat, encoding: str | None = None) -> Grid:
+    """The file's cells, or ``UnreadableFile`` with a reason for the partner and the engine's
+    words as its detail (murmuration.intake.reasons, the one place that words them)."""
     try:
+        size = path.stat().st_size
+        if size == 0:
+            raise UnreadableFile(EMPTY, "0 bytes")
+        if size <= 4096 and not path.read_bytes().strip():
+            raise UnreadableFile(EMPTY, f"{size} bytes, all blank")
         if file_format is FileFormat.CSV:
             return read_csv_grid(path, encoding)
         if file_format is FileFormat.EXCEL:
@@ -63,10 +77,10 @@ def read_grid(path: Path, file_format: FileFormat, encoding: str | None = None) 
             return read_dhis2_json_grid(path)
     except UnreadableFile:
         raise
-    except (duckdb.Error, fastexcel.FastExcelError, ValueError, OSError) as error:
-        raise UnreadableFile(f"could not be read as {file_format.value}: {_first_line(error)}") \
-            from error
-    raise UnreadableFile(f"no reader for format {file_format!r}")
+    except Exception as error:  # noqa: BLE001 - every engine error gets a reason, none escapes
+        explanation = explain(error, file_format, path)
+        raise UnreadableFile(explanation.reason, explanation.detail) from error
+    raise UnreadableFile(f"the file could not be read: no reader for {file_format!r}")
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -87,8 +101,23 @@ def detect_encoding(data: bytes) -> str:
     if western is not None and (best is None or western.chaos <= best.chaos + 0.1):
         return "cp1252"
     if best is None:
-        raise UnreadableFile("the text encoding could not be recognised; save the file as UTF-8")
+        raise UnreadableFile(not_text(Path("file.csv")),
+                             "no text encoding recognised (charset_normalizer found none)")
     return best.encoding
+
+
+CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32)])
+
+
+def _binary(sample: bytes) -> bool:
+    """More than 1 % control characters (NUL, ...), and not UTF-16/32 text: not a CSV."""
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    controls = len(sample) - len(sample.translate(None, CONTROL_BYTES))
+    if controls <= len(sample) // 100:
+        return False
+    best = from_bytes(sample[:100_000]).best()
+    return best is None or not best.encoding.startswith(("utf_16", "utf_32"))
 
 
 def _max_fields(data: bytes, delimiter: str) -> int:
@@ -105,8 +134,15 @@ def _max_fields(data: bytes, delimiter: str) -> int:
 def read_csv_grid(path: Path, encoding: str | None = None) -> Grid:
     data = path.read_bytes()
     if not data.strip():
-        raise UnreadableFile("the file is empty")
-    encoding = encoding or detect_encoding(data)
+        raise UnreadableFile(EMPTY, f"{len(data)} bytes, all blank")
+    kind = sniff_kind(data[:4096])
+    if kind in ("zip", "ole", "pdf", "picture") or _binary(data[:1_000_000]):
+        raise UnreadableFile(named_as(path, kind, FileFormat.CSV) if kind else not_text(path),
+                             f"not text: the file starts with {data[:8]!r}")
+    try:
+        encoding = encoding or detect_encoding(data)
+    except UnreadableFile as error:
+        raise UnreadableFile(not_text(path), error.detail) from error
     details: dict = {"encoding": encoding}
     with tempfile.TemporaryDirectory(prefix="murmuration-csv-") as scratch:
         source = path
@@ -116,7 +152,10 @@ def read_csv_grid(path: Path, encoding: str | None = None) -> Grid:
             try:
                 text = data.decode(encoding)
             except (UnicodeDecodeError, LookupError) as error:
-                raise UnreadableFile(f"could not be read as {encoding} text ({error})") from error
+                raise UnreadableFile(
+                    f"the file is not text in the encoding agreed for it ({encoding}): open it in "
+                    "a spreadsheet, save it again as CSV (UTF-8) and send the new file",
+                    f"{type(error).__name__}: {error}") from error
             source.write_text(text, encoding="utf-8")
             data = source.read_bytes()
         con = scratch_connection()
@@ -126,6 +165,7 @@ def read_csv_grid(path: Path, encoding: str | None = None) -> Grid:
         delimiter = dialect[0] if dialect[0] != "(empty)" else ","
         quote = dialect[1] if dialect[1] not in ("(empty)", "") else '"'
         escape = dialect[2] if dialect[2] not in ("(empty)", "") else quote
+        _check_quotes(data, delimiter, quote, escape)
         width = _max_fields(data, delimiter)
         columns = {f"c{i:04d}": "VARCHAR" for i in range(width)}
         relation = con.read_csv(
@@ -137,13 +177,29 @@ def read_csv_grid(path: Path, encoding: str | None = None) -> Grid:
     return Grid(_grid(table.column("cells"), sheet=""), details)
 
 
+def _check_quotes(data: bytes, delimiter: str, quote: str, escape: str) -> None:
+    """A quoted field that is never closed would swallow every line after it (DuckDB reads them
+    as one cell, or drops them): refuse the file and say on which line the quote opens."""
+    if escape != quote or len(quote) != 1:
+        return
+    mark = quote.encode()
+    if data.count(mark) % 2 == 0:
+        return
+    position = data.rfind(mark)  # quotes pair up in order: the last one is the unpaired one
+    before = data[max(0, position - len(delimiter.encode())):position]
+    opens_a_field = position == 0 or data[position - 1:position] in (b"\n", b"\r") or \
+        before == delimiter.encode() or data[:position] == b"\xef\xbb\xbf"
+    if opens_a_field:
+        line = data.count(b"\n", 0, position) + 1
+        raise UnreadableFile(unclosed_quote_reason(line),
+                             f"odd number of {quote} characters; the last, at byte {position} "
+                             f"(line {line}), opens a field that never closes")
+
+
 # --- Excel -----------------------------------------------------------------------------------
 
 def read_excel_grid(path: Path) -> Grid:
-    try:
-        workbook = fastexcel.read_excel(path)
-    except Exception as error:  # fastexcel raises its own error types per failure
-        raise UnreadableFile(f"is not a readable Excel workbook ({_first_line(error)})") from error
+    workbook = fastexcel.read_excel(path)  # its errors are worded by read_grid (reasons)
     tables = []
     for name in workbook.sheet_names:
         # skip_rows=0 keeps leading empty rows, so row numbers match what the partner sees.
@@ -199,13 +255,14 @@ def read_dhis2_json_grid(path: Path) -> Grid:
                 "when json_type(json, '$.rows') = 'ARRAY' and json_type(json, '$.headers') = "
                 "'ARRAY' then 'analytics' end from document limit 1").fetchall()
         except duckdb.Error as error:
-            raise UnreadableFile(f"is not valid JSON ({_first_line(error)})") from error
+            explanation = explain(error, FileFormat.DHIS2_JSON, path)
+            raise UnreadableFile(explanation.reason, explanation.detail) from error
         kind = kind[0][0] if kind else None
         if kind == "analytics":
             return _analytics_grid(con)
         if kind != "dataValueSet":
-            raise UnreadableFile("is neither a DHIS2 dataValueSets export (no 'dataValues' "
-                                 "list) nor an analytics response ('headers' and 'rows')")
+            raise UnreadableFile(JSON_NOT_DHIS2, "no top-level 'dataValues' array, nor "
+                                 "'headers' and 'rows' arrays")
         con.execute(
             "create or replace temp table item as select unnest(v) as item, generate_subscripts(v, 1) as n "
             "from (select json_extract(json, '$.dataValues[*]') as v from document)")
@@ -214,7 +271,7 @@ def read_dhis2_json_grid(path: Path) -> Grid:
             "generate_subscripts(json_keys(item), 1) as position, n from item) "
             "group by k order by min(n), min(position)").fetchall()]
         if not fields:
-            raise UnreadableFile("has an empty 'dataValues' list")
+            raise UnreadableFile(JSON_NO_VALUES, "'dataValues' is an empty array")
         table = con.sql(
             "select list_value(" + ", ".join(f"item->>{_sql_text(f)}" for f in fields)
             + ") as cells from item order by n").to_arrow_table()
@@ -263,7 +320,3 @@ def _grid(cells, sheet: str, first_row: int = 1) -> pa.Table:
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

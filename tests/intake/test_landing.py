@@ -6,19 +6,28 @@ import json
 
 import pyarrow.parquet as pq
 
+from murmuration.intake import reasons
 from murmuration.intake.extract import extract_pending, load_extraction
 from murmuration.intake.landing import land_inbox, load_submissions
 from murmuration.registry import load_registry
+from murmuration.sample_inbox import PLANTED
 
 
 def test_sample_inbox_lands_every_file_once(sample_paths):
     registry = load_registry(sample_paths)
     first = land_inbox(sample_paths, registry)
     files = sorted(p for p in sample_paths.inbox_dir.rglob("*") if p.is_file())
-    assert len(first.new) == len(files) == 169
+    assert len(first.new) == len(files) == 171
     statuses = {s.inbox_path: s.status for s in first.new}
     assert statuses["family_hub/~$family_hub_return_2025-06.xlsx"] == "ignored"
     assert sum(status == "landed" for status in statuses.values()) == 168
+    # The planted broken files are kept and explained in plain words (the detail apart).
+    by_path = {s.inbox_path: s for s in first.new}
+    damaged = by_path["/".join(PLANTED["damaged_workbook"][:2])]
+    empty = by_path["/".join(PLANTED["empty_file"][:2])]
+    assert (damaged.status, damaged.message) == ("unreadable", reasons.EXCEL_DAMAGED)
+    assert "Could not find EOCD" in damaged.detail and "EOCD" not in damaged.message
+    assert (empty.status, empty.message, empty.detail) == ("unreadable", reasons.EMPTY, "0 bytes")
     # The hub offices' returns come from sub-folders of the partner's inbox folder.
     hubs = {s.inbox_path for s in first.new if s.inbox_path.count("/") == 2}
     assert hubs == {f"family_hub/{hub}/family_hub_return_{month}.xlsx"
@@ -26,7 +35,7 @@ def test_sample_inbox_lands_every_file_once(sample_paths):
                     for month in ("2026-09", "2026-10")}
 
     again = land_inbox(sample_paths, registry)
-    assert again.new == [] and again.unchanged == 169
+    assert again.new == [] and again.unchanged == 171
 
     for submission in first.new:
         original = sample_paths.inbox_dir / submission.inbox_path
@@ -44,7 +53,7 @@ def test_same_bytes_under_another_name_are_one_submission(sample_paths):
     source = sample_paths.inbox_dir / "housing_trust" / "housing_trust_2025-03.csv"
     (source.parent / "copy of housing_trust_2025-03.csv").write_bytes(source.read_bytes())
     report = land_inbox(sample_paths, registry)
-    assert report.new == [] and report.unchanged == 170
+    assert report.new == [] and report.unchanged == 172
 
 
 def test_unreadable_and_unknown_files_are_kept_and_explained(sample_paths):
@@ -55,9 +64,11 @@ def test_unreadable_and_unknown_files_are_kept_and_explained(sample_paths):
     report = land_inbox(sample_paths, registry, folders={"housing_trust"})
     by_name = {s.file_name: s for s in report.new}
     assert by_name["broken.xlsx"].status == "unreadable"
-    assert "not a readable Excel workbook" in by_name["broken.xlsx"].message
+    assert by_name["broken.xlsx"].message == reasons.EXCEL_DAMAGED
+    assert by_name["broken.xlsx"].detail.startswith("CalamineError: ")
     assert by_name["minutes.docx"].status == "unreadable"
-    assert "'.docx' are not read" in by_name["minutes.docx"].message
+    assert by_name["minutes.docx"].message == (
+        "files ending in '.docx' are not read; send CSV, Excel (.xlsx) or DHIS2 JSON")
     assert (sample_paths.received_dir / by_name["broken.xlsx"].submission_id
             / "broken.xlsx").exists()
 

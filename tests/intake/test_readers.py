@@ -83,12 +83,13 @@ def test_dhis2_json_keeps_values_as_written(tmp_path):
 
 
 @pytest.mark.parametrize("name, content, file_format, message", [
-    ("empty.csv", b"", FileFormat.CSV, "the file is empty"),
-    ("broken.xlsx", b"PK\x03\x04 not really a zip", FileFormat.EXCEL, "not a readable Excel"),
-    ("broken.json", b'{"dataValues": [', FileFormat.DHIS2_JSON, "not valid JSON"),
-    ("other.json", b'{"rows": []}', FileFormat.DHIS2_JSON, "no 'dataValues' list"),
+    ("empty.csv", b"", FileFormat.CSV, "the file is empty: "),
+    ("broken.xlsx", b"PK\x03\x04 not really a zip", FileFormat.EXCEL, "the workbook is damaged"),
+    ("broken.json", b'{"dataValues": [', FileFormat.DHIS2_JSON, "not valid JSON: it ends before"),
+    ("other.json", b'{"rows": []}', FileFormat.DHIS2_JSON, "it has no 'dataValues' list"),
 ])
 def test_unreadable_files_get_a_clear_message(tmp_path, name, content, file_format, message):
+    """(The exact reasons for each kind of broken file: tests/intake/test_reasons.py.)"""
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(UnreadableFile, match=message):

@@ -74,4 +74,4 @@ def test_onboard_a_new_partner_format(sample_paths):
 
     run = murmuration("run", "--project", project, "--quiet")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "Files:       170 (1 ignored, 169 landed)" in run.stdout
+    assert "Files:       172 (1 ignored, 169 landed, 2 unreadable)" in run.stdout
