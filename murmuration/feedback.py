@@ -18,13 +18,44 @@ from pathlib import Path
 
 import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from murmuration.csvsafe import add_byte_order_mark, safe_cell_sql, write_safe_csv
+from murmuration.formatting import format_count, format_date, format_datetime, format_percent
 from murmuration.paths import ProjectPaths
 
 TEMPLATES = Environment(loader=PackageLoader("murmuration", "templates"),
                         autoescape=select_autoescape(["html"]), trim_blocks=True,
                         lstrip_blocks=True)
+
+
+def format_number(value) -> str:
+    """A number as people write it: 12 (not 12.0), 1,234, 0.25 (at most two decimals)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    number = float(value)
+    if number == int(number):
+        return f"{int(number):,}"
+    return f"{number:,.2f}".rstrip("0").rstrip(".")
+
+
+def breakable(text) -> Markup:
+    """Escaped text that may wrap after '_', '/' and '.' (file names are long single words)."""
+    escaped = str(escape("" if text is None else text))
+    for mark in ("_", "/", "."):
+        escaped = escaped.replace(mark, mark + "<wbr>")
+    return Markup(escaped)
+
+
+# How the page writes numbers and dates (the CSVs keep them as data).
+TEMPLATES.filters.update(breakable=breakable, count=format_count, number=format_number,
+                         date=format_date,
+                         datetime=format_datetime,
+                         percent=lambda share, decimals=0: format_percent(share, decimals))
+STATUS_NAMES = {"landed": "read", "unreadable": "could not be read",
+                "ignored": "set aside (not a submission)"}
+CHECK_NAMES = {"outlier": "outlier", "relation_ratio_range": "ratio out of range",
+               "relation_at_least": "one value smaller than the other it includes"}
 ROWS_SHOWN = 200
 FINGERPRINT_FILE = ".fingerprint"
 # What a pack shows, per partner: its fingerprint changes when any of these rows does.
@@ -179,6 +210,46 @@ def _copy_csv(con, path: Path, header: list[str], sql: str, parameters: list) ->
     return written
 
 
+def _where(file_name, sheet=None, row=None, column=None) -> str:
+    """'family_hub_2025-03.xlsx, sheet Return, row 9, column Total' (what is known of it)."""
+    parts = [str(file_name)] if file_name else []
+    if sheet:
+        parts.append(f"sheet {sheet}")
+    if row is not None:
+        parts.append(f"row {format_count(row)}")
+    if column:
+        parts.append(f"column {column}")
+    return ", ".join(parts)
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _quarantined_view(row: tuple) -> dict:
+    """A quarantined row for the page (the CSV keeps every field in its own column)."""
+    file_name, sheet, row_number, column, period, place, indicator, value, reason = row
+    return {"where": _where(file_name, sheet, row_number, column), "period": _text(period),
+            "place": _text(place), "indicator": _text(indicator), "value": _text(value),
+            "reason": _text(reason)}
+
+
+def _flag_view(row: tuple) -> dict:
+    """A flag for the page: the expected range as one text, the place it came from as one."""
+    (rule, severity, period, indicator, place, breakdown, value, low, high, _statistic,
+     description, file_name, sheet, row_number) = row
+    expected = (f"{format_number(low)} to {format_number(high)}"
+                if low is not None and high is not None else "")
+    check = CHECK_NAMES.get(rule, _text(rule).replace("_", " "))
+    if severity and severity != "flag":
+        check = f"{check} ({severity})"
+    return {"period": _text(period), "indicator": _text(indicator), "place": _text(place),
+            "breakdown": _text(breakdown).replace(";", ", ").replace("=", ": ").replace("_", " "),
+            "value": format_number(value), "expected": expected,
+            "check": check, "meaning": _text(description),
+            "where": _where(file_name, sheet, row_number)}
+
+
 def _write_pack(con, root: Path, code: str, name: str, initiative: str,
                 published: str, fingerprint: str) -> Pack:
     building = root / f".building-{code}"
@@ -194,8 +265,10 @@ def _write_pack(con, root: Path, code: str, name: str, initiative: str,
         rows = con.execute(sql, parameters).fetchall()
         tables[kind] = rows
         counts[kind] = write_safe_csv(building / f"{kind}.csv", header, rows)
-    overall = con.execute("select * from quality.partner_scorecard where partner_code = ?",
-                          [code]).df().to_dict("records")
+    # Fetched as rows, not through pandas: counts stay integers (pandas made 9 into 9.0).
+    cursor = con.execute("select * from quality.partner_scorecard where partner_code = ?", [code])
+    names = [column[0] for column in cursor.description]
+    overall = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     submissions = con.execute(
         "select file_name, arrived_at, landing_status, message, data_rows, rows_accepted, "
         "rows_quarantined, superseded_by from marts.submissions where partner_code = ? "
@@ -210,10 +283,10 @@ def _write_pack(con, root: Path, code: str, name: str, initiative: str,
         initiative=initiative, partner_code=code, partner_name=name, published=published,
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
         overall=overall[0] if overall else None, scorecard=tables["scorecard"],
-        score_header=QUERIES["scorecard"][0], quarantined=tables["quarantined"][:ROWS_SHOWN],
-        quarantined_header=QUERIES["quarantined"][0], flags=tables["flags"][:ROWS_SHOWN],
-        flags_header=QUERIES["flags"][0], counts=counts, submissions=submissions,
-        reasons=reasons, weights=weights[0] if weights else None, rows_shown=ROWS_SHOWN)
+        quarantined=[_quarantined_view(row) for row in tables["quarantined"][:ROWS_SHOWN]],
+        flags=[_flag_view(row) for row in tables["flags"][:ROWS_SHOWN]], counts=counts,
+        submissions=submissions, status_names=STATUS_NAMES, reasons=reasons,
+        weights=weights[0] if weights else None, rows_shown=ROWS_SHOWN)
     (building / "index.html").write_text(html, encoding="utf-8")
     (building / FINGERPRINT_FILE).write_text(fingerprint)
     target = root / code

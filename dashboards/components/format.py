@@ -1,86 +1,15 @@
-"""Numbers, dates and periods written for people: one home for how the dashboard (and anything
-it exports for reading) shows them."""
+"""Numbers, dates and periods written for people: the dashboard's name for
+``murmuration.formatting`` (which the pipeline imports too, without Dash)."""
 
-from __future__ import annotations
-
-from datetime import UTC, date, datetime
-
-import pandas as pd
-
-
-def _missing(value) -> bool:
-    return value is None or value is pd.NaT or (isinstance(value, float) and value != value)
-
-
-def format_value(value, decimals: int = 0, unit: str = "") -> str:
-    """1942.54 with 0 decimals and unit 'children' -> '1,943 children'; '%' sticks to the number."""
-    if _missing(value):
-        return "-"
-    text = f"{value:,.{int(decimals)}f}"
-    return f"{text} {unit}".strip() if unit and unit != "%" else f"{text}{unit}"
-
-
-def format_count(value) -> str:
-    """A count as an integer with thousands separators: 9.0 -> '9'."""
-    return "-" if _missing(value) else f"{int(round(float(value))):,}"
-
-
-def format_change(value, decimals: int = 0, unit: str = "") -> str:
-    """A signed difference: +17 children, -3.5 hours, no change."""
-    if _missing(value):
-        return "-"
-    if round(float(value), int(decimals)) == 0:
-        return "no change"
-    sign = "+" if value > 0 else "\u2212"
-    return sign + format_value(abs(value), decimals, unit)
-
-
-def format_percent(share, decimals: int = 0) -> str:
-    """A share (0.9) as a percentage ('90%')."""
-    return "-" if _missing(share) else f"{100 * float(share):.{decimals}f}%"
-
-
-def format_date(value) -> str:
-    """'15 Dec 2026'."""
-    if _missing(value):
-        return "-"
-    return pd.Timestamp(value).strftime("%-d %b %Y")
-
-
-def format_datetime(value) -> str:
-    """An instant in UTC, as people read it: '29 Nov 2026, 18:37 UTC'."""
-    if _missing(value):
-        return "-"
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(UTC)
-    return stamp.strftime("%-d %b %Y, %H:%M") + (" UTC" if stamp.tzinfo is not None else "")
-
-
-def format_period(period: str | None, period_start=None, period_type: str = "month") -> str:
-    """A reporting period by its type: 'Nov 2026', 'Q4 2026', '2026', 'week 5, 2023 (30 Jan)'."""
-    if _missing(period) or period is None:
-        return "-"
-    if period_start is None or _missing(period_start):
-        return str(period)
-    start = pd.Timestamp(period_start)
-    if period_type == "month":
-        return start.strftime("%b %Y")
-    if period_type == "quarter":
-        return f"Q{start.quarter} {start.year}"
-    if period_type == "year":
-        return str(start.year)
-    if period_type == "week":
-        year, week, _ = start.isocalendar()
-        return f"week {week}, {year} ({start.strftime('%-d %b')})"
-    return str(period)
-
-
-def period_hover_format(period_type: str) -> str:
-    """A plotly hover format for a period's start date, by the initiative's period type."""
-    return {"month": "%b %Y", "week": "week of %-d %b %Y", "quarter": "%b %Y",
-            "year": "%Y"}.get(period_type, "%-d %b %Y")
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
+from murmuration.formatting import (  # noqa: F401
+    format_change,
+    format_count,
+    format_date,
+    format_datetime,
+    format_percent,
+    format_period,
+    format_value,
+    period_hover_format,
+    period_label,
+    today,
+)
