@@ -20,6 +20,7 @@ from murmuration.paths import REPO_ROOT, ProjectPaths
 
 READY_TIMEOUT = 180
 DAGSTER_HOST = "127.0.0.1"
+DAGSTER_URL_ENV = "MURMURATION_DAGSTER_URL"
 STOP_TIMEOUT = 30
 LOCATION_QUERY = ("{ workspaceOrError { __typename ... on Workspace { locationEntries { name "
                   "locationOrLoadError { __typename } } } } }")
@@ -121,6 +122,8 @@ def serve(paths: ProjectPaths, dashboard_port: int = 8050, dagster_port: int = 3
               f"(murmuration users add NAME --role admin --project {paths.project_dir}).",
               flush=True)
     env = {**os.environ, **prepare_environment(paths)}
+    # The dashboard's pipeline page links runs and checks into the Dagster UI on this port.
+    env[DAGSTER_URL_ENV] = f"http://{DAGSTER_HOST}:{dagster_port}"
     ensure_dbt_manifest()
     logs = paths.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)

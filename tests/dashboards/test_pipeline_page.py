@@ -1,0 +1,26 @@
+"""The pipeline status page answers the backbone only: its layout and its callback check the
+signed-in user on the server, whatever the browser sends (the real Flask server, the sample run)."""
+
+from __future__ import annotations
+
+from tests.dashboards.test_access import body, callback, server, signed_in  # noqa: F401
+
+NOT_ALLOWED = "The pipeline status page is for the backbone's data team."  # pages/pipeline.py
+PIPELINE_OUTPUT = "pipeline-content.children"
+ASKED = [{"id": "pipeline-refresh", "property": "n_intervals", "value": 1}]
+
+
+def test_the_pipeline_callback_answers_only_the_backbone(server):  # noqa: F811
+    for username in ("steering", "wg-early", "brightstart"):
+        answer = body(callback(signed_in(server, username), PIPELINE_OUTPUT, ASKED))
+        assert NOT_ALLOWED in answer
+        assert "parents_together_2025-08.xlsx" not in answer and "EOCD" not in answer
+    admin = body(callback(signed_in(server, "admin"), PIPELINE_OUTPUT, ASKED))
+    assert NOT_ALLOWED not in admin
+    assert "parents_together/parents_together_2025-08.xlsx" in admin
+    assert "Could not find EOCD" in admin  # the technical detail, for the data team
+
+
+def test_the_pipeline_page_is_listed_for_the_backbone_only(server):  # noqa: F811
+    assert "/pipeline" in body(signed_in(server, "admin").get("/_dash-layout"))
+    assert "/pipeline" not in body(signed_in(server, "steering").get("/_dash-layout"))
