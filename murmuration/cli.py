@@ -242,6 +242,57 @@ def cmd_users(args) -> int:
         return _fail(str(error))
 
 
+def _note_user(store, username: str):
+    user = store.get(username)
+    if user is None:
+        raise SystemExit(_fail(f"no user '{username}' in {store.path} (notes are written by "
+                               "users: `murmuration users list`, `murmuration users add`)"))
+    return user
+
+
+def _note_scope(note) -> str:
+    what = note.indicator_code or "whole initiative"
+    return f"{what} @ {note.place_code}" if note.place_code else what
+
+
+def cmd_notes(args) -> int:
+    from murmuration.access import UsersError, UserStore
+    from murmuration.learning_log import LearningLog, NoteCodes, NoteError
+
+    paths = _paths(args)
+    registry = _load(paths)
+    log = LearningLog.for_project(paths, NoteCodes.from_registry(registry))
+    try:
+        store = UserStore.for_registry(paths.project_dir, registry)
+        if args.notes_command == "add":
+            note = log.add(_note_user(store, args.author), args.on or _today(),
+                           " ".join(args.text), args.indicator, args.place)
+            print(f"Added note {note.id} ({note.noted_on}, {_note_scope(note)}) to "
+                  f"{log.path}")
+            return 0
+        if args.notes_command == "remove":
+            note = log.remove(_note_user(store, args.user), args.id)
+            print(f"Removed note {note.id} ({note.noted_on}, by {note.author}).")
+            return 0
+        user = _note_user(store, args.user) if args.user else None
+        notes = log.list(args.indicator, args.place, args.start, args.end, user=user)
+        if not notes:
+            print(f"No notes in {log.path} for this selection; add one with "
+                  "`murmuration notes add`.")
+        for note in notes:
+            print(f"{note.id:>5}  {note.noted_on}  {_note_scope(note):<36}"
+                  f"{note.author:<16}{note.text}")
+        return 0
+    except (NoteError, UsersError) as error:
+        return _fail(str(error))
+
+
+def _today() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date().isoformat()
+
+
 def cmd_serve(args) -> int:
     from murmuration.serve import serve
 
@@ -350,6 +401,32 @@ def parser() -> argparse.ArgumentParser:
     project(sub)
     sub.add_argument("username")
     sub.set_defaults(func=cmd_users)
+
+    notes = commands.add_parser("notes", help="the learning log: dated notes on the "
+                                              "indicators").add_subparsers(
+        dest="notes_command", required=True)
+    sub = notes.add_parser("add", help="add a note (on an indicator, or the whole initiative)")
+    project(sub)
+    sub.add_argument("text", nargs="+", help="what happened (one line, up to 1000 characters)")
+    sub.add_argument("--on", help="the date the note is about, YYYY-MM-DD (default: today)")
+    sub.add_argument("--indicator", help="the indicator code (default: the whole initiative)")
+    sub.add_argument("--place", help="the place code (default: all places)")
+    sub.add_argument("--author", required=True, help="the user writing it (their role decides "
+                                                     "what they may write on)")
+    sub.set_defaults(func=cmd_notes)
+    sub = notes.add_parser("list", help="the notes, newest first")
+    project(sub)
+    sub.add_argument("--indicator", help="this indicator's notes and the whole initiative's")
+    sub.add_argument("--place", help="this place's notes and those on all places")
+    sub.add_argument("--from", dest="start", help="noted on or after YYYY-MM-DD")
+    sub.add_argument("--to", dest="end", help="noted on or before YYYY-MM-DD")
+    sub.add_argument("--user", help="only what this user may read")
+    sub.set_defaults(func=cmd_notes)
+    sub = notes.add_parser("remove", help="remove a note (its author or an admin)")
+    project(sub)
+    sub.add_argument("id", help="the note's number (murmuration notes list)")
+    sub.add_argument("--user", required=True, help="who removes it: its author or an admin")
+    sub.set_defaults(func=cmd_notes)
 
     sub = commands.add_parser("init", help="start a new initiative folder from the template")
     sub.add_argument("folder")

@@ -80,6 +80,11 @@ class ProjectPaths:
         return self.state_dir / "serving.duckdb"
 
     @property
+    def learning_log(self) -> Path:
+        """Dated notes on the indicators (SQLite, outside the warehouse: a run never locks it)."""
+        return self.state_dir / "learning_log.sqlite"
+
+    @property
     def dagster_home(self) -> Path:
         return self.state_dir / "dagster_home"
 
