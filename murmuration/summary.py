@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from murmuration.digest import latest_digest
 from murmuration.paths import ProjectPaths
 
 
@@ -28,6 +29,7 @@ class RunSummary:
     unmapped_files: list[tuple[str, str]] = field(default_factory=list)
     unused_columns: list[tuple[str, int, list[str]]] = field(default_factory=list)
     periods_not_complete: list[tuple[str, str, str]] = field(default_factory=list)
+    digest: tuple[str, str] | None = None  # (path, headline) of the "What changed" digest
 
     def lines(self) -> list[str]:
         files = ", ".join(f"{n} {status}" for status, n in sorted(self.files.items()))
@@ -77,12 +79,16 @@ class RunSummary:
             lines.append("Milestones:")
             lines += [f"  {indicator} ({place}): {status.replace('_', ' ')}"
                       for indicator, place, status in self.milestones]
+        if self.digest:
+            lines.append(f"What changed: {self.digest[1]} ({self.digest[0]})")
         return lines
 
 
 def summarise(paths: ProjectPaths) -> RunSummary:
     """Counts from the warehouse's marts; empty when the pipeline has not built them yet."""
     summary = RunSummary()
+    latest = latest_digest(paths.state_dir)
+    summary.digest = (str(latest[0]), latest[1]) if latest else None
     if not paths.warehouse.exists():
         return summary
     con = duckdb.connect(str(paths.warehouse), read_only=True)
