@@ -17,11 +17,14 @@ PARTNER_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def create_app() -> Dash:
-    app = Dash(__name__, use_pages=True, pages_folder=str(HERE / "pages"),
+    # Named after the package, so Dash imports the pages as dashboards.pages.<name>: the same
+    # modules the tests and the rest of the code import (not a second copy as pages.<name>).
+    app = Dash("dashboards", use_pages=True, pages_folder=str(HERE / "pages"),
                assets_folder=str(HERE / "assets"), title="Murmuration",
                suppress_callback_exceptions=True)
     auth.install(app.server)
     _serve_feedback_packs(app)
+    _serve_digest(app)
     app.layout = _layout
     return app
 
@@ -63,6 +66,22 @@ def _serve_feedback_packs(app: Dash) -> None:
             abort(404)
         folder = queries.serving_path().parent / "feedback" / partner
         response = send_from_directory(folder, name)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+
+def _serve_digest(app: Dash) -> None:
+    """The "What changed" digest the pipeline writes next to the serving file: the backbone's
+    (it sends it on); anyone else gets nothing (404, as for a missing file)."""
+    from flask import abort, send_from_directory
+
+    from murmuration.digest import DIGEST_NAME, digest_dir
+
+    @app.server.route("/digest/<name>")
+    def digest(name: str):
+        if not DIGEST_NAME.match(name) or not auth.viewer().is_admin:
+            abort(404)
+        response = send_from_directory(digest_dir(queries.serving_path().parent), name)
         response.headers["Cache-Control"] = "private, no-store"
         return response
 

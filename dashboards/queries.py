@@ -1,12 +1,16 @@
 """Read-only queries on the published serving file. The dashboard never touches the warehouse.
 
-Each call opens the serving file read-only and closes it, so a newly published file (swapped in
-with os.replace by the pipeline) is picked up on the next request.
+Each query opens the serving file read-only and closes it, so a newly published file (swapped in
+with os.replace by the pipeline) is picked up on the next request. Results are cached per
+published snapshot (the file's inode and modification time): a published file never changes, so
+a cached answer is exact until the next one is swapped in, and repeated page views cost no query.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,9 +43,41 @@ def _connection():
         con.close()
 
 
+_CACHE: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHE_ENTRIES = 512
+
+
+def snapshot_key() -> tuple:
+    """Which published snapshot is being read (a new one is a new file: a new inode)."""
+    path = serving_path()
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise NotPublished(str(path)) from None
+    return (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
 def _frame(sql: str, parameters: list | None = None) -> pd.DataFrame:
+    """The query's answer on the published snapshot (a copy: callers may change it)."""
+    key = (snapshot_key(), sql, tuple(parameters or ()))
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return cached.copy()
     with _connection() as con:
-        return con.execute(sql, parameters or []).df()
+        frame = con.execute(sql, parameters or []).df()
+    with _CACHE_LOCK:
+        _CACHE[key] = frame
+        while len(_CACHE) > CACHE_ENTRIES:
+            _CACHE.popitem(last=False)
+    return frame.copy()
+
+
+def initiative() -> dict:
+    """The initiative's settings the dashboard follows (period type, small cells...)."""
+    return _frame("select * from marts.initiative").iloc[0].to_dict()
 
 
 def published_at() -> str:
@@ -73,6 +109,74 @@ def milestone_status() -> pd.DataFrame:
         join marts.indicators i using (indicator_code)
         left join marts.places p using (place_code)
         order by i.display_order, place_order""")
+
+
+def base_totals(indicator_code: str | None = None) -> pd.DataFrame:
+    """Totals per period of the initiative's type (month or week), every place and the whole
+    area; one indicator's or every indicator's."""
+    return _frame("""
+        select indicator_code, period, period_start, place_code, value, partners_reporting,
+            partners_expected, parts_unpaired, completeness_state, due_date
+        from marts.indicator_period_totals
+        where period_type = (select period_type from marts.initiative)
+            and (? is null or indicator_code = ?)
+        order by indicator_code, place_code, period_start""", [indicator_code, indicator_code])
+
+
+def breakdowns(indicator_code: str, place_code: str) -> pd.DataFrame:
+    """An indicator's totals split by each of its breakdown dimensions, with category names."""
+    return _frame("""
+        select dimension_code, dimension_name, category_code, category_name, category_order,
+            period, period_start, value, partners_reporting as contributors
+        from marts.indicator_breakdowns
+        where indicator_code = ? and place_code = ?
+        order by dimension_code, category_order, period_start""",
+                  [indicator_code, place_code])
+
+
+def contributions(indicator_code: str, place_code: str) -> pd.DataFrame:
+    """Each partner's part of an indicator's total per period."""
+    return _frame("""
+        select c.partner_code, p.partner_name, c.period, c.period_start, c.value,
+            c.values_counted, c.values_revised, 1 as contributors
+        from marts.indicator_contributions c join marts.partners p using (partner_code)
+        where c.indicator_code = ? and c.place_code = ?
+        order by p.partner_name, c.period_start""", [indicator_code, place_code])
+
+
+def flagged_periods(indicator_code: str, place_code: str) -> pd.DataFrame:
+    """How many current values behind each period's total were flagged as unusual (counts
+    only: which partner's rows is for those who may see them)."""
+    return _frame("""
+        select f.period, count(*) as flags,
+            count(*) filter (where f.severity = 'extreme') as extreme_flags
+        from quality.value_flags f
+        join marts.indicators i
+            on f.indicator_code in (i.indicator_code, i.numerator_code, i.denominator_code)
+        where i.indicator_code = ? and f.outcome = 'current'
+            and (? = 'all' or f.place_code = ?)
+        group by f.period""", [indicator_code, place_code, place_code])
+
+
+def lineage(user: User, indicator_code: str, place_code: str, period: str) -> pd.DataFrame:
+    """The values behind one point of a chart, each with where it came from: partner, file,
+    sheet, row and column; only the partners whose rows this user may see."""
+    where, parameters = _in_scope("v.partner_code", user.partner_scope())
+    return _frame(f"""
+        select p.partner_name, v.reporting_unit, i.short_name as indicator,
+            coalesce(pl.place_name, 'Whole area') as place_name, v.disaggregation, v.value,
+            i.unit_name, v.file_name, v.sheet, v.row_number, v.column_name, v.arrived_at
+        from marts.indicator_values v
+        join marts.indicators i using (indicator_code)
+        join marts.indicators wanted
+            on v.indicator_code in (wanted.indicator_code, wanted.numerator_code,
+                                    wanted.denominator_code)
+        join marts.partners p using (partner_code)
+        left join marts.places pl on pl.place_code = v.place_code
+        where wanted.indicator_code = ? and v.period = ?
+            and (? = 'all' or v.place_code = ?) and {where}
+        order by p.partner_name, v.reporting_unit, i.display_order, pl.display_order,
+            v.disaggregation""", [indicator_code, period, place_code, place_code, *parameters])
 
 
 def monthly_totals(indicator_code: str, place_code: str) -> pd.DataFrame:
@@ -144,11 +248,29 @@ def partner_flags(user: User, partner_code: str, limit: int = 50) -> pd.DataFram
     """The values flagged as unusual (a partner's rows: only for itself and the backbone)."""
     where, parameters = _in_scope("f.partner_code", user.partner_scope())
     return _frame(f"""
-        select f.period, f.rule, f.severity, i.short_name as indicator, f.place_code,
-            f.value, f.expected_low, f.expected_high, f.description
+        select f.period, f.rule, f.severity, i.short_name as indicator,
+            coalesce(p.place_name, 'Whole area') as place_name, f.disaggregation, f.value,
+            f.expected_low, f.expected_high, f.description, i.decimals, i.unit_name,
+            f.file_name, f.sheet, f.row_number, f.column_name
         from quality.value_flags f join marts.indicators i using (indicator_code)
+        left join marts.places p on p.place_code = f.place_code
         where f.partner_code = ? and f.outcome = 'current' and {where}
-        order by f.period desc limit ?""", [partner_code, *parameters, limit])
+        order by f.period desc, f.severity, i.display_order limit ?""",
+                  [partner_code, *parameters, limit])
+
+
+def quarantined_rows(user: User, partner_code: str, limit: int = 200) -> pd.DataFrame:
+    """A partner's quarantined values with where they are (file, sheet, row, column): only for
+    the partner itself and the backbone."""
+    if not user.may_see_partner_rows(partner_code):
+        return pd.DataFrame()
+    return _frame("""
+        select file_name, sheet, row_number, column_name, period_text, place_text,
+            indicator_text, value_text, quarantine_reason
+        from marts.quarantined_values
+        where partner_code = ? and not is_not_data
+        order by arrived_at desc, file_name, sheet, row_number, column_name limit ?""",
+                  [partner_code, limit])
 
 
 def partner_submissions(user: User, partner_code: str | None) -> pd.DataFrame:

@@ -111,6 +111,41 @@ class User:
     def may_upload(self) -> bool:
         return self.role in (Role.ADMIN, Role.PARTNER)
 
+    # The learning log: dated notes on an indicator (working_group_code: its working group) or
+    # on the whole initiative (working_group_code None). Partners neither read nor write them.
+    @property
+    def may_read_notes(self) -> bool:
+        return self.role is not Role.PARTNER
+
+    def may_read_note(self, working_group_code: str | None) -> bool:
+        """A whole-initiative note, or a note on an indicator this user sees in full."""
+        if not self.may_read_notes:
+            return False
+        return working_group_code is None or self.may_see_indicator(working_group_code)
+
+    def may_write_note(self, working_group_code: str | None) -> bool:
+        """Admin and steering: on any indicator and on the whole initiative; a working group
+        member: only on its own groups' indicators."""
+        if self.role in (Role.ADMIN, Role.STEERING):
+            return True
+        if self.role is Role.WORKING_GROUP:
+            return working_group_code is not None and working_group_code in self.working_groups
+        return False
+
+    @property
+    def may_write_initiative_notes(self) -> bool:
+        return self.may_write_note(None)
+
+    @property
+    def may_write_notes(self) -> bool:
+        """Whether this user may write any note at all (shows the form)."""
+        return self.role is not Role.PARTNER
+
+    def may_remove_note(self, author: str) -> bool:
+        """Its author (while not a partner) or the backbone's data team."""
+        return self.is_admin or (self.role is not Role.PARTNER
+                                 and author.lower() == self.username.lower())
+
     def to_yaml(self) -> dict:
         document: dict = {"username": self.username, "role": self.role.value}
         if self.name:
@@ -134,6 +169,9 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+_PARSED: dict[str, tuple[tuple, dict[str, User]]] = {}
+
+
 class UserStore:
     """The users file of one initiative. Read on every lookup, so a change made with
     ``murmuration users`` takes effect at the next request without a restart."""
@@ -153,8 +191,21 @@ class UserStore:
         return self.path.exists() and bool(self.users())
 
     def users(self) -> dict[str, User]:
-        if not self.path.exists():
+        """Every user, read from the file; parsed again only when the file changed (it is
+        replaced atomically on every change, so its inode, time and size tell)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
             return {}
+        key = (str(self.path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = _PARSED.get(str(self.path))
+        if cached is not None and cached[0] == key:
+            return dict(cached[1])
+        users = self._parse()
+        _PARSED[str(self.path)] = (key, users)
+        return dict(users)
+
+    def _parse(self) -> dict[str, User]:
         try:
             document = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as error:

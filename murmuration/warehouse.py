@@ -218,7 +218,7 @@ SUBMISSION_SCHEMA = pa.schema([
     ("records", pa.int64()), ("extract_problem", pa.string()),
     ("extraction_fingerprint", pa.string()),
     ("unused_columns", pa.list_(pa.string())), ("unused_column_count", pa.int64()),
-    ("missing_value_columns", pa.list_(pa.string())),
+    ("missing_value_columns", pa.list_(pa.string())), ("detail", pa.string()),
 ])
 
 
@@ -284,13 +284,15 @@ def prepare_sources(paths: ProjectPaths, registry: Registry,
             "cast(? as date) as reporting_start, cast(? as timestamptz) as as_of, "
             "? as completeness_target, ? as timeliness_target, ? as weight_completeness, "
             "? as weight_timeliness, ? as weight_validity, ? as weight_plausibility, "
-            "? as definitions_fingerprint",
+            "? as definitions_fingerprint, ? as small_cells_min_contributors, "
+            "? as small_cells_roles",
             [initiative.name, " ".join(initiative.description.split()),
              initiative.period_type.value, initiative.overlap_rule.value,
              period_start(initiative.reporting_start) if initiative.reporting_start else None,
              as_of().isoformat(), card.completeness_target, card.timeliness_target,
              card.weights["completeness"], card.weights["timeliness"], card.weights["validity"],
-             card.weights["plausibility"], definitions_fingerprint(registry, tables)])
+             card.weights["plausibility"], definitions_fingerprint(registry, tables),
+             initiative.small_cells.min_contributors, ",".join(initiative.small_cells.roles)])
         submission_table = submissions_table(paths, submissions)
         con.register("incoming", submission_table)
         con.execute("create or replace table landing.submissions as select * from incoming")
@@ -329,6 +331,16 @@ def publish(paths: ProjectPaths) -> dict[str, int]:
             con.execute(f"create table {schema}.{name} as select * from warehouse.{schema}.{name}")
             counts[f"{schema}.{name}"] = con.execute(
                 f"select count(*) from {schema}.{name}").fetchall()[0][0]
+        # For the backbone's pipeline page only: what the reader said about each file it could
+        # not read (partners get the plain reason in marts.submissions.message, never this).
+        if con.execute("select count(*) from information_schema.columns where table_catalog = "
+                       "'warehouse' and table_schema = 'landing' and table_name = 'submissions' "
+                       "and column_name = 'detail'").fetchall()[0][0]:
+            con.execute("create schema if not exists intake")
+            con.execute("create table intake.file_details as select submission_id, detail from "
+                        "warehouse.landing.submissions where detail is not null")
+            counts["intake.file_details"] = con.execute(
+                "select count(*) from intake.file_details").fetchall()[0][0]
         con.execute("create table main.published as select ? as published_at, ? as tables",
                     [datetime.now(UTC).isoformat(timespec="seconds"), json.dumps(counts)])
         con.execute("detach warehouse")

@@ -1,14 +1,37 @@
-"""One indicator over time against its baseline, milestones and target, with its status."""
+"""One indicator: actuals against baseline, milestones and target with the projection; the
+breakdowns as small multiples; each partner's contribution; the values behind a point
+(lineage); and the learning log's notes."""
 
 import dash
+import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboards import auth, queries
+from dashboards.cache import cached_view, scope_of
+from dashboards.components.breakdown_chart import (
+    breakdown_figure,
+    breakdown_panels,
+    contribution_figure,
+)
+from dashboards.components.format import format_count, format_period, format_value
 from dashboards.components.layout import not_published, status_badge
+from dashboards.components.learning_log import (
+    CONTEXT,
+    NOTES_CHANGED,
+    notes_frame,
+    notes_section,
+)
 from dashboards.components.milestone_chart import milestone_figure
+from dashboards.components.suppression import threshold_for
+from dashboards.components.tables import data_table
+from murmuration.paths import ProjectPaths
 from murmuration.registry.models import WHOLE_AREA
 
-dash.register_page(__name__, path="/milestones", title="Milestones", name="Milestones")
+dash.register_page(__name__, order=1, path="/milestones", title="Indicator", name="Indicators")
+
+LINEAGE_COLUMNS = {"partner": "Partner", "unit": "Reporting unit", "what": "Indicator",
+                   "place_name": "Place", "breakdown": "Breakdown", "shown_value": "Value",
+                   "file_name": "File", "sheet": "Sheet", "row": "Row", "column_name": "Column"}
 
 
 def layout(indicator: str | None = None, place: str | None = None, **_query):
@@ -38,6 +61,14 @@ def layout(indicator: str | None = None, place: str | None = None, **_query):
         ]),
         dcc.Graph(id="milestone-chart", config={"displaylogo": False}),
         html.Div(id="milestone-status", className="status-card"),
+        html.Div(id="milestone-lineage", className="lineage", children=html.P(
+            "Click a point to see the values behind it.", className="muted")),
+        html.H3("Breakdowns"),
+        html.P("Complete periods only, as for the status.", className="muted"),
+        html.Div(id="milestone-breakdowns"),
+        html.H3("Contributions: each partner's part"),
+        html.Div(id="milestone-contributions"),
+        notes_section(chosen, chosen_place, auth.viewer()),
         html.Div(id="milestone-definition", className="definition"),
     ])
 
@@ -50,40 +81,224 @@ def _first_with_target(catalogue) -> str:
     return catalogue.iloc[0]["indicator_code"]
 
 
+def _indicator_for(indicator_code) -> tuple[dict | None, str | None]:
+    """The indicator if this viewer sees it in full, else why not (callbacks take any input)."""
+    if not isinstance(indicator_code, str):
+        return None, "No indicator with this code."
+    catalogue = queries.indicators_seen_in_full(auth.viewer()).set_index("indicator_code")
+    if indicator_code not in catalogue.index:  # unknown, or not in this user's working groups
+        known = indicator_code in set(queries.indicators()["indicator_code"])
+        return None, ("This indicator is not in your working groups." if known else
+                      "No indicator with this code.")
+    return {"indicator_code": indicator_code, **catalogue.loc[indicator_code].to_dict()}, None
+
+
+def _place(place_code) -> str | None:
+    if place_code == WHOLE_AREA:
+        return WHOLE_AREA
+    known = set(queries.places()["place_code"])
+    return place_code if isinstance(place_code, str) and place_code in known else None
+
+
 @callback(
     Output("milestone-chart", "figure"),
     Output("milestone-status", "children"),
     Output("milestone-definition", "children"),
+    Output("milestone-breakdowns", "children"),
+    Output("milestone-contributions", "children"),
     Input("milestone-indicator", "value"),
     Input("milestone-place", "value"),
+    Input(NOTES_CHANGED, "data"),
 )
-def show_indicator(indicator_code: str, place_code: str):
-    catalogue = queries.indicators_seen_in_full(auth.viewer()).set_index("indicator_code")
-    if indicator_code not in catalogue.index:  # unknown, or not in this user's working groups
-        known = indicator_code in set(queries.indicators()["indicator_code"])
-        return {}, html.P("This indicator is not in your working groups." if known else
-                          "No indicator with this code.", className="muted"), ""
-    indicator = {"indicator_code": indicator_code, **catalogue.loc[indicator_code].to_dict()}
-    totals = queries.monthly_totals_for(auth.viewer(), indicator_code, place_code)
+def show_indicator(indicator_code, place_code, _note_added=None):
+    indicator, refusal = _indicator_for(indicator_code)
+    place_code = _place(place_code)
+    if indicator is None or place_code is None:
+        message = html.P(refusal or "No place with this code.", className="muted")
+        return {}, message, "", "", ""
+    user = auth.viewer()
+    return cached_view("indicator", (scope_of(user), indicator_code, place_code,
+                                     _notes_version()),
+                       lambda: _indicator_views(indicator, place_code, user))
+
+
+def _notes_version() -> tuple:
+    """The learning log changes outside the snapshot: its files' times say when."""
+    log = ProjectPaths.from_env().learning_log
+    version = []
+    for path in (log, log.with_name(log.name + "-wal")):
+        try:
+            stat = path.stat()
+            version.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            version.append(None)
+    return tuple(version)
+
+
+@callback(Output(CONTEXT, "data", allow_duplicate=True), Input("milestone-indicator", "value"),
+          Input("milestone-place", "value"), prevent_initial_call=True)
+def notes_follow_the_chart(indicator_code, place_code):
+    """The learning log below the chart lists (and adds to) the indicator and place shown."""
+    indicator, _ = _indicator_for(indicator_code)
+    place = _place(place_code)
+    return {"indicator": indicator["indicator_code"] if indicator else None,
+            "place": None if place in (None, WHOLE_AREA) else place}
+
+
+def _indicator_views(indicator: dict, place_code: str, user):
+    indicator_code = indicator["indicator_code"]
+    initiative = queries.initiative()
+    period_type = initiative["period_type"]
+    k = threshold_for(user, initiative)
+    totals = queries.monthly_totals_for(user, indicator_code, place_code)
     points = queries.target_points(indicator_code, place_code)
     statuses = queries.milestone_status()
     match = statuses[(statuses["indicator_code"] == indicator_code)
                      & (statuses["place_code"] == place_code)]
     status = match.iloc[0].to_dict() if not match.empty else None
-    figure = milestone_figure(indicator, totals, points, status)
+    flags = queries.flagged_periods(indicator_code, place_code)
+    parts = queries.contributions(indicator_code, place_code)
+    revised = {period: ", ".join(sorted(rows["partner_name"]))
+               for period, rows in parts[parts["values_revised"] > 0].groupby("period")}
+    notes = notes_frame(indicator_code, place_code, user)
+    figure = milestone_figure(indicator, totals, points, status, period_type=period_type,
+                              flags=dict(zip(flags["period"], flags["flags"], strict=True)),
+                              extreme=set(flags[flags["extreme_flags"] > 0]["period"]),
+                              revised=revised, notes=notes, min_contributors=k)
     if status is None:
         card = html.P("No baseline, milestones or target are set for this indicator and place "
                       "in registry/targets.yaml, so there is no status.", className="muted")
     else:
         card = html.Div([status_badge(status["status"]), html.Span(" " + status["status_reason"])])
-    definition = html.Div([
+    # Breakdowns and parts over the complete periods only, as the status: a month with a
+    # missing report would read as a fall.
+    complete = set(totals[totals["completeness_state"] == "complete"]["period"])
+    return (figure.to_dict(), card, _definition(indicator),
+            _breakdowns(indicator, place_code, period_type, k, complete),
+            _contributions(indicator, parts[parts["period"].isin(complete)], period_type, k,
+                           user))
+
+
+def _breakdowns(indicator: dict, place_code: str, period_type: str, k: int, complete: set):
+    cells = queries.breakdowns(indicator["indicator_code"], place_code)
+    cells = cells[cells["period"].isin(complete)]
+    place_totals = None
+    if place_code == WHOLE_AREA and indicator.get("by_place"):
+        totals = queries.base_totals(indicator["indicator_code"])
+        place_totals = totals[(totals["place_code"] != WHOLE_AREA)
+                              & totals["period"].isin(complete)].merge(
+            queries.places()[["place_code", "place_name", "display_order"]], on="place_code")
+        place_totals = place_totals.rename(columns={"place_name": "category_name",
+                                                    "display_order": "category_order"})
+    panels, hidden = breakdown_panels(cells, place_totals, k)
+    if not panels:
+        return html.P("This indicator is not broken down by sex, age or place in what partners "
+                      "report.", className="muted", id="breakdowns-none")
+    note = (html.P(f"{format_count(hidden)} values built from fewer than {k} partners are not "
+                   "shown to your role (and as many others as needed so they cannot be worked "
+                   "out from the total).", className="muted", id="breakdowns-suppressed")
+            if hidden else None)
+    graph = dcc.Graph(id="breakdown-chart",
+                      figure=breakdown_figure(panels, indicator, period_type).to_dict(),
+                      config={"displaylogo": False})
+    return html.Div([graph, note] if note else [graph])
+
+
+def _contributions(indicator: dict, parts: pd.DataFrame, period_type: str, k: int, user):
+    if parts.empty:
+        return html.P("No values yet.", className="muted")
+    own = user.partner_scope() or ()
+    figure, hidden = contribution_figure(parts, indicator, period_type, k, tuple(own))
+    children = [dcc.Graph(id="contribution-chart", figure=figure.to_dict(),
+                          config={"displaylogo": False})]
+    if hidden:
+        children.append(html.P(
+            f"Other partners' parts are not shown to your role: each is built from fewer than "
+            f"{k} partners.", className="muted", id="contributions-suppressed"))
+    if indicator.get("aggregation") == "ratio":
+        children.append(html.P("Each partner's own ratio: ratios do not add up, the total pairs "
+                               "all partners' numerators and denominators.", className="muted"))
+    return html.Div(children)
+
+
+def _definition(indicator: dict):
+    better = {"higher_is_better": " Higher is better.", "lower_is_better": " Lower is better."}
+    return html.Div([
         html.H4(indicator["indicator_name"]),
         html.P(indicator["definition"]),
-        html.P(f"Unit: {indicator['unit_name']}. Aggregation: {indicator['aggregation']}. "
-               f"{'Higher' if indicator['direction'] == 'higher_is_better' else 'Lower'} is "
-               f"better. Working group: {indicator['working_group_name']}.", className="muted")
-        if indicator["direction"] != "neutral" else
-        html.P(f"Unit: {indicator['unit_name']}. Aggregation: {indicator['aggregation']}. "
-               f"Working group: {indicator['working_group_name']}.", className="muted"),
+        html.P(f"Unit: {indicator['unit_name']}. Aggregation: {indicator['aggregation']}."
+               f"{better.get(indicator['direction'], '')} Working group: "
+               f"{indicator['working_group_name']}.", className="muted"),
     ])
-    return figure, card, definition
+
+
+@callback(
+    Output("milestone-lineage", "children"),
+    Input("milestone-chart", "clickData"),
+    Input("milestone-indicator", "value"),
+    Input("milestone-place", "value"),
+    prevent_initial_call=True,
+)
+def show_lineage(click, indicator_code, place_code):
+    """The values behind the clicked point, each with its partner, file, sheet, row and
+    column: the rows of the partners this viewer may see; the others counted, not shown."""
+    if dash.ctx.triggered_id != "milestone-chart":
+        return html.P("Click a point to see the values behind it.", className="muted")
+    indicator, refusal = _indicator_for(indicator_code)
+    place_code = _place(place_code)
+    period = _clicked_period(click)
+    if indicator is None or place_code is None or period is None:
+        return html.P(refusal or "Click a point of the actual values.", className="muted")
+    user = auth.viewer()
+    return cached_view("lineage", (scope_of(user), indicator_code, place_code, period),
+                       lambda: _lineage(indicator, place_code, period, user))
+
+
+def _lineage(indicator: dict, place_code: str, period: str, user):
+    indicator_code = indicator["indicator_code"]
+    totals = queries.monthly_totals_for(user, indicator_code, place_code)
+    point = totals[totals["period"] == period]
+    if point.empty:
+        return html.P("No total for this period.", className="muted")
+    row = point.iloc[0]
+    period_type = queries.initiative()["period_type"]
+    title = (f"{format_period(period, row['period_start'], period_type)}: "
+             f"{format_value(row['value'], int(indicator['decimals'] or 0), indicator['unit_name'])}"
+             f" from {format_count(row['partners_reporting'])} partners")
+    values = queries.lineage(user, indicator_code, place_code, period)
+    if user.partner_scope() == ():
+        return html.Div([html.H4(title, id="lineage-title"), html.P(
+            "The values behind each total (files, sheets, rows) are seen by each partner for its "
+            "own and by the backbone's data team.", className="muted", id="lineage-private")])
+    names = {f"{row['dimension_code']}={row['category_code']}": row["category_name"]
+             for row in queries.breakdowns(indicator_code, place_code).to_dict("records")
+             if row["category_code"] is not None}
+    values = values.assign(
+        partner=values["partner_name"], unit=values["reporting_unit"].replace("", "-"),
+        what=values["indicator"], sheet=values["sheet"].replace("", "-"),
+        breakdown=[", ".join(names.get(part, part) for part in text.split(";"))
+                   if text != "total" else "-" for text in values["disaggregation"]],
+        shown_value=[format_value(v, 2 if v != int(v) else 0, u)
+                     for v, u in zip(values["value"], values["unit_name"], strict=True)],
+        row=values["row_number"].map(format_count))
+    note = None
+    if user.partner_scope():
+        note = html.P("Only your own values are listed; other partners' rows are theirs.",
+                      className="muted")
+    return html.Div([html.H4(title, id="lineage-title"),
+                     data_table(values, LINEAGE_COLUMNS, table_id="lineage-table",
+                                page_size=20, numeric=("shown_value", "row")),
+                     note] if note else
+                    [html.H4(title, id="lineage-title"),
+                     data_table(values, LINEAGE_COLUMNS, table_id="lineage-table",
+                                page_size=20, numeric=("shown_value", "row"))])
+
+
+def _clicked_period(click) -> str | None:
+    try:
+        custom = click["points"][0]["customdata"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    if isinstance(custom, list) and len(custom) == 2 and isinstance(custom[1], str):
+        return custom[1]
+    return None

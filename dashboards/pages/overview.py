@@ -1,49 +1,52 @@
-"""Steering committee overview: every target's status, grouped by working group."""
+"""Steering committee overview: every indicator, grouped by working group, as a tile."""
 
 import dash
 from dash import html
 
-from dashboards import queries
-from dashboards.components.format import format_value
-from dashboards.components.layout import link, not_published, status_badge
+from dashboards import auth, queries
+from dashboards.cache import cached_view, scope_of
+from dashboards.components.format import format_datetime
+from dashboards.components.layout import not_published
+from dashboards.components.suppression import threshold_for
+from dashboards.components.tiles import indicator_tile
 
-dash.register_page(__name__, path="/", title="Milestones overview", name="Overview")
+dash.register_page(__name__, order=0, path="/", title="Overview", name="Overview")
 
 
 def layout(**_query):
+    user = auth.viewer()
     try:
-        statuses = queries.milestone_status()
-        published = queries.published_at()
+        return cached_view("overview", scope_of(user), lambda: _overview(user))
     except queries.NotPublished:
         return not_published()
+
+
+def _overview(user):
+    catalogue = queries.indicators()
+    statuses = queries.milestone_status()
+    totals = queries.base_totals()
+    initiative = queries.initiative()
+    published = queries.published_at()
+    period_type = initiative["period_type"]
+    k = threshold_for(user, initiative)
+    opens = set(queries.indicators_seen_in_full(user)["indicator_code"])
+    area = totals[totals["place_code"] == "all"]
     sections = []
-    for group, rows in statuses.groupby("working_group_name", sort=False):
-        body = []
-        for row in rows.to_dict("records"):
-            decimals, unit = int(row["decimals"]), row["unit_name"]
-            next_point = (f"{format_value(row['milestone_value'], decimals, unit)} by "
-                          f"{row['milestone_period']}" if row["milestone_period"] else "-")
-            body.append(html.Tr([
-                html.Td(link(row["short_name"], f"/milestones?indicator={row['indicator_code']}"
-                                                f"&place={row['place_code']}")),
-                html.Td(row["place_name"]),
-                html.Td(f"{format_value(row['latest_value'], decimals, unit)}"
-                        + (f" ({row['latest_period']})" if row["latest_period"] else "")),
-                html.Td(next_point),
-                html.Td(format_value(row["projected_value"], decimals, unit)),
-                html.Td(status_badge(row["status"])),
-            ], **{"data-indicator": row["indicator_code"]}))
-        sections.append(html.Section([
-            html.H3(group),
-            html.Table(className="status-table", children=[
-                html.Thead(html.Tr([html.Th(h) for h in (
-                    "Indicator", "Place", "Latest", "Next milestone", "Projected", "Status")])),
-                html.Tbody(body),
-            ]),
-        ]))
+    for group, indicators in catalogue.groupby("working_group_name", sort=False):
+        tiles = [indicator_tile(
+            indicator, area[area["indicator_code"] == indicator["indicator_code"]],
+            statuses[statuses["indicator_code"] == indicator["indicator_code"]], period_type,
+            opens=indicator["indicator_code"] in opens, min_contributors=k)
+            for indicator in indicators.to_dict("records")]
+        sections.append(html.Section([html.H3(group), html.Div(tiles, className="tiles")],
+                                     className="tile-group"))
     return html.Div([
         html.H2("Where each shared indicator is heading"),
-        html.P(["Status compares the trend of recent months with the next milestone. ",
-                f"Data published {published}."], className="muted"),
+        html.P(["The latest complete period of each indicator for the whole area, the change "
+                "since the period before, and its status against the next milestone (the "
+                "trend of recent complete periods projected to it). Hollow points: periods "
+                "not complete yet. ",
+                html.Span(f"Data published {format_datetime(published)}.",
+                          id="published-at")], className="muted"),
         *sections,
     ])

@@ -28,7 +28,7 @@ from murmuration.intake.upload import (
 )
 from murmuration.paths import ProjectPaths
 
-dash.register_page(__name__, path="/portal", title="Partner portal", name="Portal",
+dash.register_page(__name__, order=5, path="/portal", title="Partner portal", name="Portal",
                    allowed=lambda user: user.may_upload)
 
 ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.json"

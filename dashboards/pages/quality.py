@@ -2,42 +2,57 @@
 itself and for the steering committee deciding how far to trust the numbers."""
 
 import dash
-from dash import Input, Output, callback, dash_table, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from dashboards import auth, queries
+from dashboards.components.format import format_count, format_percent, format_value
 from dashboards.components.layout import not_published
 from dashboards.components.scorecard_chart import scorecard_figure
+from dashboards.components.tables import data_table
 
-dash.register_page(__name__, path="/quality", title="Submission quality", name="Quality")
+dash.register_page(__name__, order=4, path="/quality", title="Submission quality",
+                   name="Quality")
 
-
-def _percent(value) -> str:
-    return "-" if value is None or value != value else f"{100 * value:.0f}%"
+SCORECARD_COLUMNS = {"partner_name": "Partner", "score_text": "Score",
+                     "completeness_text": "Completeness", "timeliness_text": "Timeliness",
+                     "validity_text": "Validity", "plausibility_text": "Plausibility",
+                     "flags": "Flags", "targets": "Targets met"}
+REASON_COLUMNS = {"reason": "Reason", "rows_text": "Rows", "example_file": "For example in"}
+ROW_COLUMNS = {"file_name": "File", "sheet": "Sheet", "row": "Row", "column_name": "Column",
+               "written": "As written", "quarantine_reason": "Reason"}
+FLAG_COLUMNS = {"period": "Period", "indicator": "Indicator", "place_name": "Place",
+                "breakdown": "Breakdown", "shown": "Value", "expected": "Expected",
+                "severity": "Severity", "description": "What it means", "where": "Where"}
 
 
 def layout(partner: str | None = None, **_query):
     try:
         cards = queries.partner_scorecards(auth.viewer())
+        initiative = queries.initiative()
     except queries.NotPublished:
         return not_published()
     codes = cards["partner_code"].tolist()
     chosen = partner if partner in codes else (codes[0] if codes else None)
-    rows = [{
-        "Partner": row["partner_name"], "Score": row["score"],
-        "Completeness": _percent(row["completeness"]), "Timeliness": _percent(row["timeliness"]),
-        "Validity": _percent(row["validity"]), "Plausibility": _percent(row["plausibility"]),
-        "Flags": int(row["outliers"] + row["consistency_flags"] + row["relation_flags"]),
-        "Targets met": "yes" if row["meets_completeness_target"]
-        and row["meets_timeliness_target"] else "no",
-    } for row in cards.to_dict("records")]
+    cards = cards.assign(
+        score_text=cards["score"].map(lambda v: format_value(v, 0)),
+        completeness_text=cards["completeness"].map(format_percent),
+        timeliness_text=cards["timeliness"].map(format_percent),
+        validity_text=cards["validity"].map(format_percent),
+        plausibility_text=cards["plausibility"].map(format_percent),
+        flags=(cards["outliers"] + cards["consistency_flags"] + cards["relation_flags"])
+        .map(format_count),
+        targets=[("yes" if c and t else "no") for c, t in
+                 zip(cards["meets_completeness_target"], cards["meets_timeliness_target"],
+                     strict=True)])
     return html.Div([
         html.H2("Submission quality"),
         html.P("Each partner over its last 12 expected reports. Completeness and timeliness "
-               "targets follow the WHO Data Quality Review (90% and 75%).", className="muted"),
-        dash_table.DataTable(id="partner-scorecards", data=rows,
-                             columns=[{"name": c, "id": c} for c in rows[0]] if rows else [],
-                             style_cell={"textAlign": "left", "fontFamily": "inherit"},
-                             sort_action="native"),
+               "targets follow the WHO Data Quality Review "
+               f"({format_percent(initiative['completeness_target'])} and "
+               f"{format_percent(initiative['timeliness_target'])}).", className="muted"),
+        data_table(cards, SCORECARD_COLUMNS, table_id="partner-scorecards", sortable=True,
+                   numeric=("score_text", "completeness_text", "timeliness_text",
+                            "validity_text", "plausibility_text", "flags")),
         html.Div(className="controls", children=[
             html.Label(["Partner", dcc.Dropdown(
                 id="quality-partner", clearable=False, value=chosen,
@@ -51,21 +66,21 @@ def layout(partner: str | None = None, **_query):
 
 @callback(Output("quality-chart", "figure"), Output("quality-detail", "children"),
           Input("quality-partner", "value"))
-def show_partner(partner_code: str):
+def show_partner(partner_code):
     user = auth.viewer()
     cards = queries.partner_scorecards(user).set_index("partner_code")
-    if partner_code not in cards.index:  # not this user's to see: nothing, whatever was asked
-        return {}, html.P("No scorecard to show.", className="muted")
+    if not isinstance(partner_code, str) or partner_code not in cards.index:
+        return {}, html.P("No scorecard to show.", className="muted")  # not this user's
     name = cards.loc[partner_code, "partner_name"]
     scorecard = queries.submission_scorecard(user, partner_code)
     reasons = queries.quarantine_reasons(user, partner_code)
     rows_visible = user.may_see_partner_rows(partner_code)
-    flags = queries.partner_flags(user, partner_code)
-    if not rows_visible:
-        reasons = reasons.drop(columns=["example_file"])
+    reasons = reasons.assign(rows_text=reasons["rows"].map(format_count))
+    reason_columns = REASON_COLUMNS if rows_visible else {
+        k: v for k, v in REASON_COLUMNS.items() if k != "example_file"}
     missing = scorecard[scorecard["expected"] & ~scorecard["received"]]["report_period"].tolist()
     late = scorecard[scorecard["received"] & ~scorecard["on_time"]]
-    detail = html.Div([
+    detail = [
         html.P(html.A("Open this partner's feedback pack (HTML and CSV)",
                       href=f"/feedback/{partner_code}/index.html", target="_blank"))
         if rows_visible else html.P("Each partner's rows, files and feedback pack are seen "
@@ -74,16 +89,44 @@ def show_partner(partner_code: str):
         html.H4("Reports not received"),
         html.P(", ".join(missing) if missing else "None.", id="quality-missing"),
         html.H4("Reports received late"),
-        html.P(", ".join(f"{r.report_period} ({int(r.days_late)} days)"
+        html.P(", ".join(f"{r.report_period} ({format_count(r.days_late)} days)"
                          for r in late.itertuples()) or "None.", id="quality-late"),
         html.H4("Quarantined rows, by reason"),
-        dash_table.DataTable(data=reasons.to_dict("records"),
-                             columns=[{"name": c, "id": c} for c in reasons.columns],
-                             style_cell={"textAlign": "left", "whiteSpace": "normal"}),
-        *([html.H4("Values that look unusual"),
-           dash_table.DataTable(id="quality-flags", data=flags.round(2).to_dict("records"),
-                                columns=[{"name": c, "id": c} for c in flags.columns],
-                                style_cell={"textAlign": "left", "whiteSpace": "normal"},
-                                page_size=15)] if rows_visible else []),
-    ])
-    return scorecard_figure(name, scorecard), detail
+        data_table(reasons, reason_columns, table_id="quality-reasons", wide=("reason",),
+                   numeric=("rows_text",)),
+    ]
+    if rows_visible:
+        detail += _rows_and_flags(user, partner_code)
+    return scorecard_figure(name, scorecard), html.Div(detail)
+
+
+def _rows_and_flags(user, partner_code: str) -> list:
+    rows = queries.quarantined_rows(user, partner_code)
+    if not rows.empty:
+        rows = rows.assign(
+            row=rows["row_number"].map(format_count), sheet=rows["sheet"].replace("", "-"),
+            written=[" / ".join(part for part in (p, pl, i, v) if part)
+                     for p, pl, i, v in zip(rows["period_text"].fillna(""),
+                                            rows["place_text"].fillna(""),
+                                            rows["indicator_text"].fillna(""),
+                                            rows["value_text"].fillna(""), strict=True)])
+    flags = queries.partner_flags(user, partner_code)
+    if not flags.empty:
+        flags = flags.assign(
+            breakdown=flags["disaggregation"].replace("total", "-"),
+            shown=[format_value(v, d, u) for v, d, u in
+                   zip(flags["value"], flags["decimals"], flags["unit_name"], strict=True)],
+            expected=[f"{format_value(lo, d + 1)} to {format_value(hi, d + 1)}"
+                      if lo == lo and lo is not None else "-" for lo, hi, d in
+                      zip(flags["expected_low"], flags["expected_high"], flags["decimals"],
+                          strict=True)],
+            where=[f"{f}, row {format_count(r)}" if f else "-" for f, r in
+                   zip(flags["file_name"].fillna(""), flags["row_number"], strict=True)])
+    return [
+        html.H4("Quarantined rows (the latest 200)"),
+        data_table(rows, ROW_COLUMNS, table_id="quality-quarantined", page_size=15,
+                   wide=("quarantine_reason",), numeric=("row",)),
+        html.H4("Values that look unusual"),
+        data_table(flags, FLAG_COLUMNS, table_id="quality-flags", page_size=15,
+                   wide=("description",), numeric=("shown",)),
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -145,6 +145,17 @@ class SupersedeBy(StrEnum):
     ADDITIVE = "additive"      # nothing is replaced: files add up (one file per site or week)
 
 
+class SmallCells(Strict):
+    """Small-cell suppression (README, "Small cells"): for the roles listed, a value built from
+    fewer than min_contributors partners is shown as suppressed, and one more cell of the same
+    total is suppressed with it so it cannot be worked out from the total and the others."""
+
+    min_contributors: int = Field(1, ge=1, le=100, description="1: nothing is suppressed")
+    roles: list[Literal["steering", "working_group", "partner"]] = Field(
+        [], description="the roles that must not see small cells (the backbone's data team "
+                        "always sees every value)")
+
+
 class Initiative(Strict):
     name: str
     description: str = ""
@@ -168,6 +179,7 @@ class Initiative(Strict):
                           "partner's reports_from, else the earliest period with data)")
     quality: QualityRule = QualityRule()
     scorecard: Scorecard = Scorecard()
+    small_cells: SmallCells = SmallCells()
 
     _start = field_validator("reporting_start")(
         lambda cls, v: None if v is None else check_period(v))

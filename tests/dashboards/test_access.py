@@ -192,23 +192,28 @@ def test_quality_page_lists_only_the_partners_own_scorecard(server):
     assert "BrightStart" in text and "Little Steps" not in text
 
 
+# The indicator callback also redraws when a note is added below the chart.
+NOTES = {"id": "learning-log-changed", "property": "data", "value": None}
+
+
 def test_working_group_sees_its_indicators_in_full_and_not_the_others(server):
     member = signed_in(server, "wg-early")
-    outputs = "..milestone-chart.figure...milestone-status.children...milestone-definition.children.."
+    outputs = ("..milestone-chart.figure...milestone-status.children...milestone-definition."
+               "children...milestone-breakdowns.children...milestone-contributions.children..")
     own = callback(member, outputs, [
         {"id": "milestone-indicator", "property": "value", "value": "children_enrolled"},
-        {"id": "milestone-place", "property": "value", "value": "east"}])
+        {"id": "milestone-place", "property": "value", "value": "east"}, NOTES])
     assert "Children enrolled" in body(own)
     other = callback(member, outputs, [
         {"id": "milestone-indicator", "property": "value",
          "value": "families_in_temporary_housing"},
-        {"id": "milestone-place", "property": "value", "value": "all"}])
+        {"id": "milestone-place", "property": "value", "value": "all"}, NOTES])
     text = body(other)
     assert "not in your working groups" in text and "scatter" not in text
     # An unknown code (typed by hand) is an empty state, not an error.
     unknown = callback(signed_in(server, "admin"), outputs, [
         {"id": "milestone-indicator", "property": "value", "value": "no_such_thing"},
-        {"id": "milestone-place", "property": "value", "value": "nowhere"}])
+        {"id": "milestone-place", "property": "value", "value": "nowhere"}, NOTES])
     assert unknown.status_code == 200 and "No indicator with this code." in body(unknown)
     unknown = callback(signed_in(server, "admin"), QUALITY_OUTPUTS, [
         {"id": "quality-partner", "property": "value", "value": "no_such_partner"}])
@@ -271,3 +276,34 @@ def test_dash_callbacks_refuse_form_posts(server):
     client = signed_in(server, "admin")
     response = client.post("/_dash-update-component", data={"output": "x"})
     assert response.status_code == 400
+
+
+def test_indicator_callbacks_answer_bad_inputs_with_a_message(server):
+    """Hand-made posts (unknown codes, wrong types, a click on nothing) get an answer, never
+    HTTP 500; a steering member's click lists no partner's rows."""
+    admin = signed_in(server, "admin")
+    outputs = ("..milestone-chart.figure...milestone-status.children...milestone-definition."
+               "children...milestone-breakdowns.children...milestone-contributions.children..")
+    for indicator, place in [(["x"], "all"), ("children_enrolled", {"a": 1}), (None, None)]:
+        answer = callback(admin, outputs, [
+            {"id": "milestone-indicator", "property": "value", "value": indicator},
+            {"id": "milestone-place", "property": "value", "value": place}, NOTES])
+        assert answer.status_code == 200, (indicator, place)
+    for click in [None, {"points": []}, {"points": [{"customdata": "2025-05"}]},
+                  {"points": [{"customdata": ["", "1999-01"]}]}]:
+        answer = callback(admin, "milestone-lineage.children", [
+            {"id": "milestone-chart", "property": "clickData", "value": click},
+            {"id": "milestone-indicator", "property": "value", "value": "children_enrolled"},
+            {"id": "milestone-place", "property": "value", "value": "all"}])
+        assert answer.status_code in (200, 204), click
+    click = {"points": [{"customdata": ["", "2025-05"]}]}
+    steering = callback(signed_in(server, "steering"), "milestone-lineage.children", [
+        {"id": "milestone-chart", "property": "clickData", "value": click},
+        {"id": "milestone-indicator", "property": "value", "value": "children_enrolled"},
+        {"id": "milestone-place", "property": "value", "value": "all"}])
+    assert "from 3 partners" in body(steering) and ".csv" not in body(steering)
+    listed = callback(admin, "milestone-lineage.children", [
+        {"id": "milestone-chart", "property": "clickData", "value": click},
+        {"id": "milestone-indicator", "property": "value", "value": "children_enrolled"},
+        {"id": "milestone-place", "property": "value", "value": "all"}])
+    assert "brightstart_enrolment_2025-05_corrected.csv" in body(listed)

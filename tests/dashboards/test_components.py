@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
+import plotly.graph_objects as go
 
 from dashboards.components.format import format_value
 from dashboards.components.milestone_chart import milestone_figure
@@ -31,7 +31,7 @@ def test_milestone_figure_draws_actuals_targets_and_projection():
     assert names == ["Actual", "Planned path", "Baseline", "Milestone", "Target",
                      "Trend projection (at risk)"]
     assert list(figure.data[0].y) == [10.0, 12.0, 14.0]
-    assert "1 of 2 partners reported" in figure.data[0].customdata
+    assert ["1 of 2 partners reported", None] in [list(c) for c in figure.data[0].customdata]
     assert list(figure.data[-1].y) == [14.0, 18.0]
     assert figure.layout.title.text == "Visits - At risk"
 
@@ -50,68 +50,54 @@ def test_incomplete_and_early_months_are_hollow_and_say_why():
     assert list(actual.y) == [12.0, None, None]  # the line joins complete months only
     assert left_out.name == "Not complete (left out of status)"
     assert left_out.marker.symbol == "circle-open" and list(left_out.y) == [14.0, 5.0]
-    assert left_out.customdata[1] == ("1 of 3 partners reported, due 2026-12-15 (not yet due: "
+    assert left_out.customdata[1][0] == ("1 of 3 partners reported, due 2026-12-15 (not yet due: "
                                       "left out of the status)")
-    assert left_out.customdata[0].startswith("1 of 2 partners reported, due 2026-11-15 "
+    assert left_out.customdata[0][0].startswith("1 of 2 partners reported, due 2026-11-15 "
                                              "(incomplete: left out of the status)<br>1 value "
                                              "left out: only one of numerator and denominator")
     # The projection starts from the latest complete month, the one the status used.
     assert list(figure.data[-1].y) == [12.0, 16.0]
 
 
-@pytest.fixture(scope="module")
-def app():
-    """Pages register themselves when the app is created; callbacks are then plain functions."""
-    from dashboards.app import create_app
-
-    return create_app()
-
-
-@pytest.fixture
-def published(app, sample_run, monkeypatch):
-    """The published sample, seen by a signed-in admin (pages and callbacks ask who asks)."""
-    from flask_login import login_user
-
-    import dashboards.pages.milestones
-    import dashboards.pages.overview
-    import dashboards.pages.quality  # noqa: F401  (imported outside a request: they register)
-    from dashboards.auth import SessionUser
-    from murmuration.access import Role, User
-
-    assert sample_run.returncode == 0, sample_run.stdout + sample_run.stderr
-    monkeypatch.setenv("MURMURATION_SERVING", str(sample_run.paths.serving))
-    with app.server.test_request_context("/"):
-        login_user(SessionUser(User("admin", Role.ADMIN, "hash")))
-        yield
-
-
 def test_milestone_callback_on_published_data(published):
     from dashboards.pages.milestones import show_indicator
 
-    figure, card, definition = show_indicator("families_in_temporary_housing", "all")
+    figure, card, definition, _, _ = show_indicator("families_in_temporary_housing", "all")
+    figure = go.Figure(figure)
     assert figure.layout.title.text == "Families in temporary housing - Off track"
     assert len(figure.data[0].x) == 21  # the housing trust joined in 2025-02 (PLANTED)
     assert "Off track" in str(card) and "against a milestone of 160" in str(card)
     assert "Lower is better" in str(definition)
 
-    figure, card, _ = show_indicator("family_referrals", "north")
+    figure, card, *_ = show_indicator("family_referrals", "north")
+    figure = go.Figure(figure)
     assert "No baseline, milestones or target" in str(card)
-    assert figure.layout.title.text.endswith("No data")
+    # No targets: the title says so (it said "No data" above 24 plotted points).
+    assert figure.layout.title.text == "Family referrals - no targets set"
+    assert len(figure.data[0].x) == 24
 
 
-def test_overview_lists_every_target(published):
+def test_overview_has_a_tile_for_every_indicator(published):
     from dashboards.pages.overview import layout
 
     text = str(layout())
-    assert text.count("data-status") == 6
+    # 8 indicators (6 with targets: 5 whole-area statuses + Eastfield's; 3 with none).
+    assert text.count("data-indicator=") == 8
+    assert text.count("data-status='none'") == 3
+    assert text.count("data-status='on_track'") == 3
     assert "Families in temporary housing" in text and "Eastfield" in text
+    assert "1,901 children" in text and "+7 children since Sep 2026" in text
+    assert "Nov 2026: 1 of 3 partners reported so far (not yet due)" in text
+    assert "Data published " in text and "UTC" in text
 
 
-def test_pages_say_when_nothing_is_published(app, monkeypatch, tmp_path):
-    from dashboards.pages.overview import layout
+def test_pages_say_when_nothing_is_published(signed_in, monkeypatch, tmp_path):
+    from dashboards.pages import milestones, overview, quality
 
-    monkeypatch.setenv("MURMURATION_SERVING", str(tmp_path / "missing.duckdb"))
-    assert "Nothing published yet" in str(layout())
+    with signed_in("steering"):
+        monkeypatch.setenv("MURMURATION_SERVING", str(tmp_path / "missing.duckdb"))
+        for page in (overview, milestones, quality):
+            assert "Nothing published yet" in str(page.layout())
 
 
 def test_quality_callback_on_published_data(published):

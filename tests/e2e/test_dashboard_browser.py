@@ -21,6 +21,12 @@ def test_milestone_page_draws_the_chart(browser, dashboard_url, artifacts):
     # actual, the months not complete, planned path, baseline, target (east has no
     # milestones), trend
     assert traces == 6
+    # Breakdowns by age band and sex (the place is chosen), each partner's part.
+    page.wait_for_selector("#breakdown-chart .scatterlayer .trace", timeout=30_000)
+    titles = page.locator("#breakdown-chart .annotation-text").all_text_contents()
+    assert titles == ["By age band", "By sex"]
+    assert sorted(page.locator("#contribution-chart .legendtext").all_text_contents()) == [
+        "BrightStart Nurseries", "Little Steps Playgroups", "Parents Together"]
     assert page.locator("#milestone-chart .gtitle").text_content() == "Children enrolled - At risk"
     status = page.locator("#milestone-status").text_content()
     assert "At risk" in status and "Left out as not complete: 2026-11" in status
@@ -48,17 +54,60 @@ def test_milestone_page_draws_the_chart(browser, dashboard_url, artifacts):
     page.context.close()
 
 
-def test_overview_shows_every_status(browser, dashboard_url, artifacts):
+def test_overview_shows_every_indicator_as_a_tile(browser, dashboard_url, artifacts):
     page = signed_in_page(browser, dashboard_url, "steering")
-    page.wait_for_selector(".status-table", timeout=30_000)
+    page.wait_for_selector(".tile", timeout=30_000)
+    assert page.locator(".tile").count() == 8
+    groups = page.locator(".tile-group h3").all_text_contents()
+    assert groups == ["Early learning", "Family support and housing", "Child health"]
     badges = page.locator("[data-status]").all_text_contents()
-    assert sorted(badges) == ["At risk", "At risk", "Off track", "On track", "On track",
-                              "On track"]
+    assert sorted(badges) == ["At risk", "At risk", "No targets set", "No targets set",
+                              "No targets set", "Off track", "On track", "On track", "On track"]
+    enrolled = page.locator(".tile[data-indicator=children_enrolled]")
+    assert enrolled.locator(".tile-value").text_content() == "1,901 children"
+    assert enrolled.locator(".tile-change").text_content() == "+7 children since Sep 2026"
+    assert enrolled.locator(".tile-reported").text_content() == "3 of 3 partners reported"
+    assert "1 not complete" in enrolled.locator(".tile-sparkline").get_attribute("alt")
+    assert "UTC" in page.locator("#published-at").text_content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert page.locator("#initiative-name").text_content() == "Riverside Early Years Partnership"
     page.screenshot(path=str(artifacts / "overview_page.png"), full_page=True)
     page.get_by_role("link", name="Families in temporary housing").click()
     page.wait_for_selector("#milestone-chart .scatterlayer .trace", timeout=30_000)
     assert "indicator=families_in_temporary_housing" in page.url
+    page.context.close()
+
+
+def test_indicator_page_lineage_and_notes_on_the_chart(browser, dashboard_url, artifacts):
+    """Clicking a point lists the values behind it with file, row and column; a note added
+    below the chart appears on it as a marker."""
+    page = signed_in_page(browser, dashboard_url, "admin",
+                          "/milestones?indicator=children_enrolled&place=all")
+    page.wait_for_selector("#milestone-chart .scatterlayer .trace .point", timeout=30_000)
+    # May 2025: revised by BrightStart's corrected file (its hover says so).
+    actual = page.locator("#milestone-chart .scatterlayer .trace").first.locator(".point")
+    point = actual.nth(6)
+    box = point.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#milestone-chart .hovertext", timeout=10_000)
+    hover = page.locator("#milestone-chart .hovertext").text_content()
+    assert "May 2025" in hover and "Revised by a later file from BrightStart Nurseries" in hover
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#lineage-table", timeout=30_000)
+    assert page.locator("#lineage-title").text_content() == (
+        "May 2025: 1,557 children from 3 partners")
+    table = page.locator("#lineage-table").text_content()
+    assert "brightstart_enrolment_2025-05_corrected.csv" in table and "Count" in table
+    page.fill("#learning-log-text", "Enrolment drive started in Eastfield (browser test)")
+    page.fill("#learning-log-date", "2026-03-02")
+    page.click("#learning-log-add")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#milestone-chart .annotation-text')]"
+        ".some(a => a.textContent.includes('\u270e'))", timeout=30_000)
+    assert "Enrolment drive started in Eastfield" in page.locator(
+        "#learning-log-list").text_content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.screenshot(path=str(artifacts / "indicator_page.png"), full_page=True)
     page.context.close()
 
 

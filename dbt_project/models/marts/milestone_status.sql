@@ -98,6 +98,10 @@ assessed as (
         indicators.short_name as indicator_name,
         indicators.direction,
         indicators.unit,
+        -- '%' a month would read as a rate of growth: a percentage's trend is in points.
+        case when indicators.unit_name = '%' then 'percentage points'
+            else indicators.unit_name end as trend_unit,
+        indicators.decimals,
         indicators.trend_periods,
         indicators.min_periods,
         indicators.at_risk_tolerance,
@@ -203,16 +207,17 @@ final as (
                 || ' needed, ending within the last ' || trend_periods || ' periods).'
             when all_milestones_passed then
                 'All milestones have passed; the latest value ('
-                || {{ format_number('latest_value') }} || ') is compared with the end target ('
-                || {{ format_number('milestone_value') }} || ').'
+                || {{ format_number('latest_value', 'decimals') }}
+                || ') is compared with the end target ('
+                || {{ format_number('milestone_value', 'decimals') }} || ').'
             else
                 'The trend of the last ' || trend_periods || ' ' || {{ period_type() }} || 's ('
                 || case when slope >= 0 then '+' else '' end
-                || {{ format_number('slope') }} || ' ' || unit || ' a ' || {{ period_type() }}
-                || ') projects '
-                || {{ format_number('projected_value') }} || ' by ' || milestone_period
-                || ' against a ' || milestone_kind || ' of ' || {{ format_number('milestone_value') }}
-                || '.'
+                || {{ format_number('slope', 'decimals + 1') }} || ' ' || trend_unit || ' a '
+                || {{ period_type() }} || ') projects '
+                || {{ format_number('projected_value', 'decimals') }} || ' by ' || milestone_period
+                || ' against a ' || milestone_kind || ' of '
+                || {{ format_number('milestone_value', 'decimals') }} || '.'
         end || coalesce(' Left out as not complete: ' || left_out_text || '.', '')
             as status_reason
     from scored

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from murmuration.digest import write_digest
 from murmuration.feedback import feedback_dir, write_feedback_packs
 from murmuration.warehouse import publish
 from orchestration.defs.dbt.assets import harmonised_models
@@ -11,7 +12,7 @@ from orchestration.lib.resources import InitiativeResource
 
 MARTS = ["indicator_values", "quarantined_values", "submissions", "indicator_period_totals",
          "milestone_status", "indicator_targets", "indicators", "partners", "places", "initiative",
-         "superseded_submissions"]
+         "superseded_submissions", "indicator_breakdowns", "indicator_contributions"]
 QUALITY = ["value_flags", "relation_flags", "partner_period_reports", "submission_scorecard",
            "partner_scorecard"]
 
@@ -55,4 +56,24 @@ def feedback_packs(context: dg.AssetExecutionContext,
     })
 
 
-defs = dg.Definitions(assets=[serving_snapshot, feedback_packs])
+@dg.asset(
+    group_name="publish",
+    deps=[serving_snapshot],
+    description="What changed since the previous published snapshot (new submissions, revised "
+                "totals, statuses, milestones reached or missed, flags, late reports): the "
+                "snapshot's facts kept in history/, and digest/latest.html (plus a dated copy) "
+                "for the steering committee.",
+)
+def change_digest(context: dg.AssetExecutionContext,
+                  initiative: InitiativeResource) -> dg.MaterializeResult:
+    paths = initiative.paths
+    digest = write_digest(paths.serving, paths.state_dir)
+    context.log.info(f"what changed: {digest.path}")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(digest.path)),
+        "since": digest.changes.since or "-",
+        **{name: count for name, count in digest.changes.counts().items()},
+    })
+
+
+defs = dg.Definitions(assets=[serving_snapshot, feedback_packs, change_digest])

@@ -1,0 +1,92 @@
+"""Breakdowns as small multiples (one panel per dimension: sex, age band, place) and each
+partner's contribution to the total over time, with small cells suppressed for the roles that
+must not see them. Pure functions from query results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboards.components.format import period_hover_format
+from dashboards.components.suppression import suppress
+
+PALETTE = ["#1f4e79", "#d1495b", "#00798c", "#edae49", "#66a182", "#7a5195", "#8d96a3",
+           "#2e4057", "#c05805", "#3b8ea5"]
+
+
+def breakdown_panels(breakdowns: pd.DataFrame, place_totals: pd.DataFrame | None,
+                     k: int = 1) -> tuple[list[tuple[str, pd.DataFrame]], int]:
+    """The panels to draw: (title, cells with a 'category_name' and 'value', suppressed cells
+    removed) per dimension, then by place; and how many cells were suppressed."""
+    panels: list[tuple[str, pd.DataFrame]] = []
+    hidden = 0
+    for (_, name), cells in breakdowns.groupby(["dimension_code", "dimension_name"], sort=False,
+                                               dropna=False):
+        if cells["category_code"].notna().sum() == 0:
+            continue  # nobody reported this breakdown: nothing to split
+        judged = suppress(cells, groups=["period"], k=k)
+        hidden += int(judged["suppressed"].notna().sum())
+        panels.append((f"By {str(name).lower()}", judged[judged["suppressed"].isna()]))
+    if place_totals is not None and not place_totals.empty:
+        cells = place_totals.rename(columns={"partners_reporting": "contributors"})
+        judged = suppress(cells, groups=["period"], k=k)
+        hidden += int(judged["suppressed"].notna().sum())
+        panels.append(("By place", judged[judged["suppressed"].isna()]))
+    return panels, hidden
+
+
+def breakdown_figure(panels: list[tuple[str, pd.DataFrame]], indicator: dict,
+                     period_type: str) -> go.Figure:
+    unit = indicator.get("unit_name") or ""
+    decimals = int(indicator.get("decimals") or 0)
+    figure = make_subplots(rows=1, cols=max(len(panels), 1), shared_yaxes=True,
+                           subplot_titles=[title for title, _ in panels] or [""],
+                           horizontal_spacing=0.04)
+    template = ("%{fullData.name}, %{x|" + period_hover_format(period_type) + "}: %{y:,."
+                + str(decimals) + "f} " + unit + "<extra></extra>")
+    for column, (_, cells) in enumerate(panels, start=1):
+        order = (cells.sort_values("category_order") if "category_order" in cells else cells)
+        for position, (category, series) in enumerate(
+                order.groupby("category_name", sort=False)):
+            series = series.sort_values("period_start")
+            figure.add_trace(go.Scatter(
+                x=series["period_start"], y=series["value"], mode="lines", name=str(category),
+                legendgroup=f"panel{column}", legendgrouptitle_text=None,
+                line={"color": PALETTE[position % len(PALETTE)], "width": 2,
+                      "dash": "dot" if str(category).startswith("Not broken down") else "solid"},
+                hovertemplate=template), row=1, col=column)
+    figure.update_layout(template="plotly_white", height=340, hovermode="closest",
+                         legend={"orientation": "h", "y": -0.2},
+                         margin={"l": 60, "r": 20, "t": 40, "b": 40})
+    return figure
+
+
+def contribution_figure(contributions: pd.DataFrame, indicator: dict, period_type: str,
+                        k: int = 1, own: tuple[str, ...] = ()) -> tuple[go.Figure, int]:
+    """Each partner's part over time: stacked areas for values that add up, lines for a
+    ratio (each partner's own ratio). Returns the figure and how many parts were hidden."""
+    unit = indicator.get("unit_name") or ""
+    decimals = int(indicator.get("decimals") or 0)
+    exempt = contributions["partner_code"].isin(own)
+    judged = suppress(contributions, groups=["period"], k=k, exempt=exempt)
+    hidden = int(judged["suppressed"].notna().sum())
+    shown = judged[judged["suppressed"].isna()]
+    stacked = indicator.get("aggregation") != "ratio"
+    figure = go.Figure()
+    when = "%{x|" + period_hover_format(period_type) + "}"
+    for position, (name, series) in enumerate(shown.groupby("partner_name", sort=True)):
+        series = series.sort_values("period_start")
+        revised = ["<br>revised by a later file" if count else ""
+                   for count in series["values_revised"]]
+        figure.add_trace(go.Scatter(
+            x=series["period_start"], y=series["value"], name=str(name),
+            mode="lines", stackgroup="parts" if stacked else None,
+            line={"color": PALETTE[position % len(PALETTE)], "width": 1.5 if stacked else 2},
+            customdata=revised,
+            hovertemplate="%{fullData.name}, " + when + ": %{y:,." + str(decimals) + "f} "
+                          + unit + "%{customdata}<extra></extra>"))
+    figure.update_layout(template="plotly_white", height=340, hovermode="closest",
+                         yaxis_title=unit, legend={"orientation": "h", "y": -0.2},
+                         margin={"l": 60, "r": 20, "t": 20, "b": 40})
+    return figure, hidden

@@ -1,0 +1,73 @@
+-- Each partner's part of an indicator's total per period of the initiative's type, for every
+-- place and the whole area ('all'): the mutually reinforcing activities made visible. A ratio's
+-- part is the partner's own ratio over its paired units (parts of a ratio do not add up).
+-- revised: a later file from the partner added, changed, removed or withdrew values counted
+-- here (int_supersession_changes; for a ratio, changes to its numerator or denominator).
+with units as (
+    select * from {{ ref('int_indicator_units') }}
+    where is_paired
+),
+
+indicators as (
+    select * from {{ ref('stg_registry__indicators') }}
+),
+
+changes as (
+    select * from {{ ref('int_supersession_changes') }}
+    where change <> 'unchanged'
+),
+
+by_place_and_area as (
+    select units.*, units.place_code as total_place from units where place_code <> 'all'
+    union all
+    select units.*, 'all' as total_place from units
+),
+
+aggregated as (
+    select
+        by_place_and_area.indicator_code,
+        partner_code,
+        period,
+        period_start,
+        total_place as place_code,
+        case when any_value(indicators.aggregation) = 'ratio'
+            then sum(numerator_value) / nullif(sum(denominator_value), 0)
+                * any_value(indicators.factor)
+            else sum(value) end as value,
+        sum(numerator_value) as numerator_value,
+        sum(denominator_value) as denominator_value,
+        count(distinct reporting_unit) as reporting_units,
+        count(*) as values_counted
+    from by_place_and_area
+    inner join indicators using (indicator_code)
+    group by all
+),
+
+revisions as (
+    select
+        indicators.indicator_code,
+        changes.partner_code,
+        changes.period,
+        place.place_code,
+        count(*) as values_revised
+    from changes
+    inner join indicators
+        on changes.indicator_code in (indicators.indicator_code, indicators.numerator_code,
+                                      indicators.denominator_code)
+    cross join lateral (
+        select changes.place_code as place_code where changes.place_code <> 'all'
+        union all
+        select 'all'
+    ) as place
+    group by all
+),
+
+final as (
+    select
+        aggregated.*,
+        coalesce(revisions.values_revised, 0) as values_revised
+    from aggregated
+    left join revisions using (indicator_code, partner_code, period, place_code)
+)
+
+select * from final

@@ -1,0 +1,46 @@
+"""Fixtures for calling pages and callbacks directly on the published sample, as a given user."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def app():
+    """Pages register themselves when the app is created; callbacks are then plain functions."""
+    from dashboards.app import create_app
+
+    return create_app()  # imports the pages as dashboards.pages.<name>
+
+
+@pytest.fixture
+def signed_in(app, sample_run, monkeypatch):
+    """``with signed_in(role, partners=(), working_groups=()):`` - a request on the published
+    sample by a user of that role (pages and callbacks ask who asks)."""
+    assert sample_run.returncode == 0, sample_run.stdout + sample_run.stderr
+    monkeypatch.setenv("MURMURATION_SERVING", str(sample_run.paths.serving))
+
+    @contextmanager
+    def request_as(role: str, partners: tuple[str, ...] = (),
+                   working_groups: tuple[str, ...] = ()):
+        from flask_login import login_user
+
+        from dashboards.auth import SessionUser
+        from murmuration.access import Role, User
+
+        user = User(role, Role(role), "hash", partners=tuple(partners),
+                    working_groups=tuple(working_groups))
+        with app.server.test_request_context("/"):
+            login_user(SessionUser(user))
+            yield user
+
+    return request_as
+
+
+@pytest.fixture
+def published(signed_in):
+    """The published sample, seen by a signed-in admin."""
+    with signed_in("admin"):
+        yield
