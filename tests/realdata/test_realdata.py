@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 
@@ -124,3 +125,31 @@ def test_consolidated_overlaps_are_resolved_and_reported(harmonised):
         assert [(changed, removed) for *_, changed, removed in overlaps] == [(0, 0)]
     else:
         assert overlaps == []
+
+
+def test_the_indicator_chart_draws_the_initiatives_own_periods(harmonised, monkeypatch):
+    """Weekly data (Laos dengue) is drawn by week on the indicator chart: a weekly initiative's
+    chart once showed no actual values (the dashboard assumed months)."""
+    import plotly.graph_objects as go
+
+    from dashboards import queries
+    from dashboards.components.milestone_chart import milestone_figure
+    from murmuration.warehouse import publish
+
+    _, paths, registry, _ = harmonised
+    publish(paths)
+    monkeypatch.setenv("MURMURATION_SERVING", str(paths.serving))
+    period_type = queries.initiative()["period_type"]
+    assert period_type == registry.initiative.period_type.value
+    indicator = queries.indicators().iloc[0].to_dict()
+    totals = queries.monthly_totals(indicator["indicator_code"], "all")
+    assert not totals.empty
+    figure = go.Figure(milestone_figure(indicator, totals, pd.DataFrame(), None,
+                                        period_type=period_type))
+    drawn = [y for trace in figure.data if trace.name in ("Actual", "Not complete (left out "
+                                                          "of status)")
+             for y in trace.y if y is not None]
+    assert len(drawn) == len(totals)
+    if period_type == "week":
+        assert all(start.dayofweek == 0 for start in pd.to_datetime(totals["period_start"]))
+        assert "week of" in figure.data[0].hovertemplate
