@@ -18,6 +18,7 @@ from dashboards import queries
 ENTRIES = 256
 _VIEWS: OrderedDict[tuple, Any] = OrderedDict()
 _LOCK = threading.Lock()
+_BUILDING: dict[tuple, threading.Lock] = {}
 
 
 def scope_of(user) -> tuple:
@@ -34,9 +35,20 @@ def cached_view(name: str, key: tuple, build: Callable[[], Any]) -> Any:
         if full in _VIEWS:
             _VIEWS.move_to_end(full)
             return _VIEWS[full]
-    view = build()
-    with _LOCK:
-        _VIEWS[full] = view
-        while len(_VIEWS) > ENTRIES:
-            _VIEWS.popitem(last=False)
+        # One build per view: when a new snapshot lands, the requests asking for the same view
+        # wait for the first one's answer instead of all building it at once.
+        building = _BUILDING.setdefault(full, threading.Lock())
+    with building:
+        with _LOCK:
+            if full in _VIEWS:
+                return _VIEWS[full]
+        try:
+            view = build()
+            with _LOCK:
+                _VIEWS[full] = view
+                while len(_VIEWS) > ENTRIES:
+                    _VIEWS.popitem(last=False)
+        finally:
+            with _LOCK:
+                _BUILDING.pop(full, None)
     return view

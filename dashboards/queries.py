@@ -31,16 +31,33 @@ class NotPublished(Exception):
     """No snapshot has been published yet for this initiative."""
 
 
+_OPEN: dict[str, tuple[tuple, duckdb.DuckDBPyConnection]] = {}
+_OPEN_LOCK = threading.Lock()
+
+
 @contextmanager
 def _connection():
-    path = serving_path()
-    if not path.exists():
-        raise NotPublished(str(path))
-    con = duckdb.connect(str(path), read_only=True)
+    """A cursor on the published snapshot. One read-only database is kept open per snapshot
+    (each query gets its own cursor); a newly published file is attached anew, the old one
+    dropped once nobody reads it (a reader keeps the old file, as before). The file is attached
+    to an in-memory database: DuckDB caches databases opened by path, so connecting to the same
+    path again while the old file is open would read the old file."""
+    key = snapshot_key()
+    path = key[0]
+    with _OPEN_LOCK:
+        held = _OPEN.get(path)
+        if held is None or held[0] != key:
+            database = duckdb.connect(":memory:")
+            database.execute(f"attach '{path.replace(chr(39), chr(39) * 2)}' as snapshot "
+                             "(read_only)")
+            held = (key, database)
+            _OPEN[path] = held
+        cursor = held[1].cursor()
+    cursor.execute("use snapshot")
     try:
-        yield con
+        yield cursor
     finally:
-        con.close()
+        cursor.close()
 
 
 _CACHE: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
@@ -138,6 +155,7 @@ def contributions(indicator_code: str, place_code: str) -> pd.DataFrame:
     """Each partner's part of an indicator's total per period."""
     return _frame("""
         select c.partner_code, p.partner_name, c.period, c.period_start, c.value,
+            c.numerator_value, c.denominator_value,
             c.values_counted, c.values_revised, 1 as contributors
         from marts.indicator_contributions c join marts.partners p using (partner_code)
         where c.indicator_code = ? and c.place_code = ?

@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 from dashboards.components.format import period_hover_format
 from dashboards.components.suppression import suppress
 
+SERIES_SHOWN = 10  # beyond this, the largest series are drawn and the rest added up as "other"
 PALETTE = ["#1f4e79", "#d1495b", "#00798c", "#edae49", "#66a182", "#7a5195", "#8d96a3",
            "#2e4057", "#c05805", "#3b8ea5"]
 
@@ -32,8 +33,27 @@ def breakdown_panels(breakdowns: pd.DataFrame, place_totals: pd.DataFrame | None
         cells = place_totals.rename(columns={"partners_reporting": "contributors"})
         judged = suppress(cells, groups=["period"], k=k)
         hidden += int(judged["suppressed"].notna().sum())
-        panels.append(("By place", judged[judged["suppressed"].isna()]))
+        panels.append(("By place", largest_and_other(judged[judged["suppressed"].isna()],
+                                                     "category_name", "places")))
     return panels, hidden
+
+
+def largest_and_other(cells: pd.DataFrame, series: str, noun: str,
+                      shown: int = SERIES_SHOWN) -> pd.DataFrame:
+    """At most ``shown`` series: the largest over the periods drawn, the rest added up per
+    period into "Other <noun> (n)" (350 places or 120 partners are not a readable chart). Only
+    for parts that add up: callers pass cells of a summed indicator or accept the sum."""
+    names = cells.groupby(series)["value"].sum().abs().sort_values(ascending=False)
+    if len(names) <= shown:
+        return cells
+    kept = set(names.index[:shown - 1])
+    rest = cells[~cells[series].isin(kept)]
+    label = f"Other {noun} ({len(names) - len(kept)})"
+    other = (rest.groupby(["period", "period_start"], as_index=False)
+             .agg(value=("value", "sum"), **({"values_revised": ("values_revised", "sum")}
+                                              if "values_revised" in rest else {}))
+             .assign(**{series: label, "category_order": 10_000}))
+    return pd.concat([cells[cells[series].isin(kept)], other], ignore_index=True)
 
 
 def breakdown_figure(panels: list[tuple[str, pd.DataFrame]], indicator: dict,
@@ -73,6 +93,12 @@ def contribution_figure(contributions: pd.DataFrame, indicator: dict, period_typ
     hidden = int(judged["suppressed"].notna().sum())
     shown = judged[judged["suppressed"].isna()]
     stacked = indicator.get("aggregation") != "ratio"
+    if stacked:
+        shown = largest_and_other(shown, "partner_name", "partners")
+    else:  # a ratio's parts do not add up: the largest denominators, no "other"
+        largest = (shown.groupby("partner_name")["denominator_value"].sum()
+                   .sort_values(ascending=False).index[:SERIES_SHOWN])
+        shown = shown[shown["partner_name"].isin(largest)]
     figure = go.Figure()
     when = "%{x|" + period_hover_format(period_type) + "}"
     for position, (name, series) in enumerate(shown.groupby("partner_name", sort=True)):

@@ -13,7 +13,7 @@ from dashboards.components.breakdown_chart import (
     breakdown_panels,
     contribution_figure,
 )
-from dashboards.components.format import format_count, format_period, format_value
+from dashboards.components.format import format_count, format_period, format_value, today
 from dashboards.components.layout import not_published, status_badge
 from dashboards.components.learning_log import (
     CONTEXT,
@@ -29,17 +29,26 @@ from murmuration.registry.models import WHOLE_AREA
 
 dash.register_page(__name__, order=1, path="/milestones", title="Indicator", name="Indicators")
 
+LINEAGE_ROWS = 500  # listed under a clicked point (a whole-area month of a large initiative
+# holds thousands of values)
 LINEAGE_COLUMNS = {"partner": "Partner", "unit": "Reporting unit", "what": "Indicator",
                    "place_name": "Place", "breakdown": "Breakdown", "shown_value": "Value",
                    "file_name": "File", "sheet": "Sheet", "row": "Row", "column_name": "Column"}
 
 
 def layout(indicator: str | None = None, place: str | None = None, **_query):
+    user = auth.viewer()
     try:
-        catalogue = queries.indicators_seen_in_full(auth.viewer())
-        place_list = queries.places()
+        key = (scope_of(user), indicator if isinstance(indicator, str) else None,
+               place if isinstance(place, str) else None, _notes_version(), today())
+        return cached_view("indicator-page", key, lambda: _page(user, indicator, place))
     except queries.NotPublished:
         return not_published()
+
+
+def _page(user, indicator, place):
+    catalogue = queries.indicators_seen_in_full(user)
+    place_list = queries.places()
     codes = catalogue["indicator_code"].tolist()
     if not codes:
         return html.P("None of the indicators is in your working groups; the overview shows "
@@ -68,7 +77,7 @@ def layout(indicator: str | None = None, place: str | None = None, **_query):
         html.Div(id="milestone-breakdowns"),
         html.H3("Contributions: each partner's part"),
         html.Div(id="milestone-contributions"),
-        notes_section(chosen, chosen_place, auth.viewer()),
+        notes_section(chosen, chosen_place, user),
         html.Div(id="milestone-definition", className="definition"),
     ])
 
@@ -266,6 +275,8 @@ def _lineage(indicator: dict, place_code: str, period: str, user):
              f"{format_value(row['value'], int(indicator['decimals'] or 0), indicator['unit_name'])}"
              f" from {format_count(row['partners_reporting'])} partners")
     values = queries.lineage(user, indicator_code, place_code, period)
+    listed = len(values)
+    values = values.head(LINEAGE_ROWS)
     if user.partner_scope() == ():
         return html.Div([html.H4(title, id="lineage-title"), html.P(
             "The values behind each total (files, sheets, rows) are seen by each partner for its "
@@ -281,10 +292,14 @@ def _lineage(indicator: dict, place_code: str, period: str, user):
         shown_value=[format_value(v, 2 if v != int(v) else 0, u)
                      for v, u in zip(values["value"], values["unit_name"], strict=True)],
         row=values["row_number"].map(format_count))
-    note = None
+    notes = []
+    if listed > LINEAGE_ROWS:
+        notes.append(f"The first {format_count(LINEAGE_ROWS)} of {format_count(listed)} values "
+                     "are listed; choose a place for fewer, or see each partner's feedback pack "
+                     "(accepted.csv) for all.")
     if user.partner_scope():
-        note = html.P("Only your own values are listed; other partners' rows are theirs.",
-                      className="muted")
+        notes.append("Only your own values are listed; other partners' rows are theirs.")
+    note = html.P(" ".join(notes), className="muted", id="lineage-note") if notes else None
     return html.Div([html.H4(title, id="lineage-title"),
                      data_table(values, LINEAGE_COLUMNS, table_id="lineage-table",
                                 page_size=20, numeric=("shown_value", "row")),

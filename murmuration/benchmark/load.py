@@ -88,14 +88,15 @@ MILESTONE_OUTPUTS = [("milestone-chart", "figure"), ("milestone-status", "childr
 
 
 def journey(client: Client, indicator: str, period: str, timings: dict[str, list[float]],
-            errors: list[str]) -> None:
+            errors: list[str], think: float = 0.0) -> None:
     steps = [
         ("overview", lambda: page(client, "/")),
         ("indicator page", lambda: page(client, "/milestones",
                                         f"?indicator={indicator}&place=all")),
         ("indicator callback", lambda: client.callback(
             MILESTONE_OUTPUTS, [("milestone-indicator", "value", indicator),
-                                ("milestone-place", "value", "all")],
+                                ("milestone-place", "value", "all"),
+                                ("learning-log-changed", "data", None)],
             "milestone-indicator.value")),
         ("lineage callback", lambda: client.callback(
             [("milestone-lineage", "children")],
@@ -112,6 +113,8 @@ def journey(client: Client, indicator: str, period: str, timings: dict[str, list
             errors.append(f"{name}: {error}")
             continue
         timings.setdefault(name, []).append(time.perf_counter() - started)
+        if think:
+            time.sleep(think)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -150,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", type=Path, required=True)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds each client waits between two steps, as a person reads "
+                             "(0: back to back, a stress test)")
     parser.add_argument("--republish", action="store_true",
                         help="publish the snapshot again every second while the load runs")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
@@ -196,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             end = time.monotonic() + args.seconds
             while time.monotonic() < end:
                 mine: dict[str, list[float]] = {}
-                journey(client, indicator, period, mine, errors)
+                journey(client, indicator, period, mine, errors, args.think)
                 with lock:
                     for name, values in mine.items():
                         timings.setdefault(name, []).extend(values)
@@ -218,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     every = [value for values in timings.values() for value in values]
     rows = {name: values for name, values in timings.items()} | {"all requests": every}
     print(f"{args.clients} clients for {args.seconds:.0f} s on {paths.project_dir} "
-          f"(indicator {indicator}){', republishing' if args.republish else ''}")
+          f"(indicator {indicator}; {args.think:g} s between steps)"
+          f"{', republishing' if args.republish else ''}")
     print(f"{'request':<20} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     figures = {}
     for name, values in rows.items():
@@ -235,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"snapshots published during the load: {published[0]}")
     if args.json:
         args.json.write_text(json.dumps({"clients": args.clients, "seconds": args.seconds,
+                                         "think": args.think,
                                          "republish": args.republish, "errors": len(errors),
                                          "published": published[0], "requests": figures},
                                         indent=2))
