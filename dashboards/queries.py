@@ -176,6 +176,20 @@ def flagged_periods(indicator_code: str, place_code: str) -> pd.DataFrame:
         group by f.period""", [indicator_code, place_code, place_code])
 
 
+def quarantined_periods(indicator_code: str, place_code: str) -> pd.DataFrame:
+    """How many values of an indicator (or a ratio's parts) were quarantined per period: the
+    total of that period misses them (counts only, by reason)."""
+    return _frame("""
+        select q.period, count(*) as quarantined,
+            string_agg(distinct q.quarantine_reason, '; ') as reasons
+        from marts.quarantined_values q
+        join marts.indicators i
+            on q.indicator_code in (i.indicator_code, i.numerator_code, i.denominator_code)
+        where i.indicator_code = ? and not q.is_not_data and q.period is not null
+            and (? = 'all' or q.place_code = ?)
+        group by q.period""", [indicator_code, place_code, place_code])
+
+
 def lineage(user: User, indicator_code: str, place_code: str, period: str) -> pd.DataFrame:
     """The values behind one point of a chart, each with where it came from: partner, file,
     sheet, row and column; only the partners whose rows this user may see."""

@@ -122,3 +122,12 @@ def sample_users(sample_run) -> dict[str, str]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def two_sample_runs(tmp_path_factory, dbt_manifest):
+    """The sample run twice with files arriving in between (tests/digest/scenario.py): what the
+    digest and the "What changed" page compare. Shared: four pipeline runs would cost minutes."""
+    from tests.digest.scenario import two_runs
+
+    return two_runs(tmp_path_factory.mktemp("two_runs"))

@@ -19,7 +19,8 @@ def _is_complete(totals: pd.DataFrame) -> list[bool]:
             for state in totals["completeness_state"]]
 
 
-def _coverage_text(row: dict, revised: dict | None = None, flags: dict | None = None) -> str:
+def _coverage_text(row: dict, revised: dict | None = None, flags: dict | None = None,
+                   quarantined: dict | None = None) -> str:
     """'2 of 3 partners reported, due 2026-12-15 (not yet due)' for a point's hover, and
     whether a later file revised it or values behind it were flagged."""
     reporting, expected = row.get("partners_reporting"), row.get("partners_expected")
@@ -38,6 +39,10 @@ def _coverage_text(row: dict, revised: dict | None = None, flags: dict | None = 
     period = row.get("period")
     if revised and period in revised:
         text += f"<br>Revised by a later file from {revised[period]}"
+    if quarantined and period in quarantined:
+        count = int(quarantined[period])
+        text += (f"<br>{count} value{'s' if count != 1 else ''} quarantined, not counted "
+                 "(Quality page)")
     if flags and period in flags:
         count = int(flags[period])
         text += (f"<br>{count} value{'s' if count != 1 else ''} behind it flagged as unusual "
@@ -48,15 +53,16 @@ def _coverage_text(row: dict, revised: dict | None = None, flags: dict | None = 
 def milestone_figure(indicator: dict, totals: pd.DataFrame, points: pd.DataFrame,
                      status: dict | None, *, period_type: str = "month",
                      flags: dict | None = None, extreme: set | None = None,
-                     revised: dict | None = None,
+                     revised: dict | None = None, quarantined: dict | None = None,
                      notes: pd.DataFrame | None = None,
                      min_contributors: int = 1) -> go.Figure:
     """Actuals per period, the planned path through baseline/milestones/target, and the
     projection of the recent trend to the next milestone, coloured by status. ``flags``:
     period -> values flagged behind its total (``extreme``: the periods holding an extreme
-    outlier, marked); ``revised``: period -> who revised it;
-    ``notes``: learning-log notes (noted_on, text, author) drawn as markers; totals from
-    fewer than ``min_contributors`` partners are left out (small-cell suppression)."""
+    outlier, marked); ``quarantined``: period -> values quarantined (marked); ``revised``:
+    period -> who revised it; ``notes``: learning-log notes (noted_on, text, author) drawn as
+    markers; totals from fewer than ``min_contributors`` partners are left out (small-cell
+    suppression)."""
     unit = indicator.get("unit_name") or ""
     decimals = int(indicator.get("decimals") or 0)
     state = (status or {}).get("status", "no_data")
@@ -70,7 +76,7 @@ def milestone_figure(indicator: dict, totals: pd.DataFrame, points: pd.DataFrame
         # Complete periods make the line; incomplete and not-yet-due ones are hollow points
         # off it (a gap in the line), their hover saying how many partners reported.
         complete = _is_complete(totals)
-        hover = [[_coverage_text(row, revised, flags), row.get("period")]
+        hover = [[_coverage_text(row, revised, flags, quarantined), row.get("period")]
                  for row in totals.to_dict("records")]
         value_format = "%{y:,." + str(decimals) + "f} " + unit
         template = when + ": " + value_format + "<br>%{customdata[0]}<extra></extra>"
@@ -101,6 +107,18 @@ def milestone_figure(indicator: dict, totals: pd.DataFrame, points: pd.DataFrame
                 marker={"size": 15, "symbol": "circle-open", "color": "#b3261e",
                         "line": {"width": 2}},
                 customdata=[text for text, on in zip(hover, flagged, strict=True) if on],
+                hovertemplate=template))
+
+        # A period whose total misses quarantined values (a dip may be that, not a fall).
+        missing = [bool(quarantined) and row.get("period") in quarantined
+                   for row in totals.to_dict("records")]
+        if any(missing):
+            figure.add_trace(go.Scatter(
+                x=totals["period_start"][missing], y=totals["value"][missing], mode="markers",
+                name="Misses quarantined values",
+                marker={"size": 11, "symbol": "triangle-down-open", "color": "#b86e00",
+                        "line": {"width": 2}},
+                customdata=[text for text, on in zip(hover, missing, strict=True) if on],
                 hovertemplate=template))
 
     if not points.empty:

@@ -166,6 +166,7 @@ def _indicator_views(indicator: dict, place_code: str, user):
                      & (statuses["place_code"] == place_code)]
     status = match.iloc[0].to_dict() if not match.empty else None
     flags = queries.flagged_periods(indicator_code, place_code)
+    quarantined = queries.quarantined_periods(indicator_code, place_code)
     parts = queries.contributions(indicator_code, place_code)
     revised = {period: ", ".join(sorted(rows["partner_name"]))
                for period, rows in parts[parts["values_revised"] > 0].groupby("period")}
@@ -173,7 +174,9 @@ def _indicator_views(indicator: dict, place_code: str, user):
     figure = milestone_figure(indicator, totals, points, status, period_type=period_type,
                               flags=dict(zip(flags["period"], flags["flags"], strict=True)),
                               extreme=set(flags[flags["extreme_flags"] > 0]["period"]),
-                              revised=revised, notes=notes, min_contributors=k)
+                              revised=revised, notes=notes, min_contributors=k,
+                              quarantined=dict(zip(quarantined["period"],
+                                                   quarantined["quarantined"], strict=True)))
     if status is None:
         card = html.P("No baseline, milestones or target are set for this indicator and place "
                       "in registry/targets.yaml, so there is no status.", className="muted")

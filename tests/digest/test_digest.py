@@ -10,12 +10,12 @@ import pytest
 
 from murmuration import digest
 from murmuration.formatting import format_change, format_value
-from tests.digest.scenario import BRIGHTSTART_FIX, LIBRARY_FIX, two_runs
+from tests.digest.scenario import BRIGHTSTART_FIX, LIBRARY_FIX
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, dbt_manifest):
-    return two_runs(tmp_path_factory.mktemp("digest"))
+def runs(two_sample_runs):
+    return two_sample_runs
 
 
 @pytest.fixture(scope="module")

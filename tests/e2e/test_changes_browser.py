@@ -10,15 +10,15 @@ import pytest
 from murmuration import digest
 from murmuration.formatting import format_datetime, format_value
 from tests.conftest import add_users
-from tests.digest.scenario import BRIGHTSTART_FIX, LIBRARY_FIX, two_runs
+from tests.digest.scenario import BRIGHTSTART_FIX, LIBRARY_FIX
 from tests.e2e.conftest import dashboard_server, signed_in_page
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, dbt_manifest):
-    result = two_runs(tmp_path_factory.mktemp("changes"))
+def runs(two_sample_runs):
+    result = two_sample_runs
     add_users(result.paths.project_dir)
     return result
 

@@ -19,7 +19,12 @@ final as (
         value_text,
         quarantine_reason,
         is_not_data,
-        arrived_at
+        arrived_at,
+        -- As far as they could be read (null where the reason is that they could not): the
+        -- indicator page marks the periods whose totals miss a quarantined value.
+        indicator_code,
+        period,
+        place_code
     from outcomes
     where outcome = 'quarantined'
 )
