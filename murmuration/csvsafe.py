@@ -3,6 +3,8 @@
 Partners' own text goes into feedback CSVs; a cell such as ``=HYPERLINK(...)`` or ``@SUM(...)``
 would run as a formula in Excel or LibreOffice (CSV injection). Such cells get a leading
 apostrophe, which spreadsheets show as text. Plain numbers (``-3``, ``+4.5``) stay numbers.
+Control characters other than tabs and line ends (a NUL byte, ...) are written escaped
+(``\x00``): spreadsheets cut a cell at a NUL or refuse the file.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from pathlib import Path
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
+# Control characters written escaped; tab, line feed and carriage return are text in a cell.
+CONTROLS = {code: f"\\x{code:02x}" for code in [*range(32), 127] if code not in (9, 10, 13)}
+
+
+def escape_controls(text: str) -> str:
+    return text.translate(CONTROLS)
 
 
 def safe_cell(value) -> str:
@@ -22,7 +30,7 @@ def safe_cell(value) -> str:
         return ""
     if isinstance(value, float) and value != value:  # NaN
         return ""
-    text = str(value)
+    text = escape_controls(str(value))
     if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(text):
         return "'" + text
     return text
@@ -30,6 +38,8 @@ def safe_cell(value) -> str:
 
 def safe_cell_sql(expression: str) -> str:
     """The SQL twin of ``safe_cell`` for a text column, for CSVs that DuckDB writes."""
+    for code, escaped in CONTROLS.items():
+        expression = f"replace({expression}, chr({code}), '{escaped}')"
     starts = "".join({"\t": "\\t", "\r": "\\r", "-": "\\-"}.get(c, c) for c in FORMULA_STARTS)
     number = PLAIN_NUMBER.pattern[1:-1]  # regexp_full_match anchors it already
     return (f"case when regexp_matches({expression}, '^[{starts}]') and not "

@@ -3,8 +3,10 @@ accepted, what was quarantined and why (file, sheet, row, column, value, rule), 
 its values, and its scorecard over time.
 
 Everything is read from the published serving file, so a pack always matches the dashboard.
-Partner-provided text is escaped in HTML (Jinja2 autoescape) and neutralised in CSV
-(murmuration.csvsafe).
+Partner-provided text is escaped in HTML (Jinja2 autoescape, and control characters such as
+a NUL byte shown as ``\x00``) and neutralised in CSV (murmuration.csvsafe). The page quotes at
+most the initiative's ``limits.cell_chars_in_messages`` characters of a cell; the CSVs keep it
+whole.
 """
 
 from __future__ import annotations
@@ -20,13 +22,24 @@ import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from murmuration.csvsafe import add_byte_order_mark, safe_cell_sql, write_safe_csv
+from murmuration.csvsafe import add_byte_order_mark, escape_controls, safe_cell_sql, write_safe_csv
 from murmuration.formatting import format_count, format_date, format_datetime, format_percent
+from murmuration.intake.reasons import shown_cell
 from murmuration.paths import ProjectPaths
+from murmuration.registry.models import Limits
+
+
+def _visible(value):
+    """Every value a page prints, with its control characters escaped (a NUL byte is not
+    valid in HTML)."""
+    if isinstance(value, Markup):
+        return Markup(escape_controls(str(value)))  # the escapes hold no HTML
+    return escape_controls(value) if isinstance(value, str) else value
+
 
 TEMPLATES = Environment(loader=PackageLoader("murmuration", "templates"),
                         autoescape=select_autoescape(["html"]), trim_blocks=True,
-                        lstrip_blocks=True)
+                        lstrip_blocks=True, finalize=_visible)
 
 
 def format_number(value) -> str:
@@ -57,6 +70,7 @@ STATUS_NAMES = {"landed": "read", "unreadable": "could not be read",
 CHECK_NAMES = {"outlier": "outlier", "relation_ratio_range": "ratio out of range",
                "relation_at_least": "one value smaller than the other it includes"}
 ROWS_SHOWN = 200
+DEFAULT_CELL_CHARS = Limits().cell_chars_in_messages
 FINGERPRINT_FILE = ".fingerprint"
 # What a pack shows, per partner: its fingerprint changes when any of these rows does.
 PACK_SOURCES = ["marts.indicator_values", "marts.quarantined_values", "quality.value_flags",
@@ -226,12 +240,30 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _quarantined_view(row: tuple) -> dict:
-    """A quarantined row for the page (the CSV keeps every field in its own column)."""
+def _quarantined_view(row: tuple, cell_chars: int = DEFAULT_CELL_CHARS) -> dict:
+    """A quarantined row for the page (the CSV keeps every field in its own column, whole);
+    the partner's cells quoted as reasons quote them (at most ``cell_chars`` characters)."""
     file_name, sheet, row_number, column, period, place, indicator, value, reason = row
-    return {"where": _where(file_name, sheet, row_number, column), "period": _text(period),
-            "place": _text(place), "indicator": _text(indicator), "value": _text(value),
+    return {"where": _where(file_name, sheet, row_number, _shown(column, cell_chars)),
+            "period": _shown(period, cell_chars), "place": _shown(place, cell_chars),
+            "indicator": _shown(indicator, cell_chars), "value": _shown(value, cell_chars),
             "reason": _text(reason)}
+
+
+def _shown(value, cell_chars: int = DEFAULT_CELL_CHARS):
+    return shown_cell(value, cell_chars) if isinstance(value, str) else value
+
+
+def _cell_chars(con) -> int:
+    """The initiative's limits.cell_chars_in_messages (its default in a serving file built
+    before the setting existed)."""
+    found = con.execute("select count(*) from information_schema.columns where table_schema = "
+                        "'marts' and table_name = 'initiative' and column_name = "
+                        "'cell_chars_in_messages'").fetchall()[0][0]
+    if not found:
+        return DEFAULT_CELL_CHARS
+    value = con.execute("select cell_chars_in_messages from marts.initiative").fetchall()
+    return int(value[0][0]) if value and value[0][0] else DEFAULT_CELL_CHARS
 
 
 def _flag_view(row: tuple) -> dict:
@@ -276,6 +308,7 @@ def _write_pack(con, root: Path, code: str, name: str, initiative: str,
     reasons = con.execute(
         "select quarantine_reason, count(*) from marts.quarantined_values where partner_code = ? "
         "group by 1 order by 2 desc", [code]).fetchall()
+    cell_chars = _cell_chars(con)
     weights = con.execute(
         "select weight_completeness, weight_timeliness, weight_validity, weight_plausibility, "
         "completeness_target, timeliness_target from marts.initiative").fetchall()
@@ -283,7 +316,7 @@ def _write_pack(con, root: Path, code: str, name: str, initiative: str,
         initiative=initiative, partner_code=code, partner_name=name, published=published,
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
         overall=overall[0] if overall else None, scorecard=tables["scorecard"],
-        quarantined=[_quarantined_view(row) for row in tables["quarantined"][:ROWS_SHOWN]],
+        quarantined=[_quarantined_view(row, cell_chars) for row in tables["quarantined"][:ROWS_SHOWN]],
         flags=[_flag_view(row) for row in tables["flags"][:ROWS_SHOWN]], counts=counts,
         submissions=submissions, status_names=STATUS_NAMES, reasons=reasons,
         weights=weights[0] if weights else None, rows_shown=ROWS_SHOWN)

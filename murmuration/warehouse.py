@@ -285,14 +285,15 @@ def prepare_sources(paths: ProjectPaths, registry: Registry,
             "? as completeness_target, ? as timeliness_target, ? as weight_completeness, "
             "? as weight_timeliness, ? as weight_validity, ? as weight_plausibility, "
             "? as definitions_fingerprint, ? as small_cells_min_contributors, "
-            "? as small_cells_roles",
+            "? as small_cells_roles, ? as cell_chars_in_messages",
             [initiative.name, " ".join(initiative.description.split()),
              initiative.period_type.value, initiative.overlap_rule.value,
              period_start(initiative.reporting_start) if initiative.reporting_start else None,
              as_of().isoformat(), card.completeness_target, card.timeliness_target,
              card.weights["completeness"], card.weights["timeliness"], card.weights["validity"],
              card.weights["plausibility"], definitions_fingerprint(registry, tables),
-             initiative.small_cells.min_contributors, ",".join(initiative.small_cells.roles)])
+             initiative.small_cells.min_contributors, ",".join(initiative.small_cells.roles),
+             initiative.limits.cell_chars_in_messages])
         submission_table = submissions_table(paths, submissions)
         con.register("incoming", submission_table)
         con.execute("create or replace table landing.submissions as select * from incoming")

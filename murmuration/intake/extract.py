@@ -28,6 +28,7 @@ from murmuration.intake.header import Header, find_header
 from murmuration.intake.landing import ROWS_FILE, Submission
 from murmuration.intake.metadata import MetadataError, id_names
 from murmuration.intake.readers import DHIS2_FIELDS, scratch_connection
+from murmuration.intake.reasons import shown_cell, shown_cell_sql
 from murmuration.paths import ProjectPaths
 from murmuration.registry import Registry
 from murmuration.registry.loader import normalise
@@ -170,7 +171,8 @@ def extract_batch(paths: ProjectPaths, registry: Registry,
                 tables[submission.submission_id] = _problem_records(
                     con, submission, None, None, 0, problem, extractions[submission.submission_id])
         elif landed:
-            plans = _plans(con, paths, mapping, landed, extractions, tables, period_type)
+            plans = _plans(con, paths, mapping, landed, extractions, tables, period_type,
+                           registry.initiative.limits.cell_chars_in_messages)
             by_layout: dict[tuple, list[Plan]] = {}
             for plan in plans:
                 by_layout.setdefault(plan.layout, []).append(plan)
@@ -215,9 +217,10 @@ def _rows_by_submission(con, limit: int) -> dict[str, dict[str, list[tuple[int, 
 
 def _plans(con, paths: ProjectPaths, mapping: Mapping, submissions: list[Submission],
            extractions: dict[str, Extraction], tables: dict[str, pa.Table],
-           period_type: str) -> list[Plan]:
+           period_type: str, cell_chars: int) -> list[Plan]:
     """Each submission's header and the SQL it calls for; files whose mapping cannot be
-    applied get their problem records at once (in ``tables``)."""
+    applied get their problem records at once (in ``tables``). Reasons quote at most
+    ``cell_chars`` characters of a partner's cell (limits.cell_chars_in_messages)."""
     limit = HEADER_SEARCH_ROWS + 1 if mapping.reader.header_row == "auto" else \
         int(mapping.reader.header_row) + 1
     first_rows = _rows_by_submission(con, limit)
@@ -251,17 +254,19 @@ def _plans(con, paths: ProjectPaths, mapping: Mapping, submissions: list[Submiss
                 con.executemany("insert into id_name values (?, ?, ?, ?)",
                                 [(submission.submission_id, *name) for name in names])
         columns = MappedColumns(header, mapping, extraction)
-        drift = _template_drift(header, mapping, columns)
+        drift = _template_drift(header, mapping, columns, cell_chars)
         if drift:
             extraction.problem = drift
             tables[submission.submission_id] = _problem_records(
                 con, submission, mapping, header, header.data_after, drift, extraction)
             continue
-        plans.append(Plan(submission, extraction, header, _plan_sql(mapping, header, columns)))
+        plans.append(Plan(submission, extraction, header, _plan_sql(mapping, header, columns,
+                                                                     cell_chars)))
     return plans
 
 
-def _plan_sql(mapping: Mapping, header: Header, columns: MappedColumns) -> dict[str, str]:
+def _plan_sql(mapping: Mapping, header: Header, columns: MappedColumns,
+              cell_chars: int) -> dict[str, str]:
     """The SQL expressions a header layout calls for (equal for files laid out alike)."""
     fixed = {key: _text(value) for key, value in mapping.fixed.items()}
     source = mapping.reporting_unit
@@ -270,7 +275,7 @@ def _plan_sql(mapping: Mapping, header: Header, columns: MappedColumns) -> dict[
             "constant.unit_text")
     pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {columns.cell(d, ref)}}}"
                       for d, ref in mapping.columns.disaggregations.items())
-    row_problem, row_kind = _row_rules(mapping, header)
+    row_problem, row_kind = _row_rules(mapping, header, cell_chars)
     # Cells that place a row (period, partner, reporting unit) without reporting anything: a
     # template row holding only these, zeros and dashes is empty, not data.
     context = sorted(columns.context_positions)
@@ -525,7 +530,8 @@ class MappedColumns:
                 or p <= len(header.tags) and header.tags[p - 1].strip()]
 
 
-def _template_drift(header: Header, mapping: Mapping, columns: MappedColumns) -> str | None:
+def _template_drift(header: Header, mapping: Mapping, columns: MappedColumns,
+                    cell_chars: int) -> str | None:
     """Why the file is not the agreed template (None when it is): more header columns the
     mapping does not know than it knows, or most of a wide table's value columns missing."""
     # Every column the mapping reads, so the ones left over are known precisely.
@@ -551,7 +557,8 @@ def _template_drift(header: Header, mapping: Mapping, columns: MappedColumns) ->
         return None
     parts = []
     if len(unknown) > allowed:
-        shown = ", ".join(repr(header.label(p)) for p in unknown[:5])
+        shown = ", ".join(f"'{shown_cell(header.label(p), cell_chars)}'"
+                          for p in unknown[:5])
         parts.append(f"{len(unknown):,} of its {len(present):,} columns are not in the mapping "
                      f"({shown}{', ...' if len(unknown) > 5 else ''})")
     if missing:
@@ -568,7 +575,7 @@ def _embedded_names(submission: Submission) -> dict[str, str]:
     return details.get("item_names") or {}
 
 
-def _row_rules(mapping: Mapping, header: Header) -> tuple[str, str]:
+def _row_rules(mapping: Mapping, header: Header, cell_chars: int) -> tuple[str, str]:
     """SQL naming why a row is not data (a summary row, or one outside require_rows) or null,
     and SQL for the kind of that problem (summary or excluded)."""
     roles = {"partner": mapping.partner.column, **mapping.columns.roles()}
@@ -580,18 +587,19 @@ def _row_rules(mapping: Mapping, header: Header) -> tuple[str, str]:
             continue
         cell = f"list_extract(cells, {position})"
         values = ", ".join(_text(normalise(v)) for v in rule.values)
-        label = _text(header.label(position))
+        label = _text(shown_cell(header.label(position), cell_chars))
+        shown = shown_cell_sql(cell, cell_chars)
         if required:
             reason = _text(rule.reason or f"only {', '.join(rule.values)} accepted")
             condition = f"{normalised_sql(cell)} not in ({values})"
             reasons.append(f"when {condition} then {label} || ' is ''' || "
-                           f"coalesce({cell}, '') || ''': ' || {reason}")
+                           f"coalesce({shown}, '') || ''': ' || {reason}")
             kinds.append(f"when {condition} then 'excluded'")
         else:
             reason = _text(rule.reason or "summary row (a total), not data")
             condition = f"{normalised_sql(cell)} in ({values})"
             reasons.append(f"when {condition} then {reason} || ' (' || {label} || ' says ''' "
-                           f"|| {cell} || ''')'")
+                           f"|| {shown} || ''')'")
             kinds.append(f"when {condition} then 'summary'")
     if not reasons:
         return "null::varchar", "null::varchar"

@@ -48,7 +48,7 @@ class Submission:
     size_bytes: int
     arrived_at: str
     landed_at: str
-    status: str  # landed | unreadable | ignored
+    status: str  # landed | unreadable (also a file over a limit) | ignored
     message: str | None  # for the partner: why it was not read and what to do (intake.reasons)
     file_format: str | None
     rows_read: int
@@ -164,7 +164,8 @@ def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, 
         else:
             try:
                 grid = read_grid(received, file_format,
-                                 mapping.reader.encoding if mapping else None)
+                                 mapping.reader.encoding if mapping else None,
+                                 registry.initiative.limits)
                 pq.write_table(grid.table, target / ROWS_FILE)
                 rows = grid.table.num_rows
                 sheets = sorted(set(grid.table.column("sheet").to_pylist()))

@@ -8,9 +8,12 @@ Python loop over rows.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import duckdb
 import fastexcel
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from charset_normalizer import from_bytes
 
 from murmuration.intake.reasons import (
@@ -25,13 +29,20 @@ from murmuration.intake.reasons import (
     JSON_NO_VALUES,
     JSON_NOT_DHIS2,
     UnreadableFile,
+    expands_too_much,
     explain,
     named_as,
+    nested_too_deep,
     not_text,
     sniff_kind,
+    too_big,
+    too_many_columns,
+    too_many_rows,
+    too_many_sheets,
     unclosed_quote_reason,
 )
 from murmuration.registry.mapping import FileFormat
+from murmuration.registry.models import Limits
 
 GRID_SCHEMA = pa.schema([
     ("sheet", pa.string()),
@@ -60,21 +71,32 @@ class Grid:
     details: dict = field(default_factory=dict)
 
 
-def read_grid(path: Path, file_format: FileFormat, encoding: str | None = None) -> Grid:
+def read_grid(path: Path, file_format: FileFormat, encoding: str | None = None,
+              limits: Limits | None = None) -> Grid:
     """The file's cells, or ``UnreadableFile`` with a reason for the partner and the engine's
-    words as its detail (murmuration.intake.reasons, the one place that words them)."""
+    words as its detail (murmuration.intake.reasons, the one place that words them). A file over
+    one of the initiative's ``limits`` is not read (``OverLimit``, an ``UnreadableFile``): each
+    limit is checked as early as it can be, before the file is loaded whenever possible."""
+    limits = limits or Limits()
     try:
         size = path.stat().st_size
         if size == 0:
             raise UnreadableFile(EMPTY, "0 bytes")
         if size <= 4096 and not path.read_bytes().strip():
             raise UnreadableFile(EMPTY, f"{size} bytes, all blank")
+        if size > limits.file_mb * 1e6:
+            raise too_big(size, limits.file_mb)
         if file_format is FileFormat.CSV:
-            return read_csv_grid(path, encoding)
-        if file_format is FileFormat.EXCEL:
-            return read_excel_grid(path)
-        if file_format is FileFormat.DHIS2_JSON:
-            return read_dhis2_json_grid(path)
+            grid = read_csv_grid(path, encoding, limits)
+        elif file_format is FileFormat.EXCEL:
+            grid = read_excel_grid(path, limits)
+        elif file_format is FileFormat.DHIS2_JSON:
+            grid = read_dhis2_json_grid(path, limits)
+        else:
+            grid = None
+        if grid is not None:
+            check_grid(grid, limits)
+            return grid
     except UnreadableFile:
         raise
     except Exception as error:  # noqa: BLE001 - every engine error gets a reason, none escapes
@@ -120,18 +142,69 @@ def _binary(sample: bytes) -> bool:
     return best is None or not best.encoding.startswith(("utf_16", "utf_32"))
 
 
+def check_grid(grid: Grid, limits: Limits) -> None:
+    """The limits on what was read (a backstop: each reader checks them before loading when it
+    can)."""
+    if grid.table.num_rows > limits.rows:
+        raise too_many_rows(grid.table.num_rows, limits.rows)
+    if grid.table.num_rows:
+        widest = pc.max(pc.list_value_length(grid.table.column("cells"))).as_py()
+        if widest and widest > limits.columns:
+            raise too_many_columns(widest, limits.columns)
+
+
+CHUNK = 1 << 23  # 8 MB: what the vectorised scans below hold at a time
+
+
 def _max_fields(data: bytes, delimiter: str) -> int:
-    """An upper bound on fields per line (quoted delimiters only over-count), vectorised."""
-    if not data:
-        return 1
-    raw = np.frombuffer(data, dtype=np.uint8)
-    delimiters = np.cumsum(raw == ord(delimiter[0]), dtype=np.int64)
-    line_ends = np.append(np.flatnonzero(raw == 10), raw.size - 1)
-    per_line = np.diff(np.concatenate(([0], delimiters[line_ends])))
-    return int(per_line.max()) + 1
+    """An upper bound on fields per line (quoted delimiters only over-count), vectorised, a few
+    MB of lines at a time."""
+    best, start = 1, 0
+    while start < len(data):
+        stop = data.find(b"\n", start + CHUNK)
+        stop = len(data) if stop < 0 else stop + 1
+        raw = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
+        delimiters = np.cumsum(raw == ord(delimiter[0]), dtype=np.int64)
+        line_ends = np.append(np.flatnonzero(raw == 10), raw.size - 1)
+        per_line = np.diff(np.concatenate(([0], delimiters[line_ends])))
+        best = max(best, int(per_line.max()) + 1)
+        start = stop
+    return best
 
 
-def read_csv_grid(path: Path, encoding: str | None = None) -> Grid:
+def _csv_rows(data: bytes, quote: str) -> int:
+    """Rows of a CSV: its line ends outside quoted fields (a doubled quote keeps the count
+    even), a few MB at a time, without reading the table."""
+    mark = ord(quote[0]) if quote else 34
+    rows, quoted, start = 0, False, 0
+    while start < len(data):
+        raw = np.frombuffer(data, dtype=np.uint8, count=min(CHUNK, len(data) - start),
+                            offset=start)
+        quotes = np.flatnonzero(raw == mark)
+        ends = np.flatnonzero(raw == 10)
+        before = np.searchsorted(quotes, ends)  # quotes before each line end in this chunk
+        rows += int(np.count_nonzero((before % 2 == 1) == quoted))
+        quoted ^= bool(quotes.size % 2)
+        start += raw.size
+    return rows + (0 if data.endswith(b"\n") else 1)
+
+
+def _csv_columns(text: str, delimiter: str, quote: str, escape: str, limit: int) -> int:
+    """The widest row's fields, parsed (quoted delimiters are not fields); stops past
+    ``limit``."""
+    widest = 0
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote,
+                        escapechar=None if escape == quote else escape,
+                        doublequote=escape == quote)
+    for row in reader:
+        widest = max(widest, len(row))
+        if widest > limit:
+            break
+    return widest
+
+
+def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None = None) -> Grid:
+    limits = limits or Limits()
     data = path.read_bytes()
     if not data.strip():
         raise UnreadableFile(EMPTY, f"{len(data)} bytes, all blank")
@@ -166,7 +239,16 @@ def read_csv_grid(path: Path, encoding: str | None = None) -> Grid:
         quote = dialect[1] if dialect[1] not in ("(empty)", "") else '"'
         escape = dialect[2] if dialect[2] not in ("(empty)", "") else quote
         _check_quotes(data, delimiter, quote, escape)
+        if data.count(b"\n") >= limits.rows:  # maybe over: count the rows, not the lines
+            rows = _csv_rows(data, quote)
+            if rows > limits.rows:
+                raise too_many_rows(rows, limits.rows)
         width = _max_fields(data, delimiter)
+        if width > limits.columns:  # delimiters inside quotes over-count: count the fields
+            width = _csv_columns(data.decode("utf-8", errors="replace"), delimiter[0], quote,
+                                 escape, limits.columns)
+            if width > limits.columns:
+                raise too_many_columns(width, limits.columns)
         columns = {f"c{i:04d}": "VARCHAR" for i in range(width)}
         relation = con.read_csv(
             str(source), header=False, auto_detect=False, columns=columns,
@@ -198,13 +280,41 @@ def _check_quotes(data: bytes, delimiter: str, quote: str, escape: str) -> None:
 
 # --- Excel -----------------------------------------------------------------------------------
 
-def read_excel_grid(path: Path) -> Grid:
+def expanded_sheet_bytes(path: Path) -> int | None:
+    """What a workbook's sheets and shared texts take once unzipped, as its zip directory says
+    (nothing is unzipped), or None when it is not a zip (the reader then says what it is)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist()
+                       if info.filename.lower().startswith(("xl/worksheets/",
+                                                            "xl/sharedstrings")))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+def read_excel_grid(path: Path, limits: Limits | None = None) -> Grid:
+    limits = limits or Limits()
+    expanded = expanded_sheet_bytes(path)
+    if expanded is not None and expanded > limits.workbook_expanded_mb * 1e6:
+        raise expands_too_much(expanded, limits.workbook_expanded_mb)
     workbook = fastexcel.read_excel(path)  # its errors are worded by read_grid (reasons)
-    tables = []
+    if len(workbook.sheet_names) > limits.sheets:
+        raise too_many_sheets(len(workbook.sheet_names), limits.sheets)
+    tables, rows = [], 0
     for name in workbook.sheet_names:
-        # skip_rows=0 keeps leading empty rows, so row numbers match what the partner sees.
-        sheet = workbook.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+        # skip_rows=0 keeps leading empty rows, so row numbers match what the partner sees;
+        # no more rows than the limit allows are turned into a table.
+        sheet = workbook.load_sheet(name, header_row=None, skip_rows=0, dtypes="string",
+                                    n_rows=limits.rows - rows + 1)
+        if rows + sheet.total_height > limits.rows:
+            total = rows + sheet.total_height + sum(
+                workbook.load_sheet(other, header_row=None, skip_rows=0, n_rows=1).total_height
+                for other in workbook.sheet_names[workbook.sheet_names.index(name) + 1:])
+            raise too_many_rows(total, limits.rows)
+        if sheet.width > limits.columns:
+            raise too_many_columns(sheet.width, limits.columns)
         raw = sheet.to_arrow()
+        rows += raw.num_rows
         if raw.num_columns == 0 or raw.num_rows == 0:
             continue
         cells = pa.StructArray.from_arrays(
@@ -237,14 +347,52 @@ DHIS2_FIELDS = frozenset({
     "co", "ao", "numerator", "denominator", "factor", "multiplier", "divisor"})
 
 
-def read_dhis2_json_grid(path: Path) -> Grid:
+def json_depth(path: Path) -> int:
+    """How deep a JSON file's objects and lists nest (``{"dataValues": [{...}]}`` is 3),
+    counting brackets outside strings, vectorised a few MB at a time: nothing is parsed, so a
+    file nested 10,000 deep costs no more than a flat one."""
+    deepest = depth = 0
+    in_string, backslashes = False, 0  # carried from one chunk to the next
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            raw = np.frombuffer(chunk, dtype=np.uint8)
+            positions = np.arange(raw.size)
+            # The last byte before each position that is not a backslash: a quote is escaped
+            # when an odd number of backslashes precede it.
+            last_plain = np.maximum.accumulate(np.where(raw != 92, positions, -1))
+            quotes = np.flatnonzero(raw == 34)
+            before = np.where(quotes > 0, last_plain[np.maximum(quotes - 1, 0)], -1)
+            run = quotes - 1 - before + np.where(before < 0, backslashes, 0)
+            real = quotes[run % 2 == 0]
+            brackets = np.flatnonzero((raw == 123) | (raw == 91) | (raw == 125) | (raw == 93))
+            outside = (np.searchsorted(real, brackets) % 2 == 1) == in_string
+            steps = np.where(np.isin(raw[brackets[outside]], (123, 91)), 1, -1)
+            if steps.size:
+                levels = depth + np.cumsum(steps)
+                deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+            in_string ^= bool(real.size % 2)
+            backslashes = raw.size - 1 - int(last_plain[-1]) + (
+                backslashes if last_plain[-1] < 0 else 0)
+    return deepest
+
+
+def read_dhis2_json_grid(path: Path, limits: Limits | None = None) -> Grid:
     """A DHIS2 export as a grid, values as the text written in the file (DuckDB's JSON
     functions, not a typed reader, so dates and numbers are not reinterpreted):
 
     * ``dataValueSets``: one row per data value; row 1 holds the field names, like DHIS2's CSV;
     * an analytics response (``headers`` + ``rows``): row 1 holds the header names (dx, pe, ou,
       value, ...); the ids' names from ``metaData.items`` are kept in the details.
+
+    The partner's keys are data, never part of a query: each data value's keys
+    (``json_keys``) and values (``$.*``, in the same order) are read by position and matched to
+    the field names as plain text, so a key such as ``\\`` or ``$.dataElement`` is just a
+    (perhaps unused) column. Of a key repeated within one data value, the first counts.
     """
+    limits = limits or Limits()
+    depth = json_depth(path)
+    if depth > limits.json_depth:
+        raise nested_too_deep(depth, limits.json_depth)
     con = scratch_connection()
     try:
         try:
@@ -253,28 +401,34 @@ def read_dhis2_json_grid(path: Path) -> Grid:
             kind = con.execute(
                 "select case when json_type(json, '$.dataValues') = 'ARRAY' then 'dataValueSet' "
                 "when json_type(json, '$.rows') = 'ARRAY' and json_type(json, '$.headers') = "
-                "'ARRAY' then 'analytics' end from document limit 1").fetchall()
+                "'ARRAY' then 'analytics' end, coalesce(json_array_length(json, '$.dataValues'), "
+                "json_array_length(json, '$.rows')) from document limit 1").fetchall()
         except duckdb.Error as error:
             explanation = explain(error, FileFormat.DHIS2_JSON, path)
             raise UnreadableFile(explanation.reason, explanation.detail) from error
-        kind = kind[0][0] if kind else None
+        kind, count = kind[0] if kind else (None, 0)
+        if count and count + 1 > limits.rows:  # the data values, and the field names' row
+            raise too_many_rows(count + 1, limits.rows)
         if kind == "analytics":
             return _analytics_grid(con)
         if kind != "dataValueSet":
             raise UnreadableFile(JSON_NOT_DHIS2, "no top-level 'dataValues' array, nor "
                                  "'headers' and 'rows' arrays")
         con.execute(
-            "create or replace temp table item as select unnest(v) as item, generate_subscripts(v, 1) as n "
-            "from (select json_extract(json, '$.dataValues[*]') as v from document)")
+            "create or replace temp table item as select n, json_keys(item) as keys, "
+            "json_extract_string(item, '$.*') as vals from (select unnest(v) as item, "
+            "generate_subscripts(v, 1) as n from (select json_extract(json, '$.dataValues[*]') "
+            "as v from document))")
         fields = [row[0] for row in con.execute(
-            "select k from (select unnest(json_keys(item)) as k, "
-            "generate_subscripts(json_keys(item), 1) as position, n from item) "
-            "group by k order by min(n), min(position)").fetchall()]
+            "select k from (select unnest(keys) as k, generate_subscripts(keys, 1) as position, "
+            "n from item) group by k order by min(n), min(position)").fetchall()]
         if not fields:
             raise UnreadableFile(JSON_NO_VALUES, "'dataValues' is an empty array")
+        if len(fields) > limits.columns:
+            raise too_many_columns(len(fields), limits.columns)
         table = con.sql(
-            "select list_value(" + ", ".join(f"item->>{_sql_text(f)}" for f in fields)
-            + ") as cells from item order by n").to_arrow_table()
+            "select list_transform(?::varchar[], lambda f: vals[list_position(keys, f)]) as cells "
+            "from item order by n", params=[fields]).to_arrow_table()
     finally:
         con.execute("drop table if exists document")
         con.execute("drop table if exists item")
@@ -315,8 +469,4 @@ def _grid(cells, sheet: str, first_row: int = 1) -> pa.Table:
         "row_number": pa.array(np.arange(first_row, first_row + rows, dtype=np.int64)),
         "cells": cells.cast(pa.list_(pa.string())),
     }, schema=GRID_SCHEMA)
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 

@@ -239,3 +239,85 @@ def technical_detail(error: BaseException) -> str:
     text = " ".join(lines) or type(error).__name__
     text = f"{type(error).__name__}: {text}"
     return text if len(text) <= 500 else text[:497] + "..."
+
+
+# --- limits (README, "Limits") ---------------------------------------------------------------
+
+RAISE_LIMIT = "or ask the backbone to raise the limit"
+
+
+class OverLimit(UnreadableFile):
+    """A file over one of the initiative's limits: not read, kept as received."""
+
+
+def over_limit(found: str, limit: str, name: str, action: str) -> OverLimit:
+    """'the file has 3,500,000 rows, more than the limit of 1,000,000 (limits.rows in
+    initiative.yaml): split it by month, or ask the backbone to raise the limit'."""
+    return OverLimit(f"{found}, more than the limit of {limit} (limits.{name} in "
+                     f"initiative.yaml): {action}, {RAISE_LIMIT}",
+                     f"over limits.{name} ({limit}): {found}")
+
+
+def megabytes(size: float) -> str:
+    return f"{size:,.1f} MB" if size < 10 else f"{size:,.0f} MB"
+
+
+def too_big(size_bytes: int, limit_mb: float) -> OverLimit:
+    return over_limit(f"the file is {megabytes(size_bytes / 1e6)}", f"{limit_mb:g} MB", "file_mb",
+                      "split it by month (or by area)")
+
+
+def too_many_rows(rows: int, limit: int) -> OverLimit:
+    return over_limit(f"the file has {rows:,} rows", f"{limit:,}", "rows", "split it by month")
+
+
+def too_many_columns(columns: int, limit: int) -> OverLimit:
+    return over_limit(f"the file has {columns:,} columns", f"{limit:,}", "columns",
+                      "send only the columns of the agreed template")
+
+
+def too_many_sheets(sheets: int, limit: int) -> OverLimit:
+    return over_limit(f"the workbook has {sheets:,} sheets", f"{limit:,}", "sheets",
+                      "send only the sheets of the agreed template")
+
+
+def expands_too_much(size_bytes: int, limit_mb: float) -> OverLimit:
+    return over_limit(f"the workbook holds {megabytes(size_bytes / 1e6)} of sheet data once "
+                      "unzipped", f"{limit_mb:g} MB", "workbook_expanded_mb",
+                      "delete unused sheets, rows and columns (or split it by month)")
+
+
+def nested_too_deep(depth: int, limit: int) -> OverLimit:
+    return over_limit(f"the JSON is nested {depth:,} levels deep", f"{limit:,}", "json_depth",
+                      "export it again from DHIS2 as a data value set")
+
+
+# --- partners' cells quoted in reasons -------------------------------------------------------
+
+# Control characters as a reason shows them (tab, line ends and the rest: \t, \n, \x00, ...).
+CONTROL_ESCAPES = {code: ("\\t" if code == 9 else "\\n" if code == 10 else "\\r" if code == 13
+                          else f"\\x{code:02x}") for code in [*range(32), 127]}
+
+
+def escape_controls(text: str) -> str:
+    return text.translate(CONTROL_ESCAPES)
+
+
+def shown_cell(text: str | None, limit: int) -> str:
+    """A partner's cell as a reason quotes it: at most ``limit`` characters (then '… (N
+    characters)'), control characters escaped (a NUL shows as \\x00)."""
+    if text is None:
+        return ""
+    if len(text) <= limit:
+        return escape_controls(text)
+    return f"{escape_controls(text[:limit])}… ({len(text):,} characters)"
+
+
+def shown_cell_sql(expression: str, limit: int | str) -> str:
+    """The SQL twin of ``shown_cell`` (DuckDB; the dbt macro ``shown_cell`` is its copy)."""
+    cut = (f"case when length({expression}) > {limit} then left({expression}, {limit}) "
+           f"else {expression} end")
+    for code, escaped in CONTROL_ESCAPES.items():
+        cut = f"replace({cut}, chr({code}), '{escaped}')"
+    return (f"({cut} || case when length({expression}) > {limit} then '… (' || "
+            f"format('{{:,}}', length({expression})) || ' characters)' else '' end)")

@@ -156,6 +156,28 @@ class SmallCells(Strict):
                         "always sees every value)")
 
 
+class Limits(Strict):
+    """What one received file may hold (README, "Limits"). A file over a limit is not read: it
+    is kept byte for byte as received and becomes a submission that could not be read, with a
+    reason naming the limit; the rest of the run goes on."""
+
+    file_mb: float = Field(100, gt=0, description="largest file, in MB (checked first, on the "
+                                                  "file's size)")
+    rows: int = Field(1_000_000, ge=1, description="most rows in a file (all sheets together; "
+                                                   "a DHIS2 export's data values)")
+    columns: int = Field(2_000, ge=1, description="most columns in a row of a file")
+    sheets: int = Field(50, ge=1, description="most sheets in a workbook")
+    workbook_expanded_mb: float = Field(
+        200, gt=0, description="most MB a workbook's sheets (and shared texts) take once "
+                               "unzipped, read from its zip directory before it is opened")
+    json_depth: int = Field(64, ge=3, description="deepest nesting of a JSON file's objects "
+                                                  "and lists (a DHIS2 export needs 3)")
+    cell_chars_in_messages: int = Field(
+        200, ge=10, le=100_000, description="characters of a partner's cell quoted in a "
+                                            "quarantine reason; a longer cell is cut, with its "
+                                            "length")
+
+
 class Initiative(Strict):
     name: str
     description: str = ""
@@ -180,6 +202,8 @@ class Initiative(Strict):
     quality: QualityRule = QualityRule()
     scorecard: Scorecard = Scorecard()
     small_cells: SmallCells = SmallCells()
+    limits: Limits = Field(Limits(), description="what one received file may hold before it is "
+                                                 "set aside unread (README, \"Limits\")")
 
     _start = field_validator("reporting_start")(
         lambda cls, v: None if v is None else check_period(v))

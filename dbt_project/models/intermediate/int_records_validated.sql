@@ -30,6 +30,11 @@ partners as (
     select * from {{ ref('stg_registry__partners') }}
 ),
 
+settings as (
+    -- How much of a partner's cell a reason quotes (limits.cell_chars_in_messages).
+    select cell_chars_in_messages from {{ ref('stg_registry__initiative') }}
+),
+
 known_units as (
     select partner_code, string_agg(distinct unit_name, ', ' order by unit_name) as known_units
     from {{ ref('stg_registry__reporting_units') }}
@@ -45,18 +50,19 @@ disaggregation_problems as (
             case
                 when part.dimension_code is null then null
                 when part.category_code is null
-                    then '''' || part.category_text || ''' is not a known '
+                    then '''' || {{ shown_cell('part.category_text') }} || ''' is not a known '
                         || coalesce(part.dimension_name, part.dimension_code)
                         || ' (known: ' || coalesce(part.known_categories, 'none') || ')'
                 when indicator_dimensions.dimension_code is null
                     then coalesce(part.dimension_name, part.dimension_code)
                         || ' is not a breakdown of ' || indicators.short_name
-                        || ' (given as ''' || part.category_text || ''')'
+                        || ' (given as ''' || {{ shown_cell('part.category_text') }} || ''')'
             end,
             part.dimension_code
         ) filter (where part.category_code is null
             or indicator_dimensions.dimension_code is null) as problem
     from records
+    cross join settings
     cross join unnest(records.disaggregation_parts) as parts(part)
     left join indicators using (indicator_code)
     left join indicator_dimensions
@@ -77,25 +83,30 @@ judged as (
             records.extract_problem,
             case
                 when records.partner_source = 'folder' and records.partner_code is null
-                    then 'inbox folder ''' || records.folder || ''' is not a partner code'
+                    then 'inbox folder ''' || {{ shown_cell('records.folder') }}
+                        || ''' is not a partner code'
                 when records.partner_text is null and records.partner_source = 'column'
                     then 'the organisation is empty'
                 when records.partner_code is null
-                    then 'organisation ''' || records.partner_text || ''' is not a known partner '
+                    then 'organisation ''' || {{ shown_cell('records.partner_text') }}
+                        || ''' is not a known partner '
                         || 'name; correct it, or ask the backbone to add it as an alias'
                 when records.folder_partner_code is not null
                     and records.partner_code <> records.folder_partner_code
-                    then 'organisation ''' || records.partner_text || ''' is partner '
+                    then 'organisation ''' || {{ shown_cell('records.partner_text') }}
+                        || ''' is partner '
                         || records.partner_code || ', but the file came from the inbox folder of '
                         || records.folder_partner_code
                 when records.reporting_unit is null
-                    then '''' || records.unit_text || ''' is not a reporting unit of '
+                    then '''' || {{ shown_cell('records.unit_text') }}
+                        || ''' is not a reporting unit of '
                         || partners.partner_name || ' (known: ' || known_units.known_units || ')'
             end,
             case
                 when records.period_text is null then 'the period is empty'
                 when records.period_start is null
-                    then 'period ''' || records.period_text || ''' is not in a recognised format '
+                    then 'period ''' || {{ shown_cell('records.period_text') }}
+                        || ''' is not in a recognised format '
                         || '(this mapping reads ' || mappings.period_formats || ')'
                 when records.period_start > cast(records.arrived_at as date)
                     then 'period ' || records.period || ' had not started when the file arrived ('
@@ -104,7 +115,8 @@ judged as (
             case
                 when records.indicator_text is null then 'the indicator is empty'
                 when records.indicator_code is null
-                    then '''' || records.indicator_text || ''' is not a known indicator name '
+                    then '''' || {{ shown_cell('records.indicator_text') }}
+                        || ''' is not a known indicator name '
                         || 'or alias; correct it, or ask the backbone to add it as an alias '
                         || '(mapping ' || records.mapping_name || ')'
                 when indicators.aggregation = 'ratio'
@@ -114,17 +126,19 @@ judged as (
             case
                 when indicators.by_place and records.place_text is null then 'the place is empty'
                 when records.place_text is not null and records.place_code is null
-                    then '''' || records.place_text || ''' is not a known place (known: '
+                    then '''' || {{ shown_cell('records.place_text') }}
+                        || ''' is not a known place (known: '
                         || places.known_places || ')'
                 when indicators.by_place and records.place_code = 'all'
                     then indicators.short_name || ' is reported by place; give the place'
                 when not indicators.by_place and coalesce(records.place_code, 'all') <> 'all'
                     then indicators.short_name || ' is not reported by place (given '''
-                        || records.place_text || ''')'
+                        || {{ shown_cell('records.place_text') }} || ''')'
             end,
             case
                 when records.combo_text is not null and not records.combo_resolved
-                    then 'category option combo ''' || records.combo_text || ''' is not listed '
+                    then 'category option combo ''' || {{ shown_cell('records.combo_text') }}
+                        || ''' is not listed '
                         || 'in the combos of mapping ' || records.mapping_name
                 when records.repeated_dimensions > 0
                     then 'a breakdown is given twice for this value'
@@ -135,13 +149,14 @@ judged as (
                 when records.value_text is null
                     then 'the value is empty (write 0 if the count was zero)'
                 when records.reported_number is null
-                    then 'value ''' || records.value_text || ''' is not a number'
+                    then 'value ''' || {{ shown_cell('records.value_text') }} || ''' is not a number'
             end,
             case
                 when records.value < indicators.valid_min or records.value > indicators.valid_max
                     then 'value ' || {{ format_number('records.value') }} || ' ' || indicators.unit
                         || case when records.unit_factor <> 1
-                            then ' (' || records.value_text || ' ' || records.partner_unit || ')'
+                            then ' (' || {{ shown_cell('records.value_text') }} || ' '
+                                || records.partner_unit || ')'
                             else '' end
                         || ' is outside the valid range for ' || indicators.short_name || ' ('
                         || coalesce({{ format_number('indicators.valid_min') }}, 'no minimum')
@@ -157,6 +172,7 @@ judged as (
     left join partners using (partner_code)
     left join known_units using (partner_code)
     cross join places
+    cross join settings
 ),
 
 with_duplicates as (
