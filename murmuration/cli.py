@@ -1,7 +1,8 @@
 """``murmuration``: run the pipeline for an initiative folder, serve its dashboards, start one.
 
 Exit codes: 0 all good; 1 the run failed or a blocking check failed (nothing new published);
-2 the initiative's definitions are invalid or the command was used wrongly.
+2 the initiative's definitions are invalid or the command was used wrongly; 3 (run) published, but
+files this run received could not be read; 4 (run) another run of the initiative is in progress.
 """
 
 from __future__ import annotations
@@ -49,20 +50,40 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from murmuration.pipeline import run_pipeline
-    from murmuration.summary import summarise
+    from murmuration.pipeline import NOT_SUBMISSIONS, run_pipeline
+    from murmuration.runlock import RunLock, RunLockHeld
+    from murmuration.summary import EXIT_LOCKED, outcome, summarise
 
     paths = _paths(args)
     registry = _load(paths)
-    print(f"Running the pipeline for {registry.initiative.name}")
-    print(f"  initiative: {paths.project_dir}")
-    print(f"  state:      {paths.state_dir}", flush=True)
-    started = time.monotonic()
-    result = run_pipeline(paths, progress=not args.quiet)
-    elapsed = time.monotonic() - started
-    print()
-    for line in summarise(paths).lines():
-        print(line)
+    lock = RunLock(paths, "murmuration run")
+
+    def waiting(holder) -> None:
+        limit = f" (at most {args.wait:.0f} s)" if args.wait else ""
+        print(f"Another run of this initiative is in progress{holder.describe()}; waiting for "
+              f"it to end{limit} ...", flush=True)
+
+    try:
+        lock.acquire(wait=args.wait, on_wait=waiting)
+    except RunLockHeld as held:
+        return _fail(f"{held}; try again when it ends"
+                     f"{', or add --wait' if held.waited is None else ''}", EXIT_LOCKED)
+    with lock:  # the summary reads the warehouse: no other writer until it has
+        print(f"Running the pipeline for {registry.initiative.name}")
+        print(f"  initiative: {paths.project_dir}")
+        print(f"  state:      {paths.state_dir}", flush=True)
+        started = time.monotonic()
+        result = run_pipeline(paths, progress=not args.quiet, lock=lock)
+        elapsed = time.monotonic() - started
+        print()
+        summary = summarise(paths)
+        for line in summary.lines():
+            print(line)
+    earlier = {location for location, status, _ in summary.problem_files
+               if status not in NOT_SUBMISSIONS} - {location for location, _, _ in result.not_read}
+    if result.not_read and earlier:  # the summary lists every file ever received and not read
+        print(f"Not read, received by this run: "
+              f"{', '.join(location for location, _, _ in result.not_read)}")
     print()
     print(f"Warehouse:   {paths.warehouse}")
     print(f"Published:   {paths.serving}")
@@ -75,14 +96,12 @@ def cmd_run(args) -> int:
         for check in result.failed_checks:
             kind = "blocking" if check.blocking else check.severity.lower()
             print(f"  {check.asset}: {check.check} ({kind})")
-    if result.success and not result.blocking_failures:
-        print(f"Done in {elapsed:.0f} s.")
-        return 0
+    success = result.success and not result.blocking_failures
     reason = (f"{len(result.blocking_failures)} blocking check(s) failed"
               if result.blocking_failures else f"step(s) failed: {', '.join(result.failed_steps)}")
-    print(f"Run failed after {elapsed:.0f} s: {reason}. The previous published snapshot (if "
-          "any) was kept.", file=sys.stderr)
-    return 1
+    code, last_line = outcome(elapsed, success, len(result.not_read), reason)
+    print(last_line, file=sys.stdout if success else sys.stderr)
+    return code
 
 
 def cmd_sample_inbox(args) -> int:
@@ -306,8 +325,10 @@ def cmd_demo(args) -> int:
     args.project = str(SAMPLE_PROJECT_DIR)
     if cmd_sample_inbox(args) != 0:
         return 1
+    from murmuration.summary import PUBLISHED
+
     code = cmd_run(args)
-    if code != 0:
+    if code not in PUBLISHED:  # files the run could not read are shown on the dashboard
         return code
     from murmuration.access import UserStore, ensure_demo_users
 
@@ -338,6 +359,9 @@ def parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("run", help="run the whole pipeline once for an initiative")
     project(sub)
     sub.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    sub.add_argument("--wait", nargs="?", type=float, const=None, default=0.0, metavar="SECONDS",
+                     help="when another run of the initiative is in progress, wait for it to "
+                          "end (at most SECONDS) instead of exiting with code 4")
     sub.set_defaults(func=cmd_run)
 
     sub = commands.add_parser("check", help="validate an initiative's registry and mappings")
@@ -435,6 +459,8 @@ def parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("demo", help="sample inbox -> pipeline -> dashboard + Dagster UI")
     ports(sub)
     sub.add_argument("--quiet", action="store_true")
+    sub.add_argument("--wait", nargs="?", type=float, const=None, default=0.0, metavar="SECONDS",
+                     help="wait for a run of the sample in progress (as `run --wait`)")
     sub.set_defaults(func=cmd_demo, state_dir=None)
     return top
 

@@ -88,6 +88,11 @@ class ProjectPaths:
     def dagster_home(self) -> Path:
         return self.state_dir / "dagster_home"
 
+    @property
+    def run_lock(self) -> Path:
+        """Held by the one run writing this initiative's state (murmuration/runlock.py)."""
+        return self.state_dir / "run.lock"
+
     def submission_dir(self, submission_id: str) -> Path:
         return self.landed_dir / submission_id
 

@@ -1,14 +1,20 @@
 """Run the whole Dagster job once for one initiative, in this process, recorded in its Dagster
-home (so the run shows up in the Dagster UI afterwards)."""
+home (so the run shows up in the Dagster UI afterwards), holding the initiative's run lock."""
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from murmuration.environment import ensure_dbt_manifest, prepare_environment
 from murmuration.paths import ProjectPaths
+from murmuration.runlock import RunLock
+
+# Landing statuses of files that are not submissions at all (lock files, thumbnails): set aside
+# by design, not a problem. Any other status but "landed" is a file that could not be read.
+NOT_SUBMISSIONS = {"landed", "ignored"}
 
 
 @dataclass
@@ -26,13 +32,28 @@ class PipelineResult:
     log_file: Path
     failed_steps: list[str] = field(default_factory=list)
     failed_checks: list[CheckFailure] = field(default_factory=list)
+    # Files this run received but could not read (unreadable, or over one of the initiative's
+    # limits): (inbox path, landing status, reason).
+    not_read: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def blocking_failures(self) -> list[CheckFailure]:
         return [c for c in self.failed_checks if c.blocking]
 
 
-def run_pipeline(paths: ProjectPaths, progress: bool = True) -> PipelineResult:
+def run_pipeline(paths: ProjectPaths, progress: bool = True,
+                 lock: RunLock | None = None) -> PipelineResult:
+    """The whole job once. ``lock``: the initiative's run lock, already held by the caller;
+    without it this takes the lock itself (RunLockHeld when another run holds it)."""
+    if lock is not None and lock.held:
+        return _run(paths, progress)
+    with RunLock(paths, "murmuration run").acquire(wait=0):
+        return _run(paths, progress)
+
+
+def _run(paths: ProjectPaths, progress: bool) -> PipelineResult:
+    # Whatever is landed from now on is this run's: the run lock keeps every other writer out.
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     prepare_environment(paths)
     ensure_dbt_manifest()
     import dagster as dg
@@ -70,4 +91,13 @@ def run_pipeline(paths: ProjectPaths, progress: bool = True) -> PipelineResult:
         for e in result.get_asset_check_evaluations() if not e.passed]
     failed_steps = [event.step_key for event in result.get_step_failure_events()]
     return PipelineResult(run_id=result.run_id, success=result.success, log_file=log_file,
-                          failed_steps=failed_steps, failed_checks=failed_checks)
+                          failed_steps=failed_steps, failed_checks=failed_checks,
+                          not_read=files_not_read(paths, since=started))
+
+
+def files_not_read(paths: ProjectPaths, since: str) -> list[tuple[str, str, str]]:
+    """Files landed at or after ``since`` (UTC, ISO seconds) that could not be read."""
+    from murmuration.intake.landing import load_submissions
+
+    return sorted((s.inbox_path, s.status, s.message or "") for s in load_submissions(paths)
+                  if s.landed_at >= since and s.status not in NOT_SUBMISSIONS)

@@ -9,6 +9,27 @@ import duckdb
 from murmuration.digest import latest_digest
 from murmuration.paths import ProjectPaths
 
+# `murmuration run`'s exit codes (README, "The command line"), for monitoring.
+EXIT_CLEAN = 0  # published; every file this run received was read
+EXIT_FAILED = 1  # a step or a blocking check failed; the previous snapshot is kept
+EXIT_INVALID = 2  # the initiative's definitions are invalid (or the command was misused)
+EXIT_NOT_READ = 3  # published, but files this run received could not be read
+EXIT_LOCKED = 4  # another run of the initiative holds its run lock; nothing was done
+PUBLISHED = (EXIT_CLEAN, EXIT_NOT_READ)
+
+
+def outcome(elapsed: float, success: bool, not_read: int = 0,
+            failure: str = "") -> tuple[int, str]:
+    """A run's exit code and the summary's last line, which names it."""
+    if not success:
+        return EXIT_FAILED, (f"Run failed after {elapsed:.0f} s: {failure}. The previous "
+                             f"published snapshot (if any) was kept (exit code {EXIT_FAILED}).")
+    if not_read:
+        return EXIT_NOT_READ, (f"Done in {elapsed:.0f} s; {not_read} "
+                               f"file{'s' if not_read != 1 else ''} could not be read "
+                               f"(exit code {EXIT_NOT_READ}).")
+    return EXIT_CLEAN, f"Done in {elapsed:.0f} s (exit code {EXIT_CLEAN})."
+
 
 @dataclass
 class RunSummary:

@@ -9,6 +9,7 @@ from orchestration.defs.intake import assets as intake
 from orchestration.defs.intake import sensors
 from orchestration.defs.publish import assets as publish
 from orchestration.defs.quality import assets as quality
+from orchestration.lib.executor import one_writer_executor
 from orchestration.lib.progress import progress_logger
 from orchestration.lib.resources import initiative_resource
 
@@ -19,6 +20,7 @@ defs = dg.Definitions.merge(
     quality.defs,
     publish.defs,
     jobs.defs,
+    # Runs of assets picked in the UI (no named job) hold the run lock too.
     dg.Definitions(resources={"initiative": initiative_resource(), "dbt": dbt_resource()},
-                   loggers={"progress": progress_logger}),
+                   loggers={"progress": progress_logger}, executor=one_writer_executor),
 )

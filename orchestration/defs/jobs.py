@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from murmuration.paths import SCHEDULE_ENV
+from orchestration.lib.executor import one_writer_executor
 from orchestration.lib.resources import InitiativeResource
 
 PIPELINE_JOB = "murmuration_pipeline"
@@ -17,7 +18,7 @@ pipeline_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     description="Land new partner files (one inbox folder, or all of them) -> harmonise (dbt "
                 "build) -> quality checks -> publish.",
-    executor_def=dg.in_process_executor,
+    executor_def=one_writer_executor,  # holds the initiative's run lock
 )
 
 harmonise_job = dg.define_asset_job(
@@ -25,7 +26,7 @@ harmonise_job = dg.define_asset_job(
     selection=dg.AssetSelection.all()
     - dg.AssetSelection.assets("received_submissions", "submission_records"),
     description="Rebuild from what is already landed (after a registry or mapping change).",
-    executor_def=dg.in_process_executor,
+    executor_def=one_writer_executor,  # holds the initiative's run lock
 )
 
 

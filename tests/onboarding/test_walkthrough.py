@@ -11,6 +11,7 @@ import yaml
 
 from murmuration.environment import OFFLINE
 from murmuration.paths import REPO_ROOT
+from murmuration.summary import EXIT_NOT_READ
 
 OCTOBER = """Reporting period,Ward,Measure,Sex,Total
 Oct 2026,Northgate,Children enrolled,Girls,12
@@ -73,5 +74,6 @@ def test_onboard_a_new_partner_format(sample_paths):
     assert "Ready: every row is accepted." in third.stdout
 
     run = murmuration("run", "--project", project, "--quiet")
-    assert run.returncode == 0, run.stdout + run.stderr
+    # the sample plants two files that cannot be read: published, exit code 3
+    assert run.returncode == EXIT_NOT_READ, run.stdout + run.stderr
     assert "Files:       172 (1 ignored, 169 landed, 2 unreadable)" in run.stdout
