@@ -176,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     port = _free_port()
     env = {**os.environ, **OFFLINE, "MURMURATION_PROJECT_DIR": str(paths.project_dir),
            "MURMURATION_STATE_DIR": str(paths.state_dir)}
+    (paths.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+    server_log = ((paths.state_dir / "logs") / "load-server.log").open("w")
     server = subprocess.Popen([sys.executable, "-m", "dashboards.app", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, stdout=server_log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     stop = threading.Event()
     published = [0]
@@ -220,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         server.terminate()
         server.wait(timeout=30)
+        server_log.close()
         store.remove(LOAD_USER)
     every = [value for values in timings.values() for value in values]
     rows = {name: values for name, values in timings.items()} | {"all requests": every}
@@ -237,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                          "p99_ms": round(1000 * _percentile(values, 0.99), 1)}
         f = figures[name]
         print(f"{name:<20} {f['count']:>7} {f['p50_ms']:>8} {f['p95_ms']:>8} {f['p99_ms']:>8}")
-    print(f"errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+    print(f"errors: {len(errors)}" + (f" (first: {errors[0]}; the server's log: "
+                                      f"{server_log.name})" if errors else ""))
     if args.republish:
         print(f"snapshots published during the load: {published[0]}")
     if args.json:
