@@ -123,26 +123,44 @@ def land_inbox(paths: ProjectPaths, registry: Registry, folders: set[str] | None
     few at a time: readers spend most of their time outside Python (DuckDB, fastexcel)."""
     paths.ensure()
     landed_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-    todo, unchanged, seen = [], 0, set()
+    todo, unchanged, seen = [], 0, {}
     for folder, path in inbox_files(paths):
         if folders is not None and folder not in folders:
             continue
         sha = file_sha256(path)
-        submission_id = sha[:16]
+        submission_id = submission_id_for(paths, folder, sha, seen)
         if submission_id in seen or (paths.submission_dir(submission_id)
                                      / SUBMISSION_FILE).exists():
             unchanged += 1
             continue
-        seen.add(submission_id)
-        todo.append((folder, path, sha))
+        seen[submission_id] = folder
+        todo.append((folder, path, sha, submission_id))
     with ThreadPoolExecutor(max_workers=LANDING_THREADS) as pool:
-        new = list(pool.map(lambda item: land_file(paths, registry, *item, landed_at), todo))
+        new = list(pool.map(lambda item: land_file(paths, registry, *item[:3], landed_at,
+                                                   item[3]), todo))
     return LandingReport(new=new, unchanged=unchanged)
 
 
+def submission_id_for(paths: ProjectPaths, folder: str, sha: str,
+                      seen: dict[str, str] | None = None) -> str:
+    """A submission is its bytes in its folder: the same bytes twice in one folder are one
+    submission, from two folders two (each partner is credited with what it sent). The first
+    folder to send some bytes keeps the plain content id (as landed before folders counted);
+    another folder's copy gets an id of its own, salted with the folder's name."""
+    plain = sha[:16]
+    owner = (seen or {}).get(plain)
+    if owner is None:
+        meta = paths.submission_dir(plain) / SUBMISSION_FILE
+        if meta.exists():
+            owner = json.loads(meta.read_text(encoding="utf-8")).get("folder")
+    if owner is None or owner == folder:
+        return plain
+    return hashlib.sha256(f"{folder}/{sha}".encode()).hexdigest()[:16]
+
+
 def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, sha: str,
-              landed_at: str) -> Submission:
-    submission_id = sha[:16]
+              landed_at: str, submission_id: str | None = None) -> Submission:
+    submission_id = submission_id or submission_id_for(paths, folder, sha)
     target = paths.submission_dir(submission_id)
     target.mkdir(parents=True, exist_ok=True)
     received = paths.received_dir / submission_id / path.name

@@ -119,3 +119,23 @@ def test_a_mapping_that_does_not_fit_quarantines_every_row_with_the_reason(sampl
     state = json.loads((sample_paths.submission_dir(submission.submission_id)
                         / "extract.json").read_text())
     assert state["mapping_name"] == "housing_trust_csv"
+
+
+def test_the_same_bytes_from_two_partners_are_two_submissions(sample_paths):
+    """A submission is its bytes in its folder: a partner sending a file identical to another
+    partner's is credited with it (it was counted "unchanged" and never credited)."""
+    registry = load_registry(sample_paths)
+    original = sample_paths.inbox_dir / "brightstart" / "brightstart_enrolment_2025-03.csv"
+    land_inbox(sample_paths, registry)
+    copy = sample_paths.inbox_dir / "little_steps" / "brightstart_enrolment_2025-03.csv"
+    copy.write_bytes(original.read_bytes())
+    second = land_inbox(sample_paths, registry)
+    assert [(s.folder, s.file_name) for s in second.new] == [
+        ("little_steps", "brightstart_enrolment_2025-03.csv")]
+    same = [s for s in load_submissions(sample_paths) if s.sha256 == second.new[0].sha256]
+    assert sorted(s.folder for s in same) == ["brightstart", "little_steps"]
+    assert len({s.submission_id for s in same}) == 2
+    # The first sender keeps the content id it always had; landing again changes nothing.
+    assert any(s.submission_id == s.sha256[:16] and s.folder == "brightstart" for s in same)
+    again = land_inbox(sample_paths, registry)
+    assert again.new == [] and again.unchanged == len(load_submissions(sample_paths))
