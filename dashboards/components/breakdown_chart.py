@@ -72,7 +72,7 @@ def breakdown_figure(panels: list[tuple[str, pd.DataFrame]], indicator: dict,
             series = series.sort_values("period_start")
             figure.add_trace(go.Scatter(
                 x=series["period_start"], y=series["value"], mode="lines", name=str(category),
-                legendgroup=f"panel{column}", legendgrouptitle_text=None,
+                legendgroup=f"panel{column}",
                 line={"color": PALETTE[position % len(PALETTE)], "width": 2,
                       "dash": "dot" if str(category).startswith("Not broken down") else "solid"},
                 hovertemplate=template), row=1, col=column)

@@ -88,38 +88,22 @@ def milestone_figure(indicator: dict, totals: pd.DataFrame, points: pd.DataFrame
             line={"color": "#1f4e79", "width": 2}, marker={"size": 7, "color": "#1f4e79"},
             customdata=hover, hovertemplate=template))
         left_out = [not keep for keep in complete]
-        if any(left_out):
-            figure.add_trace(go.Scatter(
-                x=totals["period_start"][left_out], y=totals["value"][left_out], mode="markers",
-                name="Not complete (left out of status)",
-                marker={"size": 9, "symbol": "circle-open", "color": "#1f4e79",
-                        "line": {"width": 2}},
-                customdata=[text for text, out in zip(hover, left_out, strict=True) if out],
-                hovertemplate=template))
+        _mark(figure, totals, left_out, hover, template, "Not complete (left out of status)",
+              {"size": 9, "symbol": "circle-open", "color": "#1f4e79", "line": {"width": 2}})
         # Values flagged as extreme outliers mark their period (moderate ones are common in
         # any long series: the hover counts them all).
         flagged = [bool(extreme) and row.get("period") in extreme
                    for row in totals.to_dict("records")]
-        if any(flagged):
-            figure.add_trace(go.Scatter(
-                x=totals["period_start"][flagged], y=totals["value"][flagged], mode="markers",
-                name="Holds a value flagged as an extreme outlier",
-                marker={"size": 15, "symbol": "circle-open", "color": "#b3261e",
-                        "line": {"width": 2}},
-                customdata=[text for text, on in zip(hover, flagged, strict=True) if on],
-                hovertemplate=template))
+        _mark(figure, totals, flagged, hover, template,
+              "Holds a value flagged as an extreme outlier",
+              {"size": 15, "symbol": "circle-open", "color": "#b3261e", "line": {"width": 2}})
 
         # A period whose total misses quarantined values (a dip may be that, not a fall).
         missing = [bool(quarantined) and row.get("period") in quarantined
                    for row in totals.to_dict("records")]
-        if any(missing):
-            figure.add_trace(go.Scatter(
-                x=totals["period_start"][missing], y=totals["value"][missing], mode="markers",
-                name="Misses quarantined values",
-                marker={"size": 11, "symbol": "triangle-down-open", "color": "#b86e00",
-                        "line": {"width": 2}},
-                customdata=[text for text, on in zip(hover, missing, strict=True) if on],
-                hovertemplate=template))
+        _mark(figure, totals, missing, hover, template, "Misses quarantined values",
+              {"size": 11, "symbol": "triangle-down-open", "color": "#b86e00",
+               "line": {"width": 2}})
 
     if not points.empty:
         figure.add_trace(go.Scatter(
@@ -162,6 +146,18 @@ def milestone_figure(indicator: dict, totals: pd.DataFrame, points: pd.DataFrame
         legend={"orientation": "h", "y": -0.15}, margin={"l": 60, "r": 20, "t": 60, "b": 40},
         height=460)
     return figure
+
+
+def _mark(figure: go.Figure, totals: pd.DataFrame, chosen: list[bool], hover: list,
+          template: str, name: str, marker: dict) -> None:
+    """Some periods' totals drawn again as a marked trace (not complete, flagged, missing
+    quarantined values), with the same hover as the line."""
+    if not any(chosen):
+        return
+    figure.add_trace(go.Scatter(
+        x=totals["period_start"][chosen], y=totals["value"][chosen], mode="markers", name=name,
+        marker=marker, customdata=[text for text, on in zip(hover, chosen, strict=True) if on],
+        hovertemplate=template))
 
 
 def _period_start(points: pd.DataFrame, period: str):

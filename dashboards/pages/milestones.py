@@ -303,13 +303,9 @@ def _lineage(indicator: dict, place_code: str, period: str, user):
     if user.partner_scope():
         notes.append("Only your own values are listed; other partners' rows are theirs.")
     note = html.P(" ".join(notes), className="muted", id="lineage-note") if notes else None
-    return html.Div([html.H4(title, id="lineage-title"),
-                     data_table(values, LINEAGE_COLUMNS, table_id="lineage-table",
-                                page_size=20, numeric=("shown_value", "row")),
-                     note] if note else
-                    [html.H4(title, id="lineage-title"),
-                     data_table(values, LINEAGE_COLUMNS, table_id="lineage-table",
-                                page_size=20, numeric=("shown_value", "row"))])
+    table = data_table(values, LINEAGE_COLUMNS, table_id="lineage-table", page_size=20,
+                       numeric=("shown_value", "row"))
+    return html.Div([html.H4(title, id="lineage-title"), table, *([note] if note else [])])
 
 
 def _clicked_period(click) -> str | None:

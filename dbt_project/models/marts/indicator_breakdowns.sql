@@ -36,9 +36,7 @@ split as (
 ),
 
 by_place_and_area as (
-    select split.*, split.place_code as total_place from split where place_code <> 'all'
-    union all
-    select split.*, 'all' as total_place from split
+    {{ with_whole_area('split') }}
 ),
 
 aggregated as (
@@ -49,10 +47,7 @@ aggregated as (
         total_place as place_code,
         by_place_and_area.dimension_code,
         by_place_and_area.category_code,
-        case when any_value(indicators.aggregation) = 'ratio'
-            then sum(numerator_value) / nullif(sum(denominator_value), 0)
-                * any_value(indicators.factor)
-            else sum(value) end as value,
+        {{ aggregated_value() }} as value,
         count(distinct partner_code || '/' || reporting_unit) as contributors,
         count(distinct partner_code) as partners_reporting,
         count(*) as values_counted

@@ -18,9 +18,7 @@ changes as (
 ),
 
 by_place_and_area as (
-    select units.*, units.place_code as total_place from units where place_code <> 'all'
-    union all
-    select units.*, 'all' as total_place from units
+    {{ with_whole_area('units') }}
 ),
 
 aggregated as (
@@ -30,10 +28,7 @@ aggregated as (
         period,
         period_start,
         total_place as place_code,
-        case when any_value(indicators.aggregation) = 'ratio'
-            then sum(numerator_value) / nullif(sum(denominator_value), 0)
-                * any_value(indicators.factor)
-            else sum(value) end as value,
+        {{ aggregated_value() }} as value,
         sum(numerator_value) as numerator_value,
         sum(denominator_value) as denominator_value,
         count(distinct reporting_unit) as reporting_units,

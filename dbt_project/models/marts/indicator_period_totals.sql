@@ -67,9 +67,7 @@ counted as (
 ),
 
 by_place_and_area as (
-    select counted.*, counted.place_code as total_place from counted where place_code <> 'all'
-    union all
-    select counted.*, 'all' as total_place from counted
+    {{ with_whole_area('counted') }}
 ),
 
 aggregated as (
@@ -80,11 +78,7 @@ aggregated as (
         grain_period as period,
         grain_start as period_start,
         total_place as place_code,
-        case when any_value(indicators.aggregation) = 'ratio' then
-            sum(numerator_value) filter (where is_paired)
-            / nullif(sum(denominator_value) filter (where is_paired), 0)
-            * any_value(indicators.factor)
-        else sum(value) end as value,
+        {{ aggregated_value(paired='is_paired') }} as value,
         count(distinct partner_code) filter (where is_paired) as partners_reporting,
         count(*) filter (where is_paired) as values_counted,
         count(*) filter (where not is_paired) as parts_unpaired,
