@@ -84,6 +84,8 @@ def cmd_run(args) -> int:
     if result.not_read and earlier:  # the summary lists every file ever received and not read
         print(f"Not read, received by this run: "
               f"{', '.join(location for location, _, _ in result.not_read)}")
+    if result.waiting:
+        print(f"Still being written, left for the next run: {', '.join(result.waiting)}")
     print()
     print(f"Warehouse:   {paths.warehouse}")
     print(f"Published:   {paths.serving}")
@@ -108,7 +110,7 @@ def cmd_sample_inbox(args) -> int:
     from murmuration.sample_inbox import generate_sample_inbox
 
     paths = _paths(args)
-    files = generate_sample_inbox(paths.inbox_dir)
+    files = generate_sample_inbox(paths)
     print(f"Wrote {len(files)} files to {paths.inbox_dir}")
     return 0
 

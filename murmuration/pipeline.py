@@ -35,6 +35,8 @@ class PipelineResult:
     # Files this run received but could not read (unreadable, or over one of the initiative's
     # limits): (inbox path, landing status, reason).
     not_read: list[tuple[str, str, str]] = field(default_factory=list)
+    # Inbox files still being written when the run looked: left for the next run.
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def blocking_failures(self) -> list[CheckFailure]:
@@ -58,7 +60,7 @@ def _run(paths: ProjectPaths, progress: bool) -> PipelineResult:
     ensure_dbt_manifest()
     import dagster as dg
 
-    from murmuration.intake.landing import inbox_folders
+    from murmuration.intake.landing import files_waiting, inbox_folders
     from orchestration.definitions import defs
     from orchestration.defs.intake.assets import inbox_folders as partitions
     from orchestration.defs.jobs import HARMONISE_JOB, PIPELINE_JOB, all_folders_tags
@@ -92,7 +94,8 @@ def _run(paths: ProjectPaths, progress: bool) -> PipelineResult:
     failed_steps = [event.step_key for event in result.get_step_failure_events()]
     return PipelineResult(run_id=result.run_id, success=result.success, log_file=log_file,
                           failed_steps=failed_steps, failed_checks=failed_checks,
-                          not_read=files_not_read(paths, since=started))
+                          not_read=files_not_read(paths, since=started),
+                          waiting=files_waiting(paths, since=started))
 
 
 def files_not_read(paths: ProjectPaths, since: str) -> list[tuple[str, str, str]]:

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import openpyxl
 
+from murmuration.intake.arrivals import record as record_arrivals
+from murmuration.paths import ProjectPaths
+
 SEED = 20241101
 FIRST_PERIOD = (2024, 11)
 PERIOD_COUNT = 24
@@ -174,6 +177,7 @@ class SampleInbox:
         self.rng = random.Random(seed)
         self.months = periods(months)
         self.files: list[Path] = []
+        self.arrivals: list[datetime] = []
 
     def series(self, start: float, growth: float, noise: float) -> Series:
         return Series(random.Random(self.rng.random()), start, growth, noise)
@@ -182,6 +186,7 @@ class SampleInbox:
         path = self.inbox / partner / name
         _write(path, content, arrived)
         self.files.append(path)
+        self.arrivals.append(arrived)
 
     def generate(self) -> list[Path]:
         self.brightstart()
@@ -407,6 +412,16 @@ class SampleInbox:
                            arrived)
 
 
-def generate_sample_inbox(inbox: Path, seed: int = SEED) -> list[Path]:
-    """Write the sample inbox under ``inbox`` and return the files written."""
-    return SampleInbox(Path(inbox), seed).generate()
+def generate_sample_inbox(target: ProjectPaths | Path, seed: int = SEED) -> list[Path]:
+    """Write the sample inbox and return the files written.
+
+    ``target``: an initiative's paths, whose inbox gets the files and whose arrivals ledger
+    records the simulated two years of history (each file arrived when its partner sent it:
+    intake.arrivals, source "recorded"); or a bare inbox folder, for files alone (a run then
+    counts them as arriving when it first sees them)."""
+    inbox = target.inbox_dir if isinstance(target, ProjectPaths) else Path(target)
+    sample = SampleInbox(inbox, seed)
+    files = sample.generate()
+    if isinstance(target, ProjectPaths):
+        record_arrivals(target, files, "recorded", sample.arrivals)
+    return files

@@ -219,6 +219,7 @@ SUBMISSION_SCHEMA = pa.schema([
     ("extraction_fingerprint", pa.string()),
     ("unused_columns", pa.list_(pa.string())), ("unused_column_count", pa.int64()),
     ("missing_value_columns", pa.list_(pa.string())), ("detail", pa.string()),
+    ("modified_at", pa.string()), ("arrival_source", pa.string()),
 ])
 
 

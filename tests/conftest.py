@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from murmuration.environment import OFFLINE, ensure_dbt_manifest
+from murmuration.intake.landing import SETTLE_ENV
 from murmuration.paths import AS_OF_ENV, REPO_ROOT, SAMPLE_PROJECT_DIR, ProjectPaths
 from murmuration.sample_inbox import generate_sample_inbox
 
@@ -21,6 +22,9 @@ ARTIFACTS = REPO_ROOT / "artifacts"
 SAMPLE_AS_OF = "2026-11-29T00:00:00+00:00"  # reports are judged as of this moment in tests
 
 os.environ.update(OFFLINE)
+# Tests write a file and run at once: files are taken without waiting for them to settle, except
+# in the tests about files still being written (tests/intake/test_arrivals.py), which set it.
+os.environ.setdefault(SETTLE_ENV, "0")
 
 
 def copy_initiative(source: Path, target: Path) -> ProjectPaths:
@@ -61,7 +65,7 @@ def build_outside_dagster(paths: ProjectPaths, as_of: str) -> None:
 def sample_paths(tmp_path) -> ProjectPaths:
     """A fresh copy of the sample initiative's definitions, with its generated inbox."""
     paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path / "sample")
-    generate_sample_inbox(paths.inbox_dir)
+    generate_sample_inbox(paths)
     return paths
 
 
@@ -82,7 +86,7 @@ def dbt_manifest() -> Path:
 def sample_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
     """The whole pipeline run once on the sample initiative by the real command line."""
     paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path_factory.mktemp("run") / "sample")
-    generate_sample_inbox(paths.inbox_dir)
+    generate_sample_inbox(paths)
     completed = subprocess.run(
         [sys.executable, "-m", "murmuration.cli", "run", "--project", str(paths.project_dir)],
         capture_output=True, text=True, timeout=600,

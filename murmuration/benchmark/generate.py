@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from murmuration.intake.arrivals import record as record_arrivals
 from murmuration.paths import ProjectPaths
 
 SEED = 7
@@ -148,7 +149,7 @@ def write_partner(inbox: Path, size: Size, partner: int, months: range | None = 
     shape = shape_of(partner, size.partners)
     folder = inbox / f"partner_{partner:03d}"
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, arrivals = [], []
     for month in range(size.months):
         rows = list(figures(rng, level, month, size))
         if months is not None and month not in months:
@@ -169,6 +170,9 @@ def write_partner(inbox: Path, size: Size, partner: int, months: range | None = 
         arrived = month_end + timedelta(days=5 + partner % 9, hours=30 if changed else 0)
         os.utime(path, (arrived.timestamp(),) * 2)
         written.append(path)
+        arrivals.append(arrived)
+    # Arrived when the partner sent it, as the pipeline's watcher would have recorded it.
+    record_arrivals(ProjectPaths.for_project(inbox.parent), written, "recorded", arrivals)
     return written
 
 

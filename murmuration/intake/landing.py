@@ -1,8 +1,15 @@
 """Landing: every file in the inbox becomes a submission, kept byte for byte, its cells as text.
 
-A submission is identified by the SHA-256 of its content, so the same file twice (under any
-name) changes nothing. Each submission gets its own folder under ``landed/``, written last-step
-atomically, so landing one new file touches only that file's folder.
+A submission is identified by the SHA-256 of its content in its folder, so the same file twice
+(under any name) changes nothing. Each submission gets its own folder under ``landed/``, written
+last-step atomically, so landing one new file touches only that file's folder.
+
+A file is taken only once it is stable: its size and modification time unchanged for the
+initiative's ``intake.settle_seconds``, and unchanged while it is copied. A run waits a little for
+a file still being written, then leaves it to the next run (the inbox sensor starts one when the
+file settles). The kept copy, its hash and its recorded size come from one read of the file.
+Its arrival is the pipeline's record of when it first saw the file (intake.arrivals), never the
+file's own modification time.
 """
 
 from __future__ import annotations
@@ -11,13 +18,15 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from murmuration.intake.arrivals import Arrival, arrivals_recording, earliest_by_content, version_of
 from murmuration.intake.readers import UnreadableFile, read_grid
 from murmuration.intake.reasons import unsupported_extension
 from murmuration.paths import ProjectPaths
@@ -27,6 +36,8 @@ from murmuration.registry.mapping import EXTENSION_FORMATS
 SUBMISSION_FILE = "submission.json"
 LANDING_THREADS = min(4, os.cpu_count() or 1)
 ROWS_FILE = "rows.parquet"
+WAITING_FILE = "waiting.json"  # what the last landing left because it was still being written
+SETTLE_ENV = "MURMURATION_SETTLE_SECONDS"  # overrides intake.settle_seconds (tests use 0)
 
 # Files that are never submissions: editors' lock files and operating-system clutter.
 IGNORED_PREFIXES = {"~$": "an Excel lock file (written while a workbook is open), not a submission",
@@ -56,6 +67,10 @@ class Submission:
     reader_details: str
     # For the data team only: what the reader or engine said when the file could not be read.
     detail: str | None = None
+    # The file's own modification time (the sender's clock: shown, never used as its arrival)
+    # and how its arrival was known (intake.arrivals.SOURCES). Older landings lack both.
+    modified_at: str | None = None
+    arrival_source: str | None = None
 
     @property
     def location(self) -> str:
@@ -66,6 +81,8 @@ class Submission:
 class LandingReport:
     new: list[Submission]
     unchanged: int
+    # Inbox files still being written when the run looked ('folder/name'): left for a later run.
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def rows_landed(self) -> int:
@@ -117,15 +134,26 @@ def load_submissions(paths: ProjectPaths) -> list[Submission]:
     return sorted(submissions, key=lambda s: (s.arrived_at, s.landed_at, s.submission_id))
 
 
+def settle_seconds(registry: Registry) -> float:
+    override = os.environ.get(SETTLE_ENV)
+    return float(override) if override else registry.initiative.intake.settle_seconds
+
+
 def land_inbox(paths: ProjectPaths, registry: Registry, folders: set[str] | None = None,
                now: datetime | None = None) -> LandingReport:
-    """Land every inbox file not landed before (optionally only in some partner folders), a
-    few at a time: readers spend most of their time outside Python (DuckDB, fastexcel)."""
+    """Land every stable inbox file not landed before (optionally only in some partner folders),
+    a few at a time: readers spend most of their time outside Python (DuckDB, fastexcel)."""
     paths.ensure()
     landed_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    candidates = [(folder, path) for folder, path in inbox_files(paths)
+                  if folders is None or folder in folders]
+    settle = settle_seconds(registry)
+    stable, waiting = wait_until_stable([path for _, path in candidates], settle,
+                                        max_wait=max(30.0, 3 * settle))
+    arrived = arrivals_recording(paths, stable)
     todo, unchanged, seen = [], 0, {}
-    for folder, path in inbox_files(paths):
-        if folders is not None and folder not in folders:
+    for folder, path in candidates:
+        if path not in arrived:
             continue
         sha = file_sha256(path)
         submission_id = submission_id_for(paths, folder, sha, seen)
@@ -135,10 +163,74 @@ def land_inbox(paths: ProjectPaths, registry: Registry, folders: set[str] | None
             continue
         seen[submission_id] = folder
         todo.append((folder, path, sha, submission_id))
+    arrived = earliest_by_content(paths, {path: (folder, sha) for folder, path, sha, _ in todo},
+                                  arrived)
+
+    def land(item):
+        folder, path, sha, submission_id = item
+        try:
+            return land_file(paths, registry, folder, path, sha, landed_at, submission_id,
+                             arrival=arrived[path])
+        except FileChangedWhileReading:
+            return None
+
     with ThreadPoolExecutor(max_workers=LANDING_THREADS) as pool:
-        new = list(pool.map(lambda item: land_file(paths, registry, *item[:3], landed_at,
-                                                   item[3]), todo))
-    return LandingReport(new=new, unchanged=unchanged)
+        results = list(pool.map(land, todo))
+    new = [submission for submission in results if submission is not None]
+    waiting += [path for (_, path, _, _), result in zip(todo, results, strict=True)
+                if result is None]
+    report = LandingReport(new=new, unchanged=unchanged,
+                           waiting=sorted(_inbox_path(paths, path.parent.name, path)
+                                          for path in waiting))
+    _write_json_atomic(paths.state_dir / WAITING_FILE,
+                       {"landed_at": landed_at, "folders": sorted(folders or []),
+                        "waiting": report.waiting})
+    return report
+
+
+def files_waiting(paths: ProjectPaths, since: str) -> list[str]:
+    """Inbox files the last landing (at or after ``since``) left because they were still being
+    written ('folder/name')."""
+    try:
+        state = json.loads((paths.state_dir / WAITING_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return state["waiting"] if state.get("landed_at", "") >= since else []
+
+
+def wait_until_stable(files: list[Path], settle: float, max_wait: float,
+                      clock=time.time, sleep=time.sleep) -> tuple[list[Path], list[Path]]:
+    """Split ``files`` into those stable now and those still being written.
+
+    A file is stable when its size and modification time have not changed for ``settle``
+    seconds: either its modification time is that old, or this function watched it unchanged
+    that long (a clock that runs ahead of ours or a preserved timestamp cannot make a file that
+    is still growing look old for longer than one look). Files still changing after
+    ``max_wait`` seconds are returned as waiting; files that vanish are dropped."""
+    started = clock()
+    versions, since, stable = {}, {}, []
+    pending = list(files)
+    while True:
+        still = []
+        now = clock()
+        for path in pending:
+            try:
+                version = version_of(path)
+                modified = path.stat().st_mtime
+            except OSError:  # gone (moved away, or a temporary file renamed into place)
+                continue
+            if versions.get(path) != version:
+                versions[path], since[path] = version, now
+            if settle <= 0 or now - modified >= settle or now - since[path] >= settle:
+                stable.append(path)
+            else:
+                still.append(path)
+        pending = still
+        if not pending or clock() - started >= max_wait:
+            break
+        sleep(min(1.0, max(0.05, settle / 10)))
+    order = {path: index for index, path in enumerate(files)}
+    return sorted(stable, key=order.__getitem__), sorted(pending, key=order.__getitem__)
 
 
 def submission_id_for(paths: ProjectPaths, folder: str, sha: str,
@@ -158,16 +250,43 @@ def submission_id_for(paths: ProjectPaths, folder: str, sha: str,
     return hashlib.sha256(f"{folder}/{sha}".encode()).hexdigest()[:16]
 
 
+class FileChangedWhileReading(Exception):
+    """The file changed while it was being copied: still being written, left for a later run."""
+
+
+def keep_copy(path: Path, received: Path, expected_sha: str | None = None) -> tuple[str, int]:
+    """Copy ``path`` to ``received`` byte for byte, hashing as it goes: the kept copy, its hash
+    and its size come from one read. Raises FileChangedWhileReading when the file changed
+    meanwhile (its size or modification time moved, or its hash is not the one seen before)."""
+    before = version_of(path)
+    digest, size = hashlib.sha256(), 0
+    temporary = received.with_name(f".{received.name}.part")
+    with path.open("rb") as source, temporary.open("wb") as target:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+            target.write(block)
+            size += len(block)
+    sha = digest.hexdigest()
+    if version_of(path) != before or size != before[0] or (expected_sha and sha != expected_sha):
+        temporary.unlink(missing_ok=True)
+        raise FileChangedWhileReading(str(path))
+    shutil.copystat(path, temporary)
+    os.replace(temporary, received)
+    return sha, size
+
+
 def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, sha: str,
-              landed_at: str, submission_id: str | None = None) -> Submission:
+              landed_at: str, submission_id: str | None = None,
+              arrival: Arrival | None = None) -> Submission:
     submission_id = submission_id or submission_id_for(paths, folder, sha)
     target = paths.submission_dir(submission_id)
-    target.mkdir(parents=True, exist_ok=True)
     received = paths.received_dir / submission_id / path.name
     received.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(path, received)  # byte for byte, with the arrival timestamp
-
-    arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    sha, size = keep_copy(path, received, expected_sha=sha)
+    target.mkdir(parents=True, exist_ok=True)
+    modified = datetime.fromtimestamp(received.stat().st_mtime, UTC).isoformat(
+        timespec="seconds")
+    arrival = arrival or Arrival(landed_at, "run")
     status, message, file_format, rows, sheets, details = "landed", None, None, 0, [], {}
     detail = None
     reason = ignored_reason(path.name)
@@ -193,10 +312,10 @@ def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, 
     submission = Submission(
         submission_id=submission_id, sha256=sha, folder=folder, file_name=path.name,
         inbox_path=_inbox_path(paths, folder, path), received_path=str(received),
-        size_bytes=path.stat().st_size, arrived_at=arrived, landed_at=landed_at, status=status,
+        size_bytes=size, arrived_at=arrival.first_seen, landed_at=landed_at, status=status,
         message=message, file_format=file_format.value if file_format else None, rows_read=rows,
         sheets=sheets, reader_details=json.dumps(details, sort_keys=True, default=str),
-        detail=detail)
+        detail=detail, modified_at=modified, arrival_source=arrival.source)
     _write_json_atomic(target / SUBMISSION_FILE, asdict(submission))
     return submission
 

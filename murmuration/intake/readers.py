@@ -132,11 +132,12 @@ CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32)])
 
 
 def _binary(sample: bytes) -> bool:
-    """More than 1 % control characters (NUL, ...), and not UTF-16/32 text: not a CSV."""
+    """More than 1 % control characters (NUL, ...; a few are strays), and not UTF-16/32 text:
+    not a CSV."""
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return False
     controls = len(sample) - len(sample.translate(None, CONTROL_BYTES))
-    if controls <= len(sample) // 100:
+    if controls <= max(len(sample) // 100, 16):  # a stray bell or escape is still text
         return False
     best = from_bytes(sample[:100_000]).best()
     return best is None or not best.encoding.startswith(("utf_16", "utf_32"))
@@ -238,6 +239,11 @@ def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None
         delimiter = dialect[0] if dialect[0] != "(empty)" else ","
         quote = dialect[1] if dialect[1] not in ("(empty)", "") else '"'
         escape = dialect[2] if dialect[2] not in ("(empty)", "") else quote
+        steadier = _steadier_delimiter(data[:200_000].decode("utf-8", errors="replace"),
+                                       delimiter, quote)
+        if steadier is not None:  # one odd line swayed the sniffer: keep the table's shape
+            details["sniffed"] = f"{delimiter!r} quoted by {quote!r}"
+            delimiter, quote, escape = steadier, '"', '"'
         _check_quotes(data, delimiter, quote, escape)
         if data.count(b"\n") >= limits.rows:  # maybe over: count the rows, not the lines
             rows = _csv_rows(data, quote)
@@ -257,6 +263,33 @@ def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None
         table = relation.select(f"list_value({', '.join(columns)}) as cells").to_arrow_table()
     details.update({"delimiter": delimiter, "quote": quote, "bom": data.startswith(b"\xef\xbb\xbf")})
     return Grid(_grid(table.column("cells"), sheet=""), details)
+
+
+def _shape(lines: list[str], delimiter: str, quote: str) -> tuple[int, int]:
+    """(fields in most rows, how many rows have that many) when read with this dialect."""
+    counts: dict[int, int] = {}
+    for row in csv.reader(lines, delimiter=delimiter, quotechar=quote):
+        if any(cell.strip() for cell in row):
+            counts[len(row)] = counts.get(len(row), 0) + 1
+    if not counts:
+        return 1, 0
+    fields = max(counts, key=lambda n: (counts[n], n))
+    return fields, counts[fields]
+
+
+def _steadier_delimiter(text: str, delimiter: str, quote: str) -> str | None:
+    """A common delimiter that reads the first lines as a steadier table (more rows with the
+    same number of fields, more than one) than the sniffed dialect does, if there is one."""
+    lines = text.splitlines()[:100]
+    sniffed_fields, sniffed_rows = _shape(lines, delimiter, quote)
+    best, best_rows = None, sniffed_rows if sniffed_fields > 1 else 0
+    for candidate in (",", ";", "\t", "|"):
+        if candidate == delimiter:
+            continue
+        fields, rows = _shape(lines, candidate, '"')
+        if fields > 1 and rows > best_rows:
+            best, best_rows = candidate, rows
+    return best
 
 
 def _check_quotes(data: bytes, delimiter: str, quote: str, escape: str) -> None:

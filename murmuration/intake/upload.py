@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from murmuration.intake.arrivals import record as record_arrivals
 from murmuration.intake.landing import file_sha256
 from murmuration.paths import ProjectPaths
 from murmuration.registry.mapping import EXTENSION_FORMATS
@@ -116,6 +117,7 @@ def deliver(paths: ProjectPaths, partner_code: str, token: str, user: str) -> De
             break
         number += 1
         target = inbox / f"{staged.stem} ({number}){staged.suffix}"
+    delivered_at = datetime.now(UTC)
     if not already:
         temporary = uploads_dir(paths) / f".delivering-{token}"
         shutil.copyfile(staged, temporary)
@@ -125,10 +127,12 @@ def deliver(paths: ProjectPaths, partner_code: str, token: str, user: str) -> De
             beside = inbox / f".{target.name}.{token}.part"
             shutil.move(temporary, beside)
             os.replace(beside, target)
+        # Arrival is when the partner sent it, whatever the copy's own timestamps say.
+        record_arrivals(paths, [target], "portal", delivered_at)
     delivery = Delivery(partner_code, target.name, str(target.relative_to(paths.project_dir))
                         if target.is_relative_to(paths.project_dir) else str(target), sha,
                         staged.stat().st_size,
-                        datetime.now(UTC).isoformat(timespec="seconds"), user, already)
+                        delivered_at.isoformat(timespec="seconds"), user, already)
     shutil.rmtree(staged.parent, ignore_errors=True)
     with (uploads_dir(paths) / "deliveries.jsonl").open("a", encoding="utf-8") as log:
         log.write(json.dumps(asdict(delivery)) + "\n")

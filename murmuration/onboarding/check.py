@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from murmuration.environment import ensure_dbt_manifest, run_dbt
+from murmuration.intake.arrivals import arrival_for_check
 from murmuration.intake.extract import extract_submission, load_extraction
 from murmuration.intake.landing import file_sha256, ignored_reason, land_file
 from murmuration.paths import ProjectPaths
@@ -185,7 +186,7 @@ def check_mappings(paths: ProjectPaths, registry: Registry, samples: list[tuple[
                                              file=sample.name)
                 continue
             submission = land_file(check_paths, registry, folder, sample, file_sha256(sample),
-                                   landed_at)
+                                   landed_at, arrival=arrival_for_check(paths, sample))
             if submission.status != "landed":
                 reports[index] = CheckReport(mapping.name,
                                              f"{submission.status}: {submission.message}",

@@ -178,6 +178,15 @@ class Limits(Strict):
                                             "length")
 
 
+class Intake(Strict):
+    """How files are taken from the inbox (README, "Arrival and files still being written")."""
+
+    settle_seconds: float = Field(
+        10, ge=0, le=3600, description="a file is taken once its size and modification time "
+                                       "have not changed for this long (a file still being "
+                                       "written is left for a later run)")
+
+
 class Initiative(Strict):
     name: str
     description: str = ""
@@ -204,6 +213,7 @@ class Initiative(Strict):
     small_cells: SmallCells = SmallCells()
     limits: Limits = Field(Limits(), description="what one received file may hold before it is "
                                                  "set aside unread (README, \"Limits\")")
+    intake: Intake = Intake()
 
     _start = field_validator("reporting_start")(
         lambda cls, v: None if v is None else check_period(v))

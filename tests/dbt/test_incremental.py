@@ -50,10 +50,12 @@ def published_rows(paths: ProjectPaths) -> dict[str, list[tuple]]:
 
 
 def fresh_build_of(paths: ProjectPaths, target: Path, as_of: str) -> ProjectPaths:
-    """The same initiative folder (definitions and inbox, with arrival times) built from an
-    empty state."""
+    """The same initiative folder (definitions and inbox) built from an empty state but for the
+    record of when each file arrived, which a rebuild keeps."""
     shutil.copytree(paths.project_dir, target, ignore=shutil.ignore_patterns(".murmuration"))
     fresh = ProjectPaths.for_project(target)
+    fresh.state_dir.mkdir(parents=True)
+    shutil.copy2(paths.state_dir / "arrivals.sqlite", fresh.state_dir / "arrivals.sqlite")
     build_outside_dagster(fresh, as_of)
     return fresh
 
@@ -91,7 +93,7 @@ def test_incremental_builds_of_a_generated_initiative_equal_a_full_refresh(tmp_p
 def test_incremental_build_of_the_sample_after_a_registry_change_equals_a_full_refresh(
         tmp_path):
     paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path / "sample")
-    generate_sample_inbox(paths.inbox_dir)
+    generate_sample_inbox(paths)
     build_outside_dagster(paths, SAMPLE_AS_OF)
     # An alias for the unknown ward: every submission is judged again (definitions changed).
     dimensions = paths.registry_dir / "dimensions.yaml"

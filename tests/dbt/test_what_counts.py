@@ -9,13 +9,13 @@ quarantined, and months that are incomplete or not yet due.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from murmuration.intake.arrivals import record as record_arrivals
 from tests.conftest import build_outside_dagster, copy_initiative
 
 pytestmark = pytest.mark.slow
@@ -78,8 +78,9 @@ def built(tmp_path_factory, dbt_manifest):
         path = paths.inbox_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        stamp = datetime.fromisoformat(arrived).replace(hour=9, tzinfo=UTC).timestamp()
-        os.utime(path, (stamp, stamp))
+        # Arrived when the pipeline first saw it (as a sensor would have recorded it).
+        record_arrivals(paths, [path], "recorded",
+                        datetime.fromisoformat(arrived).replace(hour=9, tzinfo=UTC))
     build_outside_dagster(paths, AS_OF)
     return paths
 

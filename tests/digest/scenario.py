@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from murmuration.environment import OFFLINE
+from murmuration.intake.arrivals import record as record_arrivals
 from murmuration.paths import AS_OF_ENV, SAMPLE_PROJECT_DIR, ProjectPaths
 from murmuration.sample_inbox import generate_sample_inbox
 from murmuration.summary import EXIT_CLEAN, EXIT_NOT_READ
@@ -59,15 +60,15 @@ def _published(paths: ProjectPaths) -> str:
         con.close()
 
 
-def _arrive(path: Path, text: str, when: str) -> None:
+def _arrive(paths: ProjectPaths, path: Path, text: str, when: str) -> None:
+    """A file that arrived ``when`` (as the pipeline's watcher would have recorded it)."""
     path.write_text(text, encoding="utf-8")
-    stamp = datetime.fromisoformat(when).timestamp()
-    os.utime(path, (stamp, stamp))
+    record_arrivals(paths, [path], "recorded", datetime.fromisoformat(when))
 
 
 def two_runs(folder: Path) -> TwoRuns:
     paths = copy_initiative(SAMPLE_PROJECT_DIR, folder / "sample")
-    generate_sample_inbox(paths.inbox_dir)
+    generate_sample_inbox(paths)
     held = folder / "held_back"
     held.mkdir()
     original = paths.inbox_dir / HELD_BACK[0] / HELD_BACK[1]
@@ -85,7 +86,7 @@ def two_runs(folder: Path) -> TwoRuns:
                   .splitlines()[1].rsplit(",", 1)[1]) for month in ("2025-05", "2025-07")]
     corrected = round(sum(around) / 2)
     library[1] = f"2025-06-01,NORTHGATE,{corrected}"
-    _arrive(paths.inbox_dir / "library_service" / LIBRARY_FIX, "\n".join(library) + "\n",
+    _arrive(paths, paths.inbox_dir / "library_service" / LIBRARY_FIX, "\n".join(library) + "\n",
             "2026-12-05T10:00:00+00:00")
     rows = (paths.inbox_dir / "brightstart" / "brightstart_enrolment_2026-10.csv").read_text(
         encoding="utf-8").splitlines()
@@ -95,7 +96,7 @@ def two_runs(folder: Path) -> TwoRuns:
     [west_at] = [n for n, row in enumerate(rows) if ",Westmoor,F,0-2," in row]
     west = rows[west_at].rsplit(",", 1)
     rows[west_at] = f"{west[0]},{int(west[1]) * 10}"
-    _arrive(paths.inbox_dir / "brightstart" / BRIGHTSTART_FIX, "\n".join(rows) + "\n",
+    _arrive(paths, paths.inbox_dir / "brightstart" / BRIGHTSTART_FIX, "\n".join(rows) + "\n",
             "2026-12-01T09:00:00+00:00")
     stdout = run_pipeline(paths, SECOND_AS_OF)
     return TwoRuns(paths=paths, first_published=first, second_published=_published(paths),

@@ -32,7 +32,7 @@ def run_pipeline(paths, expected: int = EXIT_CLEAN) -> None:
 def portal_project(tmp_path_factory, dbt_manifest):
     """Its own copy of the sample (the upload test changes what is published)."""
     paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path_factory.mktemp("portal") / "sample")
-    generate_sample_inbox(paths.inbox_dir)
+    generate_sample_inbox(paths)
     run_pipeline(paths, EXIT_NOT_READ)  # the sample plants two files that cannot be read
     add_users(paths.project_dir)
     return paths

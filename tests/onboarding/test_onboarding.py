@@ -59,6 +59,11 @@ def test_suggest_reads_hxl_hashtags_on_a_real_3w_export():
 
 
 def test_check_reports_ready_and_not_ready(sample_paths):
+    def state():
+        return sorted((p.relative_to(sample_paths.state_dir), p.stat().st_mtime_ns)
+                      for p in sample_paths.state_dir.rglob("*"))
+
+    before = state()  # the sample's recorded arrivals, nothing else
     registry = load_registry(sample_paths)
     clean = check_mapping(sample_paths, registry, sample_paths.inbox_dir / "little_steps" /
                           "little_steps_2025-03.csv", "little_steps")
@@ -70,7 +75,7 @@ def test_check_reports_ready_and_not_ready(sample_paths):
     [(reason, count, example)] = bad.reasons
     assert reason.startswith("'Nortgate' is not a known place")
     assert example == "row 2, column Minutes of reading sessions"
-    assert not (sample_paths.state_dir).exists()  # the check wrote nothing to the initiative
+    assert state() == before  # the check wrote nothing to the initiative
 
 
 def test_check_is_ready_with_declared_totals_and_empty_template_rows(sample_paths):

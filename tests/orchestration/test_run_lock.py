@@ -57,7 +57,7 @@ def wait_until(condition, timeout: float = 120, what: str = "") -> None:
 @pytest.fixture
 def sample(tmp_path, dbt_manifest) -> ProjectPaths:
     paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path / "sample")
-    generate_sample_inbox(paths.inbox_dir)
+    generate_sample_inbox(paths)
     return paths
 
 

@@ -5,9 +5,8 @@ files); the files themselves are read from ../shared, never copied into the prod
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from murmuration.intake.arrivals import record as record_arrivals
 from murmuration.registry import load_registry
 from tests.conftest import REALDATA, build_outside_dagster, copy_initiative
 
@@ -37,7 +37,8 @@ def build(folder: str, target: Path):
         destination = paths.inbox_dir / item["to"]
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / item["file"], destination)
-        os.utime(destination, (arrival + 60 * order,) * 2)
+        record_arrivals(paths, [destination], "recorded",
+                        datetime.fromtimestamp(arrival + 60 * order, UTC))
     for item in layout.get("copy", []):
         (paths.project_dir / item["to"]).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / item["file"], paths.project_dir / item["to"])

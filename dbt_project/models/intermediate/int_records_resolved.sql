@@ -61,6 +61,7 @@ resolved as (
         submissions.folder,
         submissions.file_name,
         submissions.arrived_at,
+        submissions.modified_at,
         submissions.landed_at,
         records.partner_source,
         records.partner_text,

@@ -32,6 +32,7 @@ claims as (
         any_value(indicator_code) as indicator_code,
         any_value(folder) as folder,
         any_value(arrived_at) as arrived_at,
+        any_value(modified_at) as modified_at,
         any_value(landed_at) as landed_at,
         any_value(file_name) as file_name,
         any_value(folder) = partner_code as is_partner_file,
@@ -50,7 +51,8 @@ ranked as (
             order by
                 case when initiative.overlap_rule = 'partner_files_first' and is_partner_file
                     then 0 else 1 end,
-                arrived_at desc, landed_at desc, file_name desc, submission_id desc
+                arrived_at desc, modified_at desc, landed_at desc, file_name desc,
+                submission_id desc
         ) as precedence
     from claims
     cross join initiative

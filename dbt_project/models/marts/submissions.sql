@@ -49,6 +49,8 @@ final as (
         submissions.size_bytes,
         submissions.file_format,
         submissions.arrived_at,
+        submissions.arrival_source,
+        submissions.modified_at,
         submissions.landed_at,
         submissions.landing_status,
         coalesce(submissions.landing_message, submissions.extract_problem) as message,

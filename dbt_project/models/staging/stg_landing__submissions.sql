@@ -15,7 +15,11 @@ renamed as (
         inbox_path,
         received_path,
         size_bytes,
+        -- When the pipeline first saw the file (murmuration.intake.arrivals), and the file's own
+        -- modification time (the sender's clock: shown, and orders files first seen together).
         cast(arrived_at as timestamptz) as arrived_at,
+        cast(coalesce(modified_at, arrived_at) as timestamptz) as modified_at,
+        coalesce(arrival_source, 'file_time') as arrival_source,
         cast(landed_at as timestamptz) as landed_at,
         status as landing_status,
         message as landing_message,

@@ -36,12 +36,16 @@ def received_submissions(context: dg.AssetExecutionContext,
         else:
             context.log.warning(f"{submission.location}: {submission.status} - "
                                 f"{submission.message}")
+    for location in report.waiting:
+        context.log.info(f"{location}: still being written, left for a later run (the inbox "
+                         f"sensor starts one when it stops changing)")
     context.log.info(f"{len(report.new)} new files landed ({report.rows_landed} rows), "
                      f"{report.unchanged} unchanged, in {len(folders)} inbox folder(s)")
     return dg.MaterializeResult(metadata={
         "new_files": len(report.new),
         "unchanged_files": report.unchanged,
         "rows_landed": report.rows_landed,
+        "still_being_written": dg.MetadataValue.json(report.waiting),
         "unreadable": dg.MetadataValue.json(
             {s.location: s.message for s in report.new if s.status == "unreadable"}),
     })

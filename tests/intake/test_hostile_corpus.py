@@ -1,0 +1,110 @@
+"""The hostile corpus (tests/intake/hostile_corpus.py): every file lands, is mapped and built by
+the real pipeline parts, and each gets the outcome a partner can act on.
+
+Across the corpus: no traceback and no engine's words in anything a partner reads, every file
+kept byte for byte, every data row of a landed file accepted or quarantined. The outcome of each
+file is written to artifacts/hostile_corpus.md."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+
+from murmuration.paths import SAMPLE_PROJECT_DIR
+from tests.conftest import ARTIFACTS, SAMPLE_AS_OF, build_outside_dagster, copy_initiative
+from tests.intake.hostile_corpus import Case, cases
+
+CASES = cases()
+# Words that belong to an engine or a stack trace, never to a partner's reason.
+ENGINE_WORDS = re.compile(r"Traceback|Exception|Error:|calamine|duckdb|Binder|pyarrow|"
+                          r"Invalid Input|Conversion Error|File \"|line \d+, in ", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, dbt_manifest):
+    paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path_factory.mktemp("corpus") / "sample")
+    with (paths.project_dir / "initiative.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("\nlimits:\n  workbook_expanded_mb: 2\n")
+    for case in CASES:
+        target = paths.inbox_dir / case.folder / case.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(case.content)
+    build_outside_dagster(paths, SAMPLE_AS_OF)
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        submissions = {(row[0], row[1]): row for row in con.execute(
+            "select folder, file_name, landing_status, coalesce(message, ''), data_rows, "
+            "rows_accepted, rows_quarantined, submission_id from marts.submissions").fetchall()}
+        reasons = {}
+        for folder, file_name, reason in con.execute(
+                "select s.folder, s.file_name, q.quarantine_reason from marts.quarantined_values q "
+                "join marts.submissions s using (submission_id)").fetchall():
+            reasons.setdefault((folder, file_name), []).append(reason)
+    finally:
+        con.close()
+    outcomes = {case.id: _outcome(case, submissions, reasons) for case in CASES}
+    _write_table(outcomes)
+    return paths, submissions, reasons
+
+
+def _outcome(case: Case, submissions, reasons) -> str:
+    found = submissions.get((case.folder, case.name))
+    if found is None:
+        return "unchanged (the same bytes as a file already received: counted once)"
+    _, _, status, message, data_rows, accepted, quarantined, _ = found
+    if status != "landed":
+        return f"{status}: {message}"
+    said = "; ".join(sorted(set(reasons.get((case.folder, case.name), []))))[:300]
+    text = f"landed: {data_rows} data rows, {accepted} accepted, {quarantined} quarantined"
+    return text + (f" - {message}" if message else "") + (f" ({said})" if said else "")
+
+
+def _write_table(outcomes: dict[str, str]) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    lines = ["| case | file | outcome a partner sees |", "|---|---|---|"]
+    for case in CASES:
+        shown = outcomes[case.id].replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {case.id} | {case.folder}/{case.name} | {shown} |")
+    (ARTIFACTS / "hostile_corpus.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_the_corpus_has_sixty_hostile_files_of_every_format():
+    assert len(CASES) >= 60
+    assert len({case.id for case in CASES}) == len(CASES)
+    suffixes = {case.name.rsplit(".", 1)[-1] for case in CASES}
+    assert {"csv", "xlsx", "json"} <= suffixes
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_each_hostile_file_gets_an_outcome_a_partner_can_act_on(corpus, case):
+    paths, submissions, reasons = corpus
+    found = submissions.get((case.folder, case.name))
+    if case.status == "unchanged":
+        assert found is None  # the same bytes in the same folder: one submission
+        return
+    assert found is not None, f"{case.name} is not among the submissions"
+    _, _, status, message, data_rows, accepted, quarantined, submission_id = found
+    said = reasons.get((case.folder, case.name), [])
+    assert status == case.status, message
+    # Kept as received, byte for byte.
+    received = paths.received_dir / submission_id / case.name
+    assert received.read_bytes() == case.content
+    # Words a partner can act on: never a traceback or an engine's message.
+    for text in [message, *said]:
+        assert not ENGINE_WORDS.search(text), text
+        assert "\x00" not in text
+    if status != "landed":
+        assert message, "a file not read says why"
+        if case.says:
+            assert case.says in message, message
+        return
+    # Every data row is accepted or quarantined, with a reason for each one quarantined.
+    assert data_rows == accepted + quarantined, (data_rows, accepted, quarantined)
+    if quarantined:
+        assert said, "a quarantined row has a reason"
+    if case.accepted is not None:
+        assert (accepted, quarantined) == (case.accepted, case.quarantined), said or message
+    if case.says:
+        assert any(case.says in text for text in [message, *said]), (message, said)
