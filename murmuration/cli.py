@@ -76,7 +76,7 @@ def cmd_run(args) -> int:
         result = run_pipeline(paths, progress=not args.quiet, lock=lock)
         elapsed = time.monotonic() - started
         print()
-        summary = summarise(paths)
+        summary = summarise(paths, run_published=result.success and not result.blocking_failures)
         for line in summary.lines():
             print(line)
     earlier = {location for location, status, _ in summary.problem_files

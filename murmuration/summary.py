@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from murmuration.digest import latest_digest
+from murmuration.formatting import format_datetime
 from murmuration.paths import ProjectPaths
 
 # `murmuration run`'s exit codes (README, "The command line"), for monitoring.
@@ -45,6 +46,9 @@ class RunSummary:
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     problem_files: list[tuple[str, str, str]] = field(default_factory=list)
     milestones: list[tuple[str, str, str]] = field(default_factory=list)
+    # When the run published nothing, the milestones shown are the last published ones (when).
+    milestones_from: str | None = None
+    run_published: bool = True
     superseded: list[tuple] = field(default_factory=list)
     large_removals: list[tuple] = field(default_factory=list)
     unmapped_files: list[tuple[str, str]] = field(default_factory=list)
@@ -96,8 +100,13 @@ class RunSummary:
             lines.append("Latest periods left out of milestone status (not complete):")
             lines += [f"  {indicator}: {period} ({state})"
                       for indicator, period, state in self.periods_not_complete]
-        if self.milestones:
+        if not self.run_published:
+            lines.append("Milestones: this run published nothing; the dashboard still shows "
+                         + (f"the snapshot published {self.milestones_from}:"
+                            if self.milestones_from else "no published snapshot yet."))
+        elif self.milestones:
             lines.append("Milestones:")
+        if self.milestones:
             lines += [f"  {indicator} ({place}): {status.replace('_', ' ')}"
                       for indicator, place, status in self.milestones]
         if self.digest:
@@ -105,11 +114,14 @@ class RunSummary:
         return lines
 
 
-def summarise(paths: ProjectPaths) -> RunSummary:
-    """Counts from the warehouse's marts; empty when the pipeline has not built them yet."""
-    summary = RunSummary()
+def summarise(paths: ProjectPaths, run_published: bool = True) -> RunSummary:
+    """Counts from the warehouse's marts; empty when the pipeline has not built them yet. The
+    milestones are the published ones (what the dashboard shows): after a run that published
+    nothing, the previous snapshot's, never statuses that were only built."""
+    summary = RunSummary(run_published=run_published)
     latest = latest_digest(paths.state_dir)
     summary.digest = (str(latest[0]), latest[1]) if latest else None
+    _published_milestones(paths, summary)
     if not paths.warehouse.exists():
         return summary
     con = duckdb.connect(str(paths.warehouse), read_only=True)
@@ -165,13 +177,26 @@ def summarise(paths: ProjectPaths) -> RunSummary:
             summary.top_reasons = con.execute(
                 "select quarantine_reason, count(*) from marts.quarantined_values group by 1 "
                 "order by 2 desc, 1 limit 8").fetchall()
-        if "marts.milestone_status" in tables:
-            summary.milestones = con.execute(
-                "select i.short_name, case m.place_code when 'all' then 'whole area' "
-                "else coalesce(p.place_name, m.place_code) end, m.status "
-                "from marts.milestone_status m join marts.indicators i using (indicator_code) "
-                "left join marts.places p using (place_code) "
-                "order by i.display_order, m.place_code").fetchall()
     finally:
         con.close()
     return summary
+
+
+def _published_milestones(paths: ProjectPaths, summary: RunSummary) -> None:
+    """The milestone statuses of the published snapshot, and when it was published."""
+    if not paths.serving.exists():
+        return
+    con = duckdb.connect(str(paths.serving), read_only=True)
+    try:
+        summary.milestones = con.execute(
+            "select i.short_name, case m.place_code when 'all' then 'whole area' "
+            "else coalesce(p.place_name, m.place_code) end, m.status "
+            "from marts.milestone_status m join marts.indicators i using (indicator_code) "
+            "left join marts.places p using (place_code) "
+            "order by i.display_order, m.place_code").fetchall()
+        published = con.execute("select max(published_at) from main.published").fetchone()
+        summary.milestones_from = format_datetime(published[0]) if published[0] else None
+    except duckdb.Error:  # a snapshot from an older version: say nothing rather than fail
+        summary.milestones = []
+    finally:
+        con.close()

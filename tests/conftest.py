@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from murmuration.environment import OFFLINE, ensure_dbt_manifest
@@ -135,3 +136,32 @@ def two_sample_runs(tmp_path_factory, dbt_manifest):
     from tests.digest.scenario import two_runs
 
     return two_runs(tmp_path_factory.mktemp("two_runs"))
+
+
+# What a build published, to compare two builds of the same initiative (incremental against
+# fresh, a run after a crash against a clean one); columns that record when or where differ.
+VOLATILE = {"landed_at", "validated_at", "published_at", "received_path", "inbox_path",
+            "as_of", "build_fingerprint", "definitions_fingerprint", "partner_inputs"}
+
+
+def published_rows(paths: ProjectPaths) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables where "
+            "table_schema in ('marts', 'quality') and table_type = 'BASE TABLE' "
+            "and table_name not in ('expectation_results', 'validated_submissions') "
+            "order by 1, 2").fetchall()
+        found = {}
+        for schema, name in tables:
+            rounded = ", ".join(
+                f'round("{c}", 6)' if kind in ("DOUBLE", "FLOAT") else f'"{c}"'
+                for c, kind in con.execute(
+                    "select column_name, data_type from information_schema.columns where "
+                    "table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, name]).fetchall() if c not in VOLATILE)
+            found[f"{schema}.{name}"] = con.execute(
+                f"select {rounded} from {schema}.{name} order by all").fetchall()
+        return found
+    finally:
+        con.close()

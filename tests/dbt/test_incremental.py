@@ -18,36 +18,9 @@ import yaml
 from murmuration.benchmark.generate import Size, write_initiative, write_partner
 from murmuration.paths import SAMPLE_PROJECT_DIR, ProjectPaths
 from murmuration.sample_inbox import generate_sample_inbox
-from tests.conftest import SAMPLE_AS_OF, build_outside_dagster, copy_initiative
+from tests.conftest import SAMPLE_AS_OF, build_outside_dagster, copy_initiative, published_rows
 
 pytestmark = pytest.mark.slow
-
-VOLATILE = {"landed_at", "validated_at", "published_at", "received_path", "inbox_path",
-            "as_of", "build_fingerprint", "definitions_fingerprint", "partner_inputs"}
-
-
-def published_rows(paths: ProjectPaths) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(paths.warehouse), read_only=True)
-    try:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables where "
-            "table_schema in ('marts', 'quality') and table_type = 'BASE TABLE' "
-            "and table_name not in ('expectation_results', 'validated_submissions') "
-            "order by 1, 2").fetchall()
-        found = {}
-        for schema, name in tables:
-            rounded = ", ".join(
-                f'round("{c}", 6)' if kind in ("DOUBLE", "FLOAT") else f'"{c}"'
-                for c, kind in con.execute(
-                    "select column_name, data_type from information_schema.columns where "
-                    "table_schema = ? and table_name = ? order by ordinal_position",
-                    [schema, name]).fetchall() if c not in VOLATILE)
-            found[f"{schema}.{name}"] = con.execute(
-                f"select {rounded} from {schema}.{name} order by all").fetchall()
-        return found
-    finally:
-        con.close()
-
 
 def fresh_build_of(paths: ProjectPaths, target: Path, as_of: str) -> ProjectPaths:
     """The same initiative folder (definitions and inbox) built from an empty state but for the

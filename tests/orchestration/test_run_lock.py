@@ -135,6 +135,10 @@ def test_the_lock_is_released_after_a_failed_run(tmp_path, dbt_manifest):
     assert re.fullmatch(r"Run failed after \d+ s: step\(s\) failed: received_submissions\. The "
                         r"previous published snapshot \(if any\) was kept \(exit code 1\)\.",
                         stderr.strip().splitlines()[-1]), stderr
+    # Found: after a failed run the summary printed milestone statuses never published.
+    assert ("Milestones: this run published nothing; the dashboard still shows no published "
+            "snapshot yet.") in stdout
+    assert "on track" not in stdout and "off track" not in stdout
     assert not is_locked(paths)
 
 

@@ -5,7 +5,8 @@
 -- whose due date - the period's last day plus the partner's due_days - has passed at the
 -- initiative's as_of moment, plus any report received early. A report is received when any
 -- submission reports values for that partner and period; on time when the first one arrived by
--- the end of the due day (arrival = the file's modification time in the inbox).
+-- the end of the due day (arrival = when the pipeline first saw the file, or the portal received
+-- it: murmuration.intake.arrivals).
 with partners as (
     select * from {{ ref('stg_registry__partners') }}
 ),
