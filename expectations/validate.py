@@ -52,7 +52,7 @@ SCOPES = {
                                condition="r.outcome = 'current'"),
 }
 BLOCKING_SCOPES = {"published"}
-CHUNK_ROWS = 1_000_000  # values per validation: fewer, larger GX runs
+CHUNK_ROWS = 500_000  # values per validation: few GX runs, memory bounded
 RESULT_SCHEMA = pa.schema([
     ("scope", pa.string()), ("submission_id", pa.string()), ("suite_name", pa.string()),
     ("expectation_id", pa.string()), ("expectation_type", pa.string()),
@@ -128,29 +128,20 @@ def run_quality(paths: ProjectPaths, registry: Registry) -> QualityReport:
             stale = _stale_submissions(con, scope, source, fingerprint)
             definition = _validation_definition(context, suite, scope)
             report.validated[scope] = len(stale)
-            for chunk in _chunks(stale):
-                ids = [submission_id for submission_id, _, _ in chunk]
-                frame = con.execute(f"select * from ({source}) where submission_id in "
-                                    f"(select unnest(?::varchar[])) order by record_id",
-                                    [ids]).df()
+            pending: dict[str, dict[str, dict]] = {}  # submission -> expectation -> result
+            for piece in _pieces(stale):
+                ids = sorted({submission_id for submission_id, _, _ in piece.parts})
+                frame = _frame(con, source, piece)
                 result = definition.run(
                     batch_parameters={"dataframe": frame},
                     result_format={"result_format": "COMPLETE",
                                    "unexpected_index_column_names": ["record_id"]})
                 rows = _result_rows(result, frame, scope, ids)
-                con.execute("delete from quality.expectation_results where scope = ? and "
-                            "submission_id in (select unnest(?::varchar[]))", [scope, ids])
-                con.execute("delete from quality.validated_submissions where scope = ? and "
-                            "submission_id in (select unnest(?::varchar[]))", [scope, ids])
-                if rows:
-                    rows_frame = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
-                    con.register("rows_frame", rows_frame)
-                    con.execute("insert into quality.expectation_results by name "
-                                "select * from rows_frame")
-                    con.unregister("rows_frame")
-                now = datetime.now(UTC).isoformat(timespec="seconds")
-                con.executemany("insert into quality.validated_submissions values (?, ?, ?, ?)",
-                                [[scope, sid, print_, now] for sid, print_, _ in chunk])
+                del frame, result  # a piece at a time: memory follows CHUNK_ROWS, not the file
+                for row in rows:
+                    _merge(pending.setdefault(row["submission_id"], {}), row)
+                done = [item for item in stale if item[0] in piece.completes]
+                _write_results(con, scope, done, pending)
             # Submissions no longer holding values in this scope drop their old results.
             con.execute(f"delete from quality.expectation_results where scope = ? and "
                         f"submission_id not in (select submission_id from ({source}))", [scope])
@@ -198,16 +189,81 @@ def _stale_submissions(con, scope: str, source: str, fingerprint: str) -> list[t
         order by current.submission_id""", [fingerprint, scope]).fetchall()
 
 
-def _chunks(stale: list[tuple]):
-    chunk, rows = [], 0
-    for item in stale:
-        if chunk and rows + item[2] > CHUNK_ROWS:
-            yield chunk
-            chunk, rows = [], 0
-        chunk.append(item)
-        rows += item[2]
-    if chunk:
-        yield chunk
+@dataclass
+class Piece:
+    """Values validated in one GX run: whole submissions, or a slice of one large submission
+    (``parts``: submission id, slice, slices; slices 1 = all of it). ``completes``: the
+    submissions whose last values are in this piece."""
+
+    parts: list[tuple[str, int, int | None]]
+    completes: set[str]
+
+
+def _pieces(stale: list[tuple]):
+    """Whole submissions up to CHUNK_ROWS values a piece; a larger submission in slices of
+    about CHUNK_ROWS values (a national export of millions of values is validated a slice at a
+    time, its results added up). A slice holds every value of the keys it holds (slices are
+    by a hash of the key), so a key reported twice is caught whichever slice it falls in."""
+    group, rows = [], 0
+    for submission_id, _, count in stale:
+        if count > CHUNK_ROWS:
+            slices = -(-count // CHUNK_ROWS)
+            for index in range(slices):
+                yield Piece([(submission_id, index, slices)],
+                            {submission_id} if index == slices - 1 else set())
+            continue
+        if group and rows + count > CHUNK_ROWS:
+            yield Piece(group, {part[0] for part in group})
+            group, rows = [], 0
+        group.append((submission_id, 0, 1))
+        rows += count
+    if group:
+        yield Piece(group, {part[0] for part in group})
+
+
+def _frame(con, source: str, piece: Piece) -> pd.DataFrame:
+    whole = [submission_id for submission_id, _, slices in piece.parts if slices == 1]
+    if whole:
+        return con.execute(f"select * from ({source}) where submission_id in "
+                           f"(select unnest(?::varchar[])) order by record_id", [whole]).df()
+    [(submission_id, index, slices)] = piece.parts
+    key = ", ".join(KEY_COLUMNS[:-1])
+    return con.execute(f"select * from ({source}) where submission_id = ? and "
+                       f"hash({key}) % ? = ? order by record_id",
+                       [submission_id, slices, index]).df()
+
+
+def _merge(results: dict[str, dict], row: dict) -> None:
+    """Add one slice's result for an expectation to the submission's result so far."""
+    known = results.get(row["expectation_id"])
+    if known is None:
+        results[row["expectation_id"]] = row
+        return
+    known["element_count"] += row["element_count"]
+    known["unexpected_count"] += row["unexpected_count"]
+    known["unexpected_examples"] = (known["unexpected_examples"]
+                                    + row["unexpected_examples"])[:EXAMPLES]
+    known["success"] = known["success"] and row["success"]
+
+
+def _write_results(con, scope: str, done: list[tuple], pending: dict) -> None:
+    """Replace the stored results of the submissions validated to the end."""
+    if not done:
+        return
+    ids = [submission_id for submission_id, _, _ in done]
+    rows = [row for submission_id in ids for row in pending.pop(submission_id, {}).values()]
+    con.execute("delete from quality.expectation_results where scope = ? and "
+                "submission_id in (select unnest(?::varchar[]))", [scope, ids])
+    con.execute("delete from quality.validated_submissions where scope = ? and "
+                "submission_id in (select unnest(?::varchar[]))", [scope, ids])
+    if rows:
+        rows_frame = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+        con.register("rows_frame", rows_frame)
+        con.execute("insert into quality.expectation_results by name select * from rows_frame")
+        con.unregister("rows_frame")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    con.executemany("insert into quality.validated_submissions values (?, ?, ?, ?)",
+                    [[scope, sid, fingerprint, now] for sid, fingerprint, _ in done])
 
 
 def _result_rows(result, frame: pd.DataFrame, scope: str, ids: list[str]) -> list[dict]:

@@ -108,3 +108,36 @@ def test_each_hostile_file_gets_an_outcome_a_partner_can_act_on(corpus, case):
         assert (accepted, quarantined) == (case.accepted, case.quarantined), said or message
     if case.says:
         assert any(case.says in text for text in [message, *said]), (message, said)
+
+
+def test_great_expectations_in_slices_gives_the_results_of_one_validation(corpus, monkeypatch):
+    """A submission larger than a validation's chunk (a national export of millions of values)
+    is validated a slice at a time, in bounded memory; its results are the same."""
+    from expectations import validate
+    from murmuration.registry import load_registry
+
+    paths = corpus[0]
+    registry = load_registry(paths)
+
+    def results(chunk_rows: int) -> list[tuple]:
+        monkeypatch.setattr(validate, "CHUNK_ROWS", chunk_rows)
+        con = duckdb.connect(str(paths.warehouse))
+        try:
+            validate._ensure_tables(con)
+            con.execute("delete from quality.validated_submissions")  # validate all again
+        finally:
+            con.close()
+        validate.run_quality(paths, registry)
+        con = duckdb.connect(str(paths.warehouse), read_only=True)
+        try:
+            return con.execute(
+                "select scope, submission_id, expectation_type, column_name, condition, "
+                "success, element_count, unexpected_count, unexpected_examples "
+                "from quality.expectation_results order by all").fetchall()
+        finally:
+            con.close()
+
+    whole = results(1_000_000)
+    assert any(not row[5] for row in whole)  # the corpus breaks definitions
+    assert max(row[6] for row in whole) > 3  # and has submissions larger than a slice
+    assert results(3) == whole
