@@ -53,6 +53,7 @@ SCOPES = {
 }
 BLOCKING_SCOPES = {"published"}
 CHUNK_ROWS = 500_000  # values per validation: few GX runs, memory bounded
+ROWS_TO_LOCATE = 20_000  # unexpected rows GX is asked to locate in one validation (see _validate)
 RESULT_SCHEMA = pa.schema([
     ("scope", pa.string()), ("submission_id", pa.string()), ("suite_name", pa.string()),
     ("expectation_id", pa.string()), ("expectation_type", pa.string()),
@@ -132,12 +133,8 @@ def run_quality(paths: ProjectPaths, registry: Registry) -> QualityReport:
             for piece in _pieces(stale):
                 ids = sorted({submission_id for submission_id, _, _ in piece.parts})
                 frame = _frame(con, source, piece)
-                result = definition.run(
-                    batch_parameters={"dataframe": frame},
-                    result_format={"result_format": "COMPLETE",
-                                   "unexpected_index_column_names": ["record_id"]})
-                rows = _result_rows(result, frame, scope, ids)
-                del frame, result  # a piece at a time: memory follows CHUNK_ROWS, not the file
+                rows = _validate(definition, frame, scope, ids)
+                del frame  # a piece at a time: memory follows CHUNK_ROWS, not the file
                 for row in rows:
                     _merge(pending.setdefault(row["submission_id"], {}), row)
                 done = [item for item in stale if item[0] in piece.completes]
@@ -266,8 +263,33 @@ def _write_results(con, scope: str, done: list[tuple], pending: dict) -> None:
                     [[scope, sid, fingerprint, now] for sid, fingerprint, _ in done])
 
 
+def _validate(definition, frame: pd.DataFrame, scope: str, ids: list[str]) -> list[dict]:
+    """Each submission's result for each expectation, from as few GX runs as can tell them
+    apart. GX's summary (counts and the first unexpected values) is fast; which row broke an
+    expectation (needed to credit several submissions validated together) costs GX a Python
+    step per unexpected row, so it is asked for only when few rows failed: a file whose every
+    row breaks a definition (a million duplicate keys) is then validated on its own."""
+    summary = definition.run(batch_parameters={"dataframe": frame},
+                             result_format={"result_format": "SUMMARY",
+                                            "partial_unexpected_count": EXAMPLES})
+    failed = sum(outcome.result.get("unexpected_count") or 0 for outcome in summary.results)
+    if len(ids) == 1 or not failed:
+        return _result_rows(summary, frame, scope, ids)
+    if failed <= ROWS_TO_LOCATE:
+        located = definition.run(batch_parameters={"dataframe": frame},
+                                 result_format={"result_format": "COMPLETE",
+                                                "unexpected_index_column_names": ["record_id"]})
+        return _result_rows(located, frame, scope, ids)
+    rows = []
+    for submission_id in ids:  # too many to locate: one summary per submission
+        own = frame[frame["submission_id"] == submission_id]
+        rows += _validate(definition, own, scope, [submission_id])
+    return rows
+
+
 def _result_rows(result, frame: pd.DataFrame, scope: str, ids: list[str]) -> list[dict]:
-    """Split one validation of many submissions into per-submission results."""
+    """Split one validation into per-submission results: by the rows GX located (several
+    submissions), or from its summary (one)."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
     submission_of = frame.set_index("record_id")["submission_id"]
     rows = []
@@ -281,15 +303,18 @@ def _result_rows(result, frame: pd.DataFrame, scope: str, ids: list[str]) -> lis
         applies = frame if condition is None else frame[frame[condition[0]] == condition[1]]
         counts = applies.groupby("submission_id").size()
         unexpected: dict[str, list] = {sid: [] for sid in ids}
-        for item in outcome.result.get("unexpected_index_list") or []:
-            record_id = item["record_id"]
-            value = item.get(column)
-            unexpected[submission_of[record_id]].append(
-                "empty" if value is None or (isinstance(value, float) and pd.isna(value))
-                else str(getattr(value, "item", lambda v=value: v)()))
+        misses_of: dict[str, int] = {}
+        if "unexpected_index_list" in outcome.result:
+            for item in outcome.result["unexpected_index_list"] or []:
+                unexpected[submission_of[item["record_id"]]].append(_shown(item.get(column)))
+        elif len(ids) == 1:
+            misses_of[ids[0]] = outcome.result.get("unexpected_count") or 0
+            values = outcome.result.get("partial_unexpected_list") or []
+            unexpected[ids[0]] = [_shown(v if column else None) for v in values]
         failed_to_run = bool(outcome.exception_info.get("raised_exception"))
         for sid in ids:
             misses = unexpected[sid]
+            count = misses_of.get(sid, len(misses))
             rows.append({
                 "scope": scope, "submission_id": sid, "suite_name": SUITE_NAME,
                 "expectation_id": config.id, "expectation_type": config.type,
@@ -297,14 +322,21 @@ def _result_rows(result, frame: pd.DataFrame, scope: str, ids: list[str]) -> lis
                 "condition": f"{condition[0]} == {condition[1]}" if condition else None,
                 "kwargs": json.dumps({k: v for k, v in kwargs.items() if k != "column"},
                                      default=str, sort_keys=True),
-                "success": not misses and not failed_to_run,
+                "success": not count and not failed_to_run,
                 "element_count": int(counts.get(sid, 0)),
-                "unexpected_count": len(misses),
+                "unexpected_count": count,
                 "unexpected_examples": misses[:EXAMPLES],
                 "blocking": scope in BLOCKING_SCOPES,
                 "validated_at": now,
             })
     return rows
+
+
+def _shown(value) -> str:
+    """An unexpected value as the results store it (a missing one as 'empty')."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "empty"
+    return str(getattr(value, "item", lambda v=value: v)())
 
 
 def _equality(condition) -> tuple[str, str] | None:
