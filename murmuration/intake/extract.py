@@ -403,8 +403,7 @@ def _apply_plans(con, mapping: Mapping, plans: list[Plan], period_type: str
         submission_id = plan.submission.submission_id
         mine = tables.get(submission_id, RECORD_SCHEMA.empty_table())
         below, structure, other = counts.get(submission_id, (0, 0, 0))
-        data_rows = len(set(zip(mine.column("sheet").to_pylist(),
-                                mine.column("row_number").to_pylist(), strict=True)))
+        data_rows = mine.group_by(["sheet", "row_number"]).aggregate([]).num_rows
         plan.extraction.structure_rows, plan.extraction.other_sheet_rows = structure, other
         plan.extraction.data_rows, plan.extraction.empty_rows = data_rows, below - data_rows
         tables[submission_id] = mine
