@@ -233,9 +233,12 @@ def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None
             source.write_text(text, encoding="utf-8")
             data = source.read_bytes()
         con = scratch_connection()
+        # The quote is always '"' (what spreadsheets write): guessed from the data, a "'" in
+        # a cell made the sniffer quote by "'", and the lines between two of them ran into one.
         dialect = con.execute(
             "select Delimiter, Quote, Escape from sniff_csv(?, null_padding = true, "
-            "strict_mode = false, comment = '')", [str(source)]).fetchall()[0]
+            "strict_mode = false, comment = '', quote = '\"', escape = '\"')",
+            [str(source)]).fetchall()[0]
         delimiter = dialect[0] if dialect[0] != "(empty)" else ","
         quote = dialect[1] if dialect[1] not in ("(empty)", "") else '"'
         escape = dialect[2] if dialect[2] not in ("(empty)", "") else quote
@@ -268,9 +271,12 @@ def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None
 def _shape(lines: list[str], delimiter: str, quote: str) -> tuple[int, int]:
     """(fields in most rows, how many rows have that many) when read with this dialect."""
     counts: dict[int, int] = {}
-    for row in csv.reader(lines, delimiter=delimiter, quotechar=quote):
-        if any(cell.strip() for cell in row):
-            counts[len(row)] = counts.get(len(row), 0) + 1
+    try:
+        for row in csv.reader(lines, delimiter=delimiter, quotechar=quote):
+            if any(cell.strip() for cell in row):
+                counts[len(row)] = counts.get(len(row), 0) + 1
+    except csv.Error:  # not this dialect's shape at all
+        return 1, 0
     if not counts:
         return 1, 0
     fields = max(counts, key=lambda n: (counts[n], n))
@@ -280,7 +286,7 @@ def _shape(lines: list[str], delimiter: str, quote: str) -> tuple[int, int]:
 def _steadier_delimiter(text: str, delimiter: str, quote: str) -> str | None:
     """A common delimiter that reads the first lines as a steadier table (more rows with the
     same number of fields, more than one) than the sniffed dialect does, if there is one."""
-    lines = text.splitlines()[:100]
+    lines = [line[:20_000] for line in text.splitlines()[:100]]  # the shape shows early
     sniffed_fields, sniffed_rows = _shape(lines, delimiter, quote)
     best, best_rows = None, sniffed_rows if sniffed_fields > 1 else 0
     for candidate in (",", ";", "\t", "|"):

@@ -10,7 +10,7 @@ import io
 import itertools
 
 import pyarrow.parquet as pq
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from murmuration.intake.extract import extract_pending, load_extraction
@@ -57,6 +57,11 @@ def _significant(rows: list[list[str]]) -> list[list[str]]:
 @settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=st.lists(ROW, min_size=1, max_size=25), dialect=DIALECT)
+# Found by this test: a "'" in two cells made DuckDB's sniffer quote by "'", so the lines between
+# them ran into one cell (rows lost, a value changed); with a no-break space after one, DuckDB
+# called the UTF-8 file "not utf-8".
+@example(rows=[["2025-03-01", "NORTHGATE", "0"], ["2025-03-01", "'", "0"],
+               ["2025-03-01", "'\xa0", "0"]], dialect=(",", "\n"))
 def test_landing_keeps_every_row_and_cell_of_any_csv(tmp_path, rows, dialect):
     path = tmp_path / "generated.csv"
     path.write_bytes(_csv(rows, *dialect))
