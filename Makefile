@@ -31,8 +31,9 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Two workers, a test module each at a time (module fixtures build one initiative each).
 test: install chromium
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 
 # Sizes S and M beside the DuckDB floor: a table and benchmark-results.json (README, Performance).

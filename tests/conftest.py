@@ -78,6 +78,13 @@ class PipelineRun:
     stderr: str
 
 
+def pytest_configure(config):
+    """The dbt manifest is written once, before any test (or any pytest-xdist worker) reads it:
+    two workers parsing the dbt project at once would write the same target folder."""
+    if not hasattr(config, "workerinput"):
+        ensure_dbt_manifest()
+
+
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
     return ensure_dbt_manifest()
