@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import tempfile
 import threading
 import zipfile
@@ -56,8 +57,18 @@ def scratch_connection() -> duckdb.DuckDBPyConnection:
     (opening a connection costs about 25 ms: more than reading a typical partner file)."""
     con = getattr(_LOCAL, "con", None)
     if con is None:
-        con = _LOCAL.con = duckdb.connect()
+        # Spilling to disk when a limit is set (README, "Limits"): one 200 MB file's records
+        # took 5.5 GB unbounded, 2 GB with MURMURATION_INTAKE_MEMORY=1GB. Unset by default: a
+        # file of 50,000 columns (allowed by a raised limits.columns) needs DuckDB unbounded.
+        spill = Path(tempfile.gettempdir()) / f"murmuration-intake-{os.getpid()}"
+        config = {"temp_directory": str(spill)}
+        if os.environ.get(INTAKE_MEMORY_ENV):
+            config["memory_limit"] = os.environ[INTAKE_MEMORY_ENV]
+        con = _LOCAL.con = duckdb.connect(config=config)
     return con
+
+
+INTAKE_MEMORY_ENV = "MURMURATION_INTAKE_MEMORY"  # each intake thread's DuckDB memory, if set
 
 
 _LOCAL = threading.local()
@@ -435,8 +446,12 @@ def read_dhis2_json_grid(path: Path, limits: Limits | None = None) -> Grid:
     con = scratch_connection()
     try:
         try:
-            con.execute("create or replace temp table document as select json from read_json_objects(?, "
-                        "format = 'auto', maximum_object_size = 2147483647)", [str(path)])
+            # The buffer for the one object is the file's size, not DuckDB's 2 GB maximum
+            # (allocated at once, it would not fit the intake's memory limit).
+            size = min(2_147_483_647, path.stat().st_size + (1 << 20))
+            con.execute("create or replace temp table document as select json from "
+                        f"read_json_objects(?, format = 'auto', maximum_object_size = {size})",
+                        [str(path)])
             kind = con.execute(
                 "select case when json_type(json, '$.dataValues') = 'ARRAY' then 'dataValueSet' "
                 "when json_type(json, '$.rows') = 'ARRAY' and json_type(json, '$.headers') = "

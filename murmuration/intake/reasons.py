@@ -122,6 +122,11 @@ def named_as(path: Path, kind: str, expected: FileFormat) -> str | None:
 
 # --- engine errors -> reasons ----------------------------------------------------------------
 
+OUT_OF_MEMORY = ("the file is too large to read within the memory set for reading files: split "
+                 "it by month (or by area), or ask the backbone to raise that memory "
+                 "(MURMURATION_INTAKE_MEMORY)")
+
+
 def explain(error: BaseException, file_format: FileFormat, path: Path) -> Explanation:
     """The partner's reason for ``error`` (raised reading ``path`` as ``file_format``) and the
     engine's own words as the detail."""
@@ -135,6 +140,8 @@ def explain(error: BaseException, file_format: FileFormat, path: Path) -> Explan
                            "team has been told", detail)
     if not data.strip():
         return Explanation(EMPTY, detail)
+    if "Out of Memory" in detail:  # the file's fault only in that it is large
+        return Explanation(OUT_OF_MEMORY, detail)
     if file_format is FileFormat.EXCEL:
         return Explanation(excel_reason(data, path), detail)
     if file_format is FileFormat.DHIS2_JSON:

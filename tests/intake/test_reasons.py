@@ -128,3 +128,28 @@ def test_landing_keeps_every_broken_file_and_its_reason_apart_from_the_detail(sa
     stored = {s.file_name: s for s in load_submissions(sample_paths) if s.folder == "housing_trust"}
     assert set(stored) == {p.name for p in folder.iterdir()}
     assert stored["invalid.json"].detail == by_name["invalid.json"].detail
+
+
+def test_a_file_too_large_for_the_intake_memory_is_refused_with_a_reason(tmp_path, monkeypatch):
+    import threading
+
+    from murmuration.intake.readers import INTAKE_MEMORY_ENV
+
+    values = [{"dataElement": f"e{i}", "period": "202503", "orgUnit": f"o{i}", "value": str(i)}
+              for i in range(60_000)]
+    path = tmp_path / "large.json"
+    path.write_text(json.dumps({"dataValues": values}))
+    monkeypatch.setenv(INTAKE_MEMORY_ENV, "8MB")
+    outcome = {}
+
+    def read():  # a new thread: a new intake connection, with the limit
+        try:
+            read_grid(path, FileFormat.DHIS2_JSON)
+        except UnreadableFile as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert outcome["error"].reason == reasons.OUT_OF_MEMORY
+    assert "Out of Memory" in outcome["error"].detail
