@@ -269,6 +269,11 @@ def _validate(definition, frame: pd.DataFrame, scope: str, ids: list[str]) -> li
     expectation (needed to credit several submissions validated together) costs GX a Python
     step per unexpected row, so it is asked for only when few rows failed: a file whose every
     row breaks a definition (a million duplicate keys) is then validated on its own."""
+    if len(ids) > 1 and len(frame) <= ROWS_TO_LOCATE:  # so few rows: locate at once
+        located = definition.run(batch_parameters={"dataframe": frame},
+                                 result_format={"result_format": "COMPLETE",
+                                                "unexpected_index_column_names": ["record_id"]})
+        return _result_rows(located, frame, scope, ids)
     summary = definition.run(batch_parameters={"dataframe": frame},
                              result_format={"result_format": "SUMMARY",
                                             "partial_unexpected_count": EXAMPLES})
