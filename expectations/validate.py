@@ -270,10 +270,7 @@ def _validate(definition, frame: pd.DataFrame, scope: str, ids: list[str]) -> li
     step per unexpected row, so it is asked for only when few rows failed: a file whose every
     row breaks a definition (a million duplicate keys) is then validated on its own."""
     if len(ids) > 1 and len(frame) <= ROWS_TO_LOCATE:  # so few rows: locate at once
-        located = definition.run(batch_parameters={"dataframe": frame},
-                                 result_format={"result_format": "COMPLETE",
-                                                "unexpected_index_column_names": ["record_id"]})
-        return _result_rows(located, frame, scope, ids)
+        return _result_rows(_located(definition, frame), frame, scope, ids)
     summary = definition.run(batch_parameters={"dataframe": frame},
                              result_format={"result_format": "SUMMARY",
                                             "partial_unexpected_count": EXAMPLES})
@@ -281,15 +278,19 @@ def _validate(definition, frame: pd.DataFrame, scope: str, ids: list[str]) -> li
     if len(ids) == 1 or not failed:
         return _result_rows(summary, frame, scope, ids)
     if failed <= ROWS_TO_LOCATE:
-        located = definition.run(batch_parameters={"dataframe": frame},
-                                 result_format={"result_format": "COMPLETE",
-                                                "unexpected_index_column_names": ["record_id"]})
-        return _result_rows(located, frame, scope, ids)
+        return _result_rows(_located(definition, frame), frame, scope, ids)
     rows = []
     for submission_id in ids:  # too many to locate: one summary per submission
         own = frame[frame["submission_id"] == submission_id]
         rows += _validate(definition, own, scope, [submission_id])
     return rows
+
+
+def _located(definition, frame: pd.DataFrame):
+    """A GX run that names the record of every unexpected value."""
+    return definition.run(batch_parameters={"dataframe": frame},
+                          result_format={"result_format": "COMPLETE",
+                                         "unexpected_index_column_names": ["record_id"]})
 
 
 def _result_rows(result, frame: pd.DataFrame, scope: str, ids: list[str]) -> list[dict]:

@@ -75,8 +75,9 @@ def cmd_run(args) -> int:
         started = time.monotonic()
         result = run_pipeline(paths, progress=not args.quiet, lock=lock)
         elapsed = time.monotonic() - started
+        success = result.success and not result.blocking_failures
         print()
-        summary = summarise(paths, run_published=result.success and not result.blocking_failures)
+        summary = summarise(paths, run_published=success)
         for line in summary.lines():
             print(line)
     earlier = {location for location, status, _ in summary.problem_files
@@ -98,7 +99,6 @@ def cmd_run(args) -> int:
         for check in result.failed_checks:
             kind = "blocking" if check.blocking else check.severity.lower()
             print(f"  {check.asset}: {check.check} ({kind})")
-    success = result.success and not result.blocking_failures
     reason = (f"{len(result.blocking_failures)} blocking check(s) failed"
               if result.blocking_failures else f"step(s) failed: {', '.join(result.failed_steps)}")
     code, last_line = outcome(elapsed, success, len(result.not_read), reason)

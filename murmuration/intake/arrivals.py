@@ -52,10 +52,6 @@ class Arrival:
     first_seen: str  # ISO 8601, UTC, seconds
     source: str
 
-    @property
-    def how(self) -> str:
-        return SOURCES.get(self.source, self.source)
-
 
 def version_of(path: Path, stat: os.stat_result | None = None) -> tuple[int, int]:
     """(size, modification time in ns): what tells one version of an inbox file from another."""
@@ -83,12 +79,13 @@ def _stamp(moment: datetime | None) -> str:
     return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
 
 
-def inbox_key(paths: ProjectPaths, path: Path) -> str:
-    """The file's path inside the inbox ('folder/name'), the ledger's name for it."""
+def inbox_key(paths: ProjectPaths, path: Path, folder: str | None = None) -> str:
+    """The file's path inside the inbox ('folder/name'): the ledger's and the submission's name
+    for it. A file from elsewhere (`murmuration mapping check`) is named by ``folder``."""
     try:
         return path.resolve().relative_to(paths.inbox_dir.resolve()).as_posix()
     except ValueError:
-        return path.name
+        return f"{folder}/{path.name}" if folder else path.name
 
 
 def record(paths: ProjectPaths, files: list[Path], source: str,

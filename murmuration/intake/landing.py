@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from murmuration.intake.arrivals import Arrival, arrivals_recording, earliest_by_content, version_of
+from murmuration.intake.arrivals import Arrival, arrivals_recording, earliest_by_content, inbox_key, version_of
 from murmuration.intake.readers import UnreadableFile, read_grid
 from murmuration.intake.reasons import unsupported_extension
 from murmuration.paths import ProjectPaths
@@ -180,11 +180,10 @@ def land_inbox(paths: ProjectPaths, registry: Registry, folders: set[str] | None
     waiting += [path for (_, path, _, _), result in zip(todo, results, strict=True)
                 if result is None]
     report = LandingReport(new=new, unchanged=unchanged,
-                           waiting=sorted(_inbox_path(paths, path.parent.name, path)
+                           waiting=sorted(inbox_key(paths, path, path.parent.name)
                                           for path in waiting))
     _write_json_atomic(paths.state_dir / WAITING_FILE,
-                       {"landed_at": landed_at, "folders": sorted(folders or []),
-                        "waiting": report.waiting})
+                       {"landed_at": landed_at, "waiting": report.waiting})
     return report
 
 
@@ -196,6 +195,12 @@ def files_waiting(paths: ProjectPaths, since: str) -> list[str]:
     except (OSError, ValueError):
         return []
     return state["waiting"] if state.get("landed_at", "") >= since else []
+
+
+def settled(now: float, modified: float, watched_since: float, settle: float) -> bool:
+    """Stable: unchanged for ``settle`` seconds, by its modification time or by our watching it
+    (the rule the inbox sensor applies too)."""
+    return settle <= 0 or now - modified >= settle or now - watched_since >= settle
 
 
 def wait_until_stable(files: list[Path], settle: float, max_wait: float,
@@ -215,13 +220,13 @@ def wait_until_stable(files: list[Path], settle: float, max_wait: float,
         now = clock()
         for path in pending:
             try:
-                version = version_of(path)
-                modified = path.stat().st_mtime
+                stat = path.stat()
             except OSError:  # gone (moved away, or a temporary file renamed into place)
                 continue
+            version = version_of(path, stat)
             if versions.get(path) != version:
                 versions[path], since[path] = version, now
-            if settle <= 0 or now - modified >= settle or now - since[path] >= settle:
+            if settled(now, stat.st_mtime, since[path], settle):
                 stable.append(path)
             else:
                 still.append(path)
@@ -311,20 +316,13 @@ def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, 
                 status, message, detail = "unreadable", error.reason, error.detail
     submission = Submission(
         submission_id=submission_id, sha256=sha, folder=folder, file_name=path.name,
-        inbox_path=_inbox_path(paths, folder, path), received_path=str(received),
+        inbox_path=inbox_key(paths, path, folder), received_path=str(received),
         size_bytes=size, arrived_at=arrival.first_seen, landed_at=landed_at, status=status,
         message=message, file_format=file_format.value if file_format else None, rows_read=rows,
         sheets=sheets, reader_details=json.dumps(details, sort_keys=True, default=str),
         detail=detail, modified_at=modified, arrival_source=arrival.source)
     _write_json_atomic(target / SUBMISSION_FILE, asdict(submission))
     return submission
-
-
-def _inbox_path(paths: ProjectPaths, folder: str, path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(paths.inbox_dir))
-    except ValueError:  # a file checked from elsewhere (murmuration mapping check)
-        return f"{folder}/{path.name}"
 
 
 def _write_json_atomic(path: Path, content: dict) -> None:

@@ -45,12 +45,12 @@ def _library(*rows: str, header: str = LIBRARY, newline: str = "\n") -> bytes:
     return (header + "".join(row + "\n" for row in rows)).replace("\n", newline).encode()
 
 
-def _workbook(sheets: dict[str, list[list]], hidden: tuple[str, ...] = (),
+def workbook(sheets: dict[str, list[list]], hidden: tuple[str, ...] = (),
               merged: str | None = None) -> bytes:
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
+    book = openpyxl.Workbook()
+    book.remove(book.active)
     for name, rows in sheets.items():
-        sheet = workbook.create_sheet(name)
+        sheet = book.create_sheet(name)
         for row in rows:
             sheet.append(row)
         if name in hidden:
@@ -58,7 +58,7 @@ def _workbook(sheets: dict[str, list[list]], hidden: tuple[str, ...] = (),
         if merged and name == "Return":
             sheet.merge_cells(merged)
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    book.save(buffer)
     return buffer.getvalue()
 
 
@@ -66,7 +66,7 @@ def _family(rows: list[list], title: bool = True, **options) -> bytes:
     header = [["Family Hub Network - monthly return"], ["Reporting month: March 2025"], []] \
         if title else []
     columns = ["Month", "Neighbourhood", "Home visits completed", "Families referred to support"]
-    return _workbook({"Return": header + [columns] + rows}, **options)
+    return workbook({"Return": header + [columns] + rows}, **options)
 
 
 def _dhis2(values: list, **extra) -> bytes:
@@ -230,7 +230,7 @@ def cases() -> list[Case]:
              b"\xef\xbb\xbf" + _library(*good), "unchanged"),
         Case("pdf", "library_service", "report.pdf", b"%PDF-1.7\n1 0 obj\n", "unreadable",
              says="send CSV"),
-        Case("docx", "library_service", "letter.docx", _workbook({"Letter": [["Dear"]]}),
+        Case("docx", "library_service", "letter.docx", workbook({"Letter": [["Dear"]]}),
              "unreadable",
              says="send CSV"),
         Case("no_extension", "library_service", "README", b"hello", "unreadable",
@@ -254,7 +254,7 @@ def cases() -> list[Case]:
              _family([["2025-03-31", "Eastfield", 105, 13]], merged="A1:D1"), "landed",
              accepted=1, quarantined=0),
         Case("hidden_sheet", "family_hub", "hidden.xlsx",
-             _workbook({"Secret": [["x"]], "Return": [
+             workbook({"Secret": [["x"]], "Return": [
                  ["Month", "Neighbourhood", "Home visits completed",
                   "Families referred to support"], ["2025-03-31", "Westmoor", 3, 1]]},
                  hidden=("Secret",)), "landed", accepted=1, quarantined=0),
@@ -264,8 +264,8 @@ def cases() -> list[Case]:
         Case("formula_cells", "family_hub", "formulas.xlsx",
              _family([["2025-03-31", "Northgate", "=100+35", "=A1"]]), "landed"),
         Case("wrong_sheet_name", "family_hub", "renamed.xlsx",
-             _workbook({"Sheet1": [["Nothing", "Here"], [1, 2]]}), "landed", says="sheet"),
-        Case("empty_workbook", "family_hub", "empty.xlsx", _workbook({"Return": []}), "landed"),
+             workbook({"Sheet1": [["Nothing", "Here"], [1, 2]]}), "landed", says="sheet"),
+        Case("empty_workbook", "family_hub", "empty.xlsx", workbook({"Return": []}), "landed"),
         Case("truncated_workbook", "family_hub", "truncated.xlsx",
              _family([["2025-03-31", "Northgate", 1, 1]])[:2000], "unreadable",
              says="the workbook is damaged"),

@@ -14,7 +14,6 @@ import zipfile
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
@@ -27,6 +26,7 @@ from murmuration.registry.mapping import FileFormat
 from murmuration.registry.models import Limits
 from murmuration.sample_inbox import generate_sample_inbox
 from tests.conftest import SAMPLE_AS_OF, build_outside_dagster, copy_initiative
+from tests.intake.hostile_corpus import workbook
 
 # Small limits, so that files over them are quick to build.
 LIMITS = """
@@ -67,22 +67,10 @@ def _drop(paths, folder: str, name: str, content: bytes | str) -> Path:
     return target
 
 
-def _workbook(sheets: dict[str, list[list]]) -> bytes:
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for name, rows in sheets.items():
-        sheet = workbook.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def _expanding_workbook(megabytes: float) -> bytes:
     """A valid workbook whose sheet XML is padded with whitespace: a few KB zipped, more than
     ``megabytes`` once unzipped."""
-    source = zipfile.ZipFile(io.BytesIO(_workbook({"Return": [["Month", "Area"], ["x", "y"]]})))
+    source = zipfile.ZipFile(io.BytesIO(workbook({"Return": [["Month", "Area"], ["x", "y"]]})))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
@@ -205,12 +193,12 @@ def test_files_over_the_limits_are_kept_and_explained(tmp_path):
                                          + ",".join("1" * 30) + "\n",
         ("library_service", "big.csv"): header + line * 45_000,
         ("family_hub", "expands.xlsx"): _expanding_workbook(3),
-        ("family_hub", "many_sheets.xlsx"): _workbook(
+        ("family_hub", "many_sheets.xlsx"): workbook(
             {f"Sheet {n}": [["Month", "Neighbourhood"]] for n in range(5)}),
-        ("family_hub", "long_sheets.xlsx"): _workbook(
+        ("family_hub", "long_sheets.xlsx"): workbook(
             {"Return": [["Month", "Neighbourhood"]] + [["2025-01-01", "Northgate"]] * 80,
              "Notes": [["note"]] * 40}),
-        ("family_hub", "wide.xlsx"): _workbook({"Return": [list(range(25))]}),
+        ("family_hub", "wide.xlsx"): workbook({"Return": [list(range(25))]}),
     }
     originals = {name: _drop(paths, folder, name, content).read_bytes()
                  for (folder, name), content in files.items()}

@@ -10,7 +10,7 @@ import time
 import dagster as dg
 
 from murmuration.intake.arrivals import record as record_arrivals
-from murmuration.intake.landing import ignored_reason, inbox_files, load_submissions, settle_seconds
+from murmuration.intake.landing import ignored_reason, inbox_files, load_submissions, settle_seconds, settled
 from murmuration.registry.models import Intake
 from orchestration.defs.intake.assets import inbox_folders
 from orchestration.defs.jobs import pipeline_job
@@ -78,7 +78,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, initiative: InitiativeReso
         watched_sig, since = watching.get(name, (sig, now))
         if watched_sig != sig:
             since = now
-        if settle <= 0 or now - modified >= settle or now - since >= settle:
+        if settled(now, modified, since, settle):
             changed[name] = sig
         else:
             still_writing.append(name)
