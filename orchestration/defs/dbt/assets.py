@@ -9,6 +9,10 @@ from orchestration.defs.dbt.project import dbt_project
 from orchestration.lib.resources import InitiativeResource
 from orchestration.lib.translator import MurmurationTranslator
 
+# dbt's unit tests check the models' logic on fixed inputs: they belong to the test suite
+# (tests/dbt/test_unit_tests.py), not to every run on partners' data, where they cost seconds.
+PRODUCTION_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
             dagster_dbt_translator=MurmurationTranslator())
@@ -16,8 +20,11 @@ def harmonised_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                       initiative: InitiativeResource):
     paths = initiative.paths
     os.environ["MURMURATION_WAREHOUSE"] = str(paths.warehouse)  # read by profiles.yml
-    target = paths.state_dir / "dbt" / context.run_id
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    # One target folder per initiative, not per run: dbt keeps its parsed project there
+    # (partial_parse.msgpack) and the next run re-parses only what changed, which saves a
+    # full parse (several seconds) on every run. The run lock keeps runs from sharing it.
+    target = paths.state_dir / "dbt" / "target"
+    yield from dbt.cli(PRODUCTION_BUILD, context=context, target_path=target).stream()
 
 
 defs = dg.Definitions(assets=[harmonised_models])
