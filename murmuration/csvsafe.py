@@ -36,15 +36,26 @@ def safe_cell(value) -> str:
     return text
 
 
-def safe_cell_sql(expression: str) -> str:
-    """The SQL twin of ``safe_cell`` for a text column, for CSVs that DuckDB writes."""
-    for code, escaped in CONTROLS.items():
-        expression = f"replace({expression}, chr({code}), '{escaped}')"
+# The same characters as one RE2 class, to test a cell once before escaping each of them.
+CONTROL_CLASS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+def escaped_controls_sql(expression: str) -> str:
+    """The SQL twin of ``escape_controls`` (the replacements only for a cell that has any)."""
+    escaped = expression
+    for code, replacement in CONTROLS.items():
+        escaped = f"replace({escaped}, chr({code}), '{replacement}')"
+    return (f"case when regexp_matches({expression}, '{CONTROL_CLASS}') then {escaped} "
+            f"else {expression} end")
+
+
+def neutralised_formula_sql(column: str) -> str:
+    """The SQL twin of ``safe_cell``'s apostrophe, for a column already escaped."""
     starts = "".join({"\t": "\\t", "\r": "\\r", "-": "\\-"}.get(c, c) for c in FORMULA_STARTS)
     number = PLAIN_NUMBER.pattern[1:-1]  # regexp_full_match anchors it already
-    return (f"case when regexp_matches({expression}, '^[{starts}]') and not "
-            f"regexp_full_match({expression}, '{number}') "
-            f"then chr(39) || {expression} else {expression} end")
+    return (f"case when regexp_matches({column}, '^[{starts}]') and not "
+            f"regexp_full_match({column}, '{number}') "
+            f"then chr(39) || {column} else {column} end")
 
 
 def add_byte_order_mark(path: Path) -> None:

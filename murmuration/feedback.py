@@ -22,7 +22,13 @@ import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from murmuration.csvsafe import add_byte_order_mark, escape_controls, safe_cell_sql, write_safe_csv
+from murmuration.csvsafe import (
+    add_byte_order_mark,
+    escape_controls,
+    escaped_controls_sql,
+    neutralised_formula_sql,
+    write_safe_csv,
+)
 from murmuration.formatting import format_count, format_date, format_datetime, format_percent
 from murmuration.intake.reasons import shown_cell
 from murmuration.paths import ProjectPaths
@@ -211,14 +217,18 @@ def _stored_fingerprint(folder: Path) -> str | None:
 
 
 def _copy_csv(con, path: Path, header: list[str], sql: str, parameters: list) -> int:
-    """A safe CSV written by DuckDB (the accepted values can be millions of rows)."""
-    columns = ", ".join(
-        f"{safe_cell_sql(f'c{n}::varchar') if name in ACCEPTED_TEXT else f'c{n}'} "
-        f'as "{name}"' for n, name in enumerate(header))
+    """A safe CSV written by DuckDB (the accepted values can be millions of rows): text columns
+    escaped in an inner select, so the outer one tests each escaped cell once."""
     numbered = ", ".join(f"c{n}" for n in range(len(header)))
+    escaped = ", ".join(
+        f"{escaped_controls_sql(f'c{n}::varchar')} as c{n}" if name in ACCEPTED_TEXT else f"c{n}"
+        for n, name in enumerate(header))
+    columns = ", ".join(
+        f"{neutralised_formula_sql(f'c{n}') if name in ACCEPTED_TEXT else f'c{n}'} "
+        f'as "{name}"' for n, name in enumerate(header))
     [(written,)] = con.execute(
-        f"copy (select {columns} from ({sql}) as source({numbered})) to "
-        f"'{str(path).replace(chr(39), chr(39) * 2)}' (header, delimiter ',')",
+        f"copy (select {columns} from (select {escaped} from ({sql}) as source({numbered}))) "
+        f"to '{str(path).replace(chr(39), chr(39) * 2)}' (header, delimiter ',')",
         parameters).fetchall()
     add_byte_order_mark(path)
     return written
