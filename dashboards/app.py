@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from pathlib import Path
 
@@ -105,5 +104,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     main()

@@ -303,10 +303,17 @@ def _lookup(frame: pd.DataFrame, key: str, value: str) -> dict:
     return dict(zip(frame[key], frame[value], strict=True)) if not frame.empty else {}
 
 
-def _contributions(snapshot: Snapshot) -> dict[tuple, dict[str, tuple]]:
-    """(indicator, period, place) -> {partner: (values, sum, submissions)}."""
+def _contributions(snapshot: Snapshot, wanted: set[tuple]) -> dict[tuple, dict[str, tuple]]:
+    """(indicator, period, place) -> {partner: (values, sum, submissions)}, for the wanted
+    (indicator, period, place) keys only."""
     found: dict[tuple, dict[str, tuple]] = {}
-    for row in snapshot["contributions"].itertuples(index=False):
+    if not wanted:
+        return found
+    keys = pd.DataFrame(sorted(wanted), columns=["indicator_code", "period", "place_code"])
+    frame = snapshot["contributions"]
+    for column in keys.columns:  # the same types on both sides of the join
+        keys[column] = keys[column].astype(frame[column].dtype)
+    for row in frame.merge(keys, on=list(keys.columns)).itertuples(index=False):
         found.setdefault((row.indicator_code, row.period, row.place_code), {})[
             row.partner_code] = (int(row.values_counted), round(float(row.value_sum), 9),
                                  row.submissions)
@@ -392,10 +399,14 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
     keys = ["indicator_code", "place_code", "period"]
     merged = new_totals.merge(old_totals, on=keys, how="left", suffixes=("", "_was"),
                               indicator=True)
-    old_parts, new_parts = _contributions(previous), _contributions(current)
-    for row in _records(merged[merged["_merge"] == "both"]):
-        if _same(row["value"], row["value_was"]):
-            continue
+    revised = [row for row in _records(merged[merged["_merge"] == "both"])
+               if not _same(row["value"], row["value_was"])]
+    # Who contributed, read only for the revised totals (all contributions are millions of
+    # rows at national scale: a dict of every one took a minute and gigabytes).
+    wanted = {(code, row["period"], row["place_code"]) for row in revised
+              for code in _parts(indicators.get(row["indicator_code"]), row["indicator_code"])}
+    old_parts, new_parts = _contributions(previous, wanted), _contributions(current, wanted)
+    for row in revised:
         codes = _parts(indicators.get(row["indicator_code"]), row["indicator_code"])
         was = _partners_of(old_parts, codes, row["period"], row["place_code"])
         is_ = _partners_of(new_parts, codes, row["period"], row["place_code"])
@@ -474,15 +485,17 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
     # Flags (by what they are about, not their id: a resubmission keeps a flag it repeats).
     old_flags, new_flags = previous["flags"], current["flags"]
 
-    def keyed(frame: pd.DataFrame) -> set[tuple]:
-        return set(map(tuple, frame[FLAG_KEY].fillna("").astype(str).to_numpy().tolist()))
+    def only_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``frame`` whose key is not in ``other`` (a join, not a loop: a national
+        initiative carries hundreds of thousands of flags)."""
+        mine = frame[FLAG_KEY].fillna("").astype(str)
+        theirs = other[FLAG_KEY].fillna("").astype(str).drop_duplicates()
+        found = mine.merge(theirs, how="left", on=FLAG_KEY, indicator=True)["_merge"]
+        return frame[(found == "left_only").to_numpy()]
 
-    old_keys, new_keys = keyed(old_flags), keyed(new_flags)
-    for frame, others, target in ((new_flags, old_keys, changes.flags_raised),
-                                  (old_flags, new_keys, changes.flags_resolved)):
-        for row in _records(frame):
-            if tuple(str(row[k] if row[k] is not None else "") for k in FLAG_KEY) in others:
-                continue
+    for frame, others, target in ((new_flags, old_flags, changes.flags_raised),
+                                  (old_flags, new_flags, changes.flags_resolved)):
+        for row in _records(only_in(frame, others)):
             target.append({**about(row["indicator_code"]), **partner(row["partner_code"]),
                            "rule": row["rule"], "severity": row["severity"],
                            "period": row["period"], "place_code": row["place_code"],

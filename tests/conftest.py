@@ -85,6 +85,15 @@ def pytest_configure(config):
         ensure_dbt_manifest()
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Said at the end of every run, where it is seen: the real partner files were not there,
+    so the tests on them (tests/realdata) were skipped, not passed."""
+    if not REALDATA.is_dir():
+        terminalreporter.write_sep("!", f"real-data tests SKIPPED: {REALDATA} is missing "
+                                        "(set MURMURATION_REALDATA to the real partner files)",
+                                   yellow=True, bold=True)
+
+
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
     return ensure_dbt_manifest()

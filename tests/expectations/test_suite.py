@@ -75,7 +75,8 @@ def test_clean_values_pass(validate):
     ("disaggregation", "age_band=5-6", "expect_column_values_to_be_in_set:disaggregation"),
     ("period", "March 2025", "expect_column_values_to_match_regex:period"),
     ("indicator_code", "immunisation_coverage", "expect_column_values_to_be_in_set:indicator_code"),
-    ("record_id", "a", None),  # a record id is not part of the key: still clean
+    # Row 0 given row 1's record id: a record id is not part of the key, still clean.
+    ("record_id", "b", None),
 ])
 def test_each_planted_violation_is_caught(validate, column, bad, expected):
     frame = clean_frame()

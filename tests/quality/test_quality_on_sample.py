@@ -140,8 +140,12 @@ def test_feedback_packs_escape_markup_and_neutralise_formulas(sample_run):
     packs = sorted(p.name for p in (sample_run.paths.state_dir / "feedback").iterdir())
     assert packs == ["brightstart", "family_hub", "housing_trust", "library_service",
                      "little_steps", "parents_together", "riverside_health"]
-    for name in ("accepted.csv", "quarantined.csv", "flags.csv", "scorecard.csv"):
-        assert (folder / name).stat().st_size > 0
+    # Each CSV has its header and at least one row (a BOM and a header alone are not a pack).
+    for name, first in (("accepted.csv", "period"), ("quarantined.csv", "file"),
+                        ("flags.csv", "rule"), ("scorecard.csv", "period")):
+        with (folder / name).open(encoding="utf-8-sig", newline="") as handle:
+            table = list(csv.reader(handle))
+        assert table[0][0] == first and len(table) > 1, (name, table[:2])
 
 
 def test_feedback_packs_are_rewritten_only_for_partners_whose_rows_changed(sample_run):

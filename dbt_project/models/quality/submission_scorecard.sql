@@ -41,9 +41,8 @@ submissions as (
 value_flags as (
     select
         value_flags.*,
-        cast(date_trunc(partners.report_grain, cast(value_flags.period || case
-            when value_flags.period like '%-W%' then '' else '-01' end as date)) as date)
-            as report_start
+        cast(date_trunc(partners.report_grain, cast(value_flags.period || '-01' as date))
+            as date) as report_start
     from {{ ref('value_flags') }} as value_flags
     inner join partners using (partner_code)
     where value_flags.period not like '%-W%'
