@@ -14,6 +14,7 @@ import io
 import json
 import os
 import random
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,9 +125,14 @@ def write_initiative(root: Path, size: Size) -> ProjectPaths:
     for shape, mapping in mappings.items():
         if folders[shape]:  # a size too small for every shape has no partner of some
             dump(root / "mappings" / f"{mapping['name']}.yaml", mapping)
-    for partner in range(size.partners):
-        write_partner(root / "inbox", size, partner)
-    return ProjectPaths.for_project(root)
+    # Partners' files are independent (each partner has its own seed): written side by side.
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        files = list(pool.map(_partner_files, [root / "inbox"] * size.partners,
+                              [size] * size.partners, range(size.partners)))
+    paths = ProjectPaths.for_project(root)
+    record_arrivals(paths, [f for written, _ in files for f in written], "recorded",
+                    [a for _, arrived in files for a in arrived])
+    return paths
 
 
 def figures(rng: random.Random, level: float, month: int, size: Size):
@@ -144,6 +150,14 @@ def write_partner(inbox: Path, size: Size, partner: int, months: range | None = 
                   changed: bool = False) -> list[Path]:
     """One partner's files (all months, or those given); ``changed`` alters the figures, as a
     corrected resubmission would."""
+    written, arrivals = _partner_files(inbox, size, partner, months, changed)
+    # Arrived when the partner sent it, as the pipeline's watcher would have recorded it.
+    record_arrivals(ProjectPaths.for_project(inbox.parent), written, "recorded", arrivals)
+    return written
+
+
+def _partner_files(inbox: Path, size: Size, partner: int, months: range | None = None,
+                   changed: bool = False) -> tuple[list[Path], list[datetime]]:
     rng = random.Random(SEED * 1000 + partner)
     level = rng.uniform(20, 200) * (1.1 if changed else 1.0)
     shape = shape_of(partner, size.partners)
@@ -171,9 +185,7 @@ def write_partner(inbox: Path, size: Size, partner: int, months: range | None = 
         os.utime(path, (arrived.timestamp(),) * 2)
         written.append(path)
         arrivals.append(arrived)
-    # Arrived when the partner sent it, as the pipeline's watcher would have recorded it.
-    record_arrivals(ProjectPaths.for_project(inbox.parent), written, "recorded", arrivals)
-    return written
+    return written, arrivals
 
 
 def _place_name(place: int, partner_row: int) -> str:
