@@ -24,13 +24,18 @@
 {%- endmacro %}
 
 {#- The config every submission-keyed incremental model shares: replace a submission's rows
-    whole, and drop the rows of submissions that are no longer landed. -#}
+    whole, and drop the rows of submissions that are no longer landed. The rows of every
+    submission about to be built again are deleted first (pre_hook): delete+insert alone
+    replaces only the keys the new rows carry, so a submission now giving no row at all kept
+    its old ones. -#}
 {% macro submission_incremental_config() -%}
     {{ config(
         materialized='incremental',
         unique_key='submission_id',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where submission_id in "
+                 ~ "(select submission_id from ({{ changed_submissions() }})){% endif %}",
         post_hook="delete from {{ this }} where submission_id not in "
                   ~ "(select submission_id from {{ ref('stg_landing__submissions') }})"
     ) }}
@@ -56,13 +61,16 @@
 {%- endmacro %}
 
 {#- Models whose rows depend only on one partner's records (outcomes, values, outliers): rebuilt
-    partner by partner, for the partners whose records changed. -#}
+    partner by partner, for the partners whose records changed, their old rows deleted first
+    (a partner left with no flag at all kept its old flags otherwise: see above). -#}
 {% macro partner_incremental_config() -%}
     {{ config(
         materialized='incremental',
         unique_key='partner_key',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where partner_key in "
+                 ~ "(select partner_key from ({{ changed_partners() }})){% endif %}",
         post_hook="delete from {{ this }} where partner_key is null or partner_key not in "
                   ~ "(select coalesce(partner_code, '') from {{ ref('int_records_validated') }})"
     ) }}

@@ -78,3 +78,30 @@ def test_incremental_build_of_the_sample_after_a_registry_change_equals_a_full_r
                        "'Nortgate'").fetchall() == [(0,)]
     con.close()
     assert_same(paths, fresh_build_of(paths, tmp_path / "fresh", SAMPLE_AS_OF))
+
+
+def test_flags_a_definitions_change_clears_are_gone_from_an_incremental_build(tmp_path):
+    """Partner-keyed models replace a partner's rows by the rows built again: a partner left with
+    no flag at all (the thresholds were raised) kept its old flags, because it had no new row to
+    replace them with. An incremental build equals a full refresh."""
+    paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path / "sample")
+    generate_sample_inbox(paths)
+    build_outside_dagster(paths, SAMPLE_AS_OF)
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    assert con.execute("select count(*) from quality.value_flags").fetchall()[0][0] > 0
+    con.close()
+    initiative = paths.initiative_file
+    text = initiative.read_text()
+    for name, value in (("outlier_moderate_z: 2", "outlier_moderate_z: 90"),
+                        ("outlier_moderate_modified_z: 3.5", "outlier_moderate_modified_z: 90"),
+                        ("outlier_extreme_z: 3", "outlier_extreme_z: 99"),
+                        ("outlier_extreme_modified_z: 5", "outlier_extreme_modified_z: 99"),
+                        ("consistency_tolerance: 0.33", "consistency_tolerance: 90")):
+        assert name in text
+        text = text.replace(name, value)
+    initiative.write_text(text)
+    build_outside_dagster(paths, SAMPLE_AS_OF)
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    assert con.execute("select count(*) from quality.value_flags").fetchall() == [(0,)]
+    con.close()
+    assert_same(paths, fresh_build_of(paths, tmp_path / "fresh", SAMPLE_AS_OF))
