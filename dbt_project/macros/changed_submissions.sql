@@ -34,8 +34,7 @@
         unique_key='submission_id',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where submission_id in "
-                 ~ "(select submission_id from ({{ changed_submissions() }})){% endif %}",
+        pre_hook="{{ delete_rows_to_rebuild('submission_id', changed_submissions()) }}",
         post_hook="delete from {{ this }} where submission_id not in "
                   ~ "(select submission_id from {{ ref('stg_landing__submissions') }})"
     ) }}
@@ -69,9 +68,22 @@
         unique_key='partner_key',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where partner_key in "
-                 ~ "(select partner_key from ({{ changed_partners() }})){% endif %}",
+        pre_hook="{{ delete_rows_to_rebuild('partner_key', changed_partners()) }}",
         post_hook="delete from {{ this }} where partner_key is null or partner_key not in "
                   ~ "(select coalesce(partner_code, '') from {{ ref('int_records_validated') }})"
     ) }}
+{%- endmacro %}
+
+{#- The pre_hook of the incremental configs above: delete the rows of every key about to be
+    built again. A table built before it had the key column (an older version's) is emptied:
+    every key of it is rebuilt then anyway (it has no fingerprint either). -#}
+{% macro delete_rows_to_rebuild(key, changed) -%}
+    {%- if is_incremental() -%}
+        {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- if key in built -%}
+            delete from {{ this }} where {{ key }} in (select {{ key }} from ({{ changed }}))
+        {%- else -%}
+            delete from {{ this }}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}

@@ -3,9 +3,17 @@
 -- part is the partner's own ratio over its paired units (parts of a ratio do not add up).
 -- revised: a later file from the partner added, changed, removed or withdrew values counted
 -- here (int_supersession_changes; for a ratio, changes to its numerator or denominator).
-with units as (
+-- A partner's parts follow from its own values and the rules: rebuilt for the partners whose
+-- records changed.
+{{ partner_incremental_config() }}
+
+with changed as (
+    {{ changed_partners() }}
+),
+
+units as (
     select * from {{ ref('int_indicator_units') }}
-    where is_paired
+    where is_paired and partner_code in (select partner_key from changed)
 ),
 
 indicators as (
@@ -14,7 +22,7 @@ indicators as (
 
 changes as (
     select * from {{ ref('int_supersession_changes') }}
-    where change <> 'unchanged'
+    where change <> 'unchanged' and partner_code in (select partner_key from changed)
 ),
 
 by_place_and_area as (
@@ -65,4 +73,6 @@ final as (
     left join revisions using (indicator_code, partner_code, period, place_code)
 )
 
-select * from final
+select final.*, final.partner_code as partner_key, changed.partner_inputs
+from final
+inner join changed on changed.partner_key = final.partner_code
