@@ -329,7 +329,7 @@ def _result_rows(result, frame: pd.DataFrame, scope: str, ids: list[str]) -> lis
         if len(ids) > 1:
             for item in outcome.result.get("partial_unexpected_index_list") or []:
                 unexpected[submission_of[item["record_id"]]].append(_shown(item.get(column)))
-        elif len(ids) == 1:
+        else:
             misses_of[ids[0]] = outcome.result.get("unexpected_count") or 0
             values = outcome.result.get("partial_unexpected_list") or []
             unexpected[ids[0]] = [_shown(v if column else None) for v in values]

@@ -10,7 +10,7 @@ from orchestration.lib.resources import InitiativeResource
 from orchestration.lib.translator import MurmurationTranslator
 
 # dbt's unit tests check the models' logic on fixed inputs: they belong to the test suite
-# (tests/dbt/test_unit_tests.py), not to every run on partners' data, where they cost seconds.
+# (tests/dbt/test_what_counts.py), not to every run on partners' data, where they cost seconds.
 PRODUCTION_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
