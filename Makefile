@@ -38,10 +38,16 @@ test: install chromium
 
 # Sizes S and M beside the DuckDB floor: a table and benchmark-results.json (README, Performance).
 bench: install
-	$(VENV)/bin/python -m murmuration.benchmark --sizes S M
+	$(VENV)/bin/python -m app.benchmark --sizes S M
 
+# Python style (ruff), the layers' import direction (import-linter, pyproject.toml) and the dbt
+# project's SQL (sqlfluff with the dbt templater, .sqlfluff): a scratch warehouse for compiling.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	scratch=$$(mktemp -d) && MURMURATION_WAREHOUSE=$$scratch/lint.duckdb \
+		MURMURATION_DUCKDB_SPILL=$$scratch/spill $(VENV)/bin/sqlfluff lint dbt_project \
+		--disable-progress-bar --nocolor; status=$$?; rm -rf $$scratch; exit $$status
 
 clean:
 	rm -rf data/sample/.murmuration data/sample/inbox artifacts dbt_project/target dbt_project/logs

@@ -24,8 +24,7 @@ import duckdb
 import pandas as pd
 
 from dashboards.queries import NotPublished, serving_path
-from murmuration.paths import ProjectPaths
-from murmuration.serve import DAGSTER_URL_ENV
+from murmuration.paths import DAGSTER_URL_ENV, ProjectPaths
 
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 RUN_OUTCOMES = {"SUCCESS": "succeeded", "FAILURE": "failed", "CANCELED": "cancelled",

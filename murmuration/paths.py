@@ -19,6 +19,12 @@ PROJECT_ENV = "MURMURATION_PROJECT_DIR"
 STATE_ENV = "MURMURATION_STATE_DIR"
 SCHEDULE_ENV = "MURMURATION_SCHEDULE"
 AS_OF_ENV = "MURMURATION_AS_OF"
+DAGSTER_URL_ENV = "MURMURATION_DAGSTER_URL"  # where the dashboard links runs to (set by serve)
+
+
+def feedback_dir_beside(serving: Path) -> Path:
+    """The feedback packs' folder of a serving file (the dashboard knows only that file)."""
+    return serving.parent / "feedback"
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,11 @@ class ProjectPaths:
     def serving(self) -> Path:
         """The published snapshot the dashboard reads; replaced atomically after each good run."""
         return self.state_dir / "serving.duckdb"
+
+    @property
+    def feedback_dir(self) -> Path:
+        """Each partner's feedback pack, a folder each, beside the serving file it was built from."""
+        return feedback_dir_beside(self.serving)
 
     @property
     def learning_log(self) -> Path:

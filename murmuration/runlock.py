@@ -6,7 +6,7 @@ land the same files and the second would fail on the warehouse's own lock. The l
 it without anyone cleaning up. The holder writes its pid, its command and the UTC time it started
 into the file, which is how a refused run can say who is writing.
 
-Takers: ``murmuration run`` (murmuration/cli.py, murmuration/pipeline.py) and every run the
+Takers: ``murmuration run`` (app/cli.py, app/pipeline.py) and every run the
 Dagster daemon, a sensor, the schedule or the UI launches under ``murmuration serve``
 (orchestration/lib/executor.py). ``murmuration mapping check`` works in a scratch folder of its
 own and takes no lock.

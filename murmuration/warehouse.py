@@ -22,9 +22,10 @@ import pyarrow as pa
 from murmuration.intake.extract import RECORD_SCHEMA, load_extraction, records_files
 from murmuration.intake.landing import Submission
 from murmuration.paths import AS_OF_ENV, DBT_PROJECT_DIR, ProjectPaths
-from murmuration.registry import Registry, RegistryError
-from murmuration.registry.loader import normalise
-from murmuration.registry.models import WHOLE_AREA, period_start
+from murmuration.registry import Registry
+from murmuration.registry.models import period_start
+from murmuration.registry.tables import registry_tables
+from murmuration.sqltext import literal
 
 PUBLISHED_SCHEMAS = ("marts", "quality")
 
@@ -38,170 +39,15 @@ def connect(paths: ProjectPaths, read_only: bool = False):
         con.close()
 
 
-# --- registry -> tables ----------------------------------------------------------------------
-
-def registry_tables(registry: Registry) -> dict[str, pa.Table]:
-    """The registry as flat tables: one source of truth, many readers."""
-    catalogue = registry.catalogue
-    units = {u.code: u for u in catalogue.units}
-    groups = {g.code: g for g in catalogue.working_groups}
-    indicators = []
-    indicator_dimensions = []
-    for position, i in enumerate(catalogue.indicators):
-        rule = registry.status_rule(i)
-        quality = registry.quality_rule(i)
-        indicators.append({
-            "indicator_code": i.code, "indicator_name": i.name, "short_name": i.label,
-            "definition": " ".join(i.definition.split()), "unit": i.unit,
-            "unit_name": units[i.unit].name or i.unit, "aggregation": i.aggregation.value,
-            "direction": i.direction.value, "working_group_code": i.working_group,
-            "working_group_name": groups[i.working_group].name, "by_place": i.by_place,
-            "valid_min": i.valid_range.min, "valid_max": i.valid_range.max,
-            "numerator_code": i.numerator, "denominator_code": i.denominator,
-            "factor": i.factor, "decimals": i.decimals, "trend_periods": rule.trend_periods,
-            "min_periods": rule.min_periods, "at_risk_tolerance": rule.at_risk_tolerance,
-            "complete_share": rule.complete_share,
-            **{f"quality_{name}": value for name, value in quality.model_dump().items()},
-            "display_order": position,
-        })
-        for dimension in i.dimensions:
-            indicator_dimensions.append({"indicator_code": i.code, "dimension_code": dimension})
-
-    places = [{"place_code": p.code, "place_name": p.name, "display_order": n}
-              for n, p in enumerate(registry.dimensions.places)]
-    categories = [{"dimension_code": d.code, "dimension_name": d.name, "category_code": c.code,
-                   "category_name": c.name, "display_order": n}
-                  for d in registry.dimensions.disaggregations
-                  for n, c in enumerate(d.categories)]
-    partners = [{"partner_code": p.code, "partner_name": p.name, "cadence": p.cadence.value,
-                 "report_grain": p.cadence.grain, "due_days": p.due_days,
-                 "supersede_by": (p.supersede_by or registry.initiative.supersede_by).value,
-                 "declares_units": bool(p.reporting_units),
-                 "reports_from": period_start(p.reports_from) if p.reports_from else None,
-                 "reports_until": period_start(p.reports_until) if p.reports_until else None}
-                for p in registry.partners]
-    partner_indicators = [{"partner_code": p.code, "indicator_code": code}
-                          for p in registry.partners for code in p.indicators]
-    reporting_units = [{"partner_code": p.code, "unit_code": u.code, "unit_name": u.name,
-                        "text_key": normalise(text)}
-                       for p in registry.partners for u in p.reporting_units
-                       for text in sorted({u.code, u.name, *u.aliases})]
-    target_points = []
-    for t in registry.targets:
-        points = [("baseline", t.baseline), *(("milestone", m) for m in t.milestones),
-                  ("target", t.target)]
-        for sequence, (kind, point) in enumerate(points):
-            target_points.append({
-                "indicator_code": t.indicator, "place_code": t.place, "point_kind": kind,
-                "sequence": sequence, "period": point.period,
-                "period_start": period_start(point.period), "target_value": point.value,
-                "note": point.note})
-    mappings = [{"mapping_name": m.name, "layout": m.layout.value,
-                 "partner_source": "column" if m.partner.column else "folder",
-                 "duplicate_keys": m.duplicate_keys.value,
-                 "period_formats": ", ".join(
-                     m.formats(registry.initiative.period_type.value)),
-                 "file": str(registry.mapping_files.get(m.name, ""))}
-                for m in registry.mappings]
-    unit_factors = []
-    for m in registry.mappings:
-        for code, partner_unit in m.units.items():
-            unit = registry.indicators[code].unit
-            factor = 1.0 if partner_unit == unit else units[unit].conversions[partner_unit]
-            unit_factors.append({"mapping_name": m.name, "indicator_code": code,
-                                 "partner_unit": partner_unit, "factor": factor})
-    return {
-        "indicators": _table(indicators, {"valid_min": pa.float64(), "valid_max": pa.float64(),
-                                          "numerator_code": pa.string(),
-                                          "denominator_code": pa.string(),
-                                          "factor": pa.float64()}),
-        "indicator_dimensions": _table(indicator_dimensions, {"indicator_code": pa.string(),
-                                                              "dimension_code": pa.string()}),
-        "places": _table(places),
-        "categories": _table(categories, {"dimension_code": pa.string(),
-                                          "dimension_name": pa.string(),
-                                          "category_code": pa.string(),
-                                          "category_name": pa.string(),
-                                          "display_order": pa.int64()}),
-        "partners": _table(partners, {"reports_from": pa.date32(), "reports_until": pa.date32()}),
-        "partner_indicators": _table(partner_indicators, {"partner_code": pa.string(),
-                                                          "indicator_code": pa.string()}),
-        "target_points": _table(target_points, {
-            "indicator_code": pa.string(), "place_code": pa.string(), "point_kind": pa.string(),
-            "sequence": pa.int64(), "period": pa.string(), "period_start": pa.date32(),
-            "target_value": pa.float64(),
-            "note": pa.string()}),
-        "mappings": _table(mappings),
-        "reporting_units": _table(reporting_units, {
-            "partner_code": pa.string(), "unit_code": pa.string(), "unit_name": pa.string(),
-            "text_key": pa.string()}),
-        "code_lookup": _table(code_lookup(registry)),
-        "relations": _table(
-            [{"relation_id": n, "kind": r.kind.value, "a_code": r.a, "b_code": r.b,
-              "tolerance": r.tolerance, "description": r.description}
-             for n, r in enumerate(catalogue.relations)],
-            {"relation_id": pa.int64(), "kind": pa.string(), "a_code": pa.string(),
-             "b_code": pa.string(), "tolerance": pa.float64(), "description": pa.string()}),
-        "combo_lookup": _table(
-            [{"mapping_name": m.name, "combo_key": normalise(combo), "dimension_code": d,
-              "category_text": c}
-             for m in registry.mappings for combo, parts in m.combos.items()
-             for d, c in parts.items()],
-            {"mapping_name": pa.string(), "combo_key": pa.string(),
-             "dimension_code": pa.string(), "category_text": pa.string()}),
-        "unit_factors": _table(unit_factors, {"mapping_name": pa.string(),
-                                              "indicator_code": pa.string(),
-                                              "partner_unit": pa.string(),
-                                              "factor": pa.float64()}),
-    }
-
-
-def code_lookup(registry: Registry) -> list[dict]:
-    """Every text that stands for a code: registry names and aliases (for all mappings, marked
-    ``*``) and each mapping's own ``codes``. Texts are compared normalised (case, accents and
-    spacing ignored); a text that would mean two codes is an error, never a guess."""
-    entries: dict[tuple[str, str, str], str] = {}
-    problems: list[str] = []
-
-    def add(mapping: str, role: str, text: str, code: str, where: str) -> None:
-        key = (mapping, role, normalise(text))
-        if entries.get(key, code) != code:
-            problems.append(f"{where}: {text!r} would mean both {entries[key]!r} and {code!r} "
-                            f"for {role}")
-        entries[key] = code
-
-    for i in registry.catalogue.indicators:
-        for text in sorted({i.code, i.name, i.label, *i.aliases}):
-            add("*", "indicator", text, i.code, "registry/indicators.yaml")
-    add("*", "place", WHOLE_AREA, WHOLE_AREA, "(built in: the whole area)")
-    for p in registry.dimensions.places:
-        for text in [p.code, p.name, *p.aliases]:
-            add("*", "place", text, p.code, "registry/dimensions.yaml")
-    for d in registry.dimensions.disaggregations:
-        for c in d.categories:
-            for text in [c.code, c.name, *c.aliases]:
-                add("*", d.code, text, c.code, "registry/dimensions.yaml")
-    for p in registry.partners:
-        for text in [p.code, p.name, *p.aliases]:
-            add("*", "partner", text, p.code, "registry/partners.yaml")
-    for m in registry.mappings:
-        for role, codes in m.codes.items():
-            for text, code in codes.items():
-                add(m.name, role, text, code, str(registry.mapping_files.get(m.name, m.name)))
-    if problems:
-        raise RegistryError(problems)
-    return [{"mapping_name": m, "role": r, "text_key": t, "code": c}
-            for (m, r, t), c in sorted(entries.items())]
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def as_of() -> datetime:
     """The moment reports are judged against (due dates): now, unless MURMURATION_AS_OF fixes
     it (reproducible runs and tests)."""
     fixed = os.environ.get(AS_OF_ENV)
-    if fixed:
-        moment = datetime.fromisoformat(fixed)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+    return _aware(datetime.fromisoformat(fixed)) if fixed else datetime.now(UTC)
 
 
 # --- sources for dbt -------------------------------------------------------------------------
@@ -263,9 +109,10 @@ def definitions_fingerprint(registry: Registry, tables: dict[str, pa.Table]) -> 
     return digest.hexdigest()[:16]
 
 
-def prepare_sources(paths: ProjectPaths, registry: Registry,
-                    submissions: list[Submission]) -> dict[str, int]:
-    """(Re)write the ``registry`` and ``landing`` schemas dbt reads. Returns row counts."""
+def prepare_sources(paths: ProjectPaths, registry: Registry, submissions: list[Submission],
+                    judged_at: datetime | None = None) -> dict[str, int]:
+    """(Re)write the ``registry`` and ``landing`` schemas dbt reads, due dates judged at
+    ``judged_at`` (default: ``as_of()``). Returns row counts."""
     paths.ensure()
     tables = registry_tables(registry)
     counts = {}
@@ -286,15 +133,15 @@ def prepare_sources(paths: ProjectPaths, registry: Registry,
             "? as completeness_target, ? as timeliness_target, ? as weight_completeness, "
             "? as weight_timeliness, ? as weight_validity, ? as weight_plausibility, "
             "? as definitions_fingerprint, ? as small_cells_min_contributors, "
-            "? as small_cells_roles, ? as cell_chars_in_messages",
+            "? as small_cells_roles, ? as cell_chars_in_messages, ? as scorecard_reports",
             [initiative.name, " ".join(initiative.description.split()),
              initiative.period_type.value, initiative.overlap_rule.value,
              period_start(initiative.reporting_start) if initiative.reporting_start else None,
-             as_of().isoformat(), card.completeness_target, card.timeliness_target,
+             _aware(judged_at or as_of()).isoformat(), card.completeness_target, card.timeliness_target,
              card.weights["completeness"], card.weights["timeliness"], card.weights["validity"],
              card.weights["plausibility"], definitions_fingerprint(registry, tables),
              initiative.small_cells.min_contributors, ",".join(initiative.small_cells.roles),
-             initiative.limits.cell_chars_in_messages])
+             initiative.limits.cell_chars_in_messages, card.recent_reports])
         submission_table = submissions_table(paths, submissions)
         con.register("incoming", submission_table)
         con.execute("create or replace table landing.submissions as select * from incoming")
@@ -302,7 +149,7 @@ def prepare_sources(paths: ProjectPaths, registry: Registry,
         counts["landing.submissions"] = submission_table.num_rows
         files = [str(f) for f in records_files(paths)]
         if files:
-            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            listing = ", ".join(literal(f) for f in files)
             con.execute("create or replace view landing.records as select * from "
                         f"read_parquet([{listing}])")
         else:
@@ -350,18 +197,4 @@ def publish(paths: ProjectPaths) -> dict[str, int]:
         con.close()
     os.replace(temporary, paths.serving)
     return counts
-
-
-def _table(rows: list[dict], types: dict[str, pa.DataType] | None = None) -> pa.Table:
-    if rows:
-        table = pa.Table.from_pylist(rows)
-        for name, kind in (types or {}).items():
-            if name in table.column_names:
-                index = table.column_names.index(name)
-                table = table.set_column(index, name, table.column(name).cast(kind))
-        for index, column in enumerate(table.schema):
-            if pa.types.is_null(column.type):  # every value empty: still a typed column
-                table = table.set_column(index, column.name, table.column(index).cast(pa.string()))
-        return table
-    return pa.schema(list((types or {}).items())).empty_table()
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -38,28 +39,11 @@ def copy_initiative(source: Path, target: Path) -> ProjectPaths:
 
 
 def build_outside_dagster(paths: ProjectPaths, as_of: str) -> None:
-    """Land, map and harmonise an initiative's inbox with the pipeline's own steps (no Dagster),
-    judging due dates as of ``as_of``; fails the test when dbt does."""
-    from murmuration.environment import run_dbt
-    from murmuration.intake.extract import extract_pending
-    from murmuration.intake.landing import land_inbox, load_submissions
-    from murmuration.registry import load_registry
-    from murmuration.warehouse import prepare_sources
+    """Land, map and harmonise an initiative's inbox with the pipeline's own steps (no Dagster:
+    murmuration.build), judging due dates as of ``as_of``; dbt failing fails the test."""
+    from murmuration.build import build_initiative
 
-    registry = load_registry(paths)
-    land_inbox(paths, registry)
-    extract_pending(paths, registry, load_submissions(paths))
-    previous = os.environ.get(AS_OF_ENV)
-    os.environ[AS_OF_ENV] = as_of
-    try:
-        prepare_sources(paths, registry, load_submissions(paths))
-    finally:
-        if previous is None:
-            os.environ.pop(AS_OF_ENV)
-        else:
-            os.environ[AS_OF_ENV] = previous
-    completed = run_dbt(paths, ["build", "--quiet"])
-    assert completed.returncode == 0, completed.stdout[-4000:]
+    build_initiative(paths, datetime.fromisoformat(as_of), ["build", "--quiet"])
 
 
 @pytest.fixture
@@ -105,7 +89,7 @@ def sample_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
     paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path_factory.mktemp("run") / "sample")
     generate_sample_inbox(paths)
     completed = subprocess.run(
-        [sys.executable, "-m", "murmuration.cli", "run", "--project", str(paths.project_dir)],
+        [sys.executable, "-m", "app.cli", "run", "--project", str(paths.project_dir)],
         capture_output=True, text=True, timeout=600,
         env={**os.environ, **OFFLINE, AS_OF_ENV: SAMPLE_AS_OF})
     return PipelineRun(paths, completed.returncode, completed.stdout, completed.stderr)

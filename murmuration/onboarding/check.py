@@ -16,13 +16,12 @@ from pathlib import Path
 
 import duckdb
 
-from murmuration.environment import ensure_dbt_manifest, run_dbt
+from murmuration.build import harmonise
 from murmuration.intake.arrivals import arrival_for_check
-from murmuration.intake.extract import extract_submission, load_extraction
+from murmuration.intake.extract import load_extraction
 from murmuration.intake.landing import file_sha256, ignored_reason, land_file
 from murmuration.paths import ProjectPaths
 from murmuration.registry import Registry
-from murmuration.warehouse import prepare_sources
 
 PERIODS_SHOWN = 6
 
@@ -172,7 +171,7 @@ def check_mappings(paths: ProjectPaths, registry: Registry, samples: list[tuple[
         check_paths = ProjectPaths.for_project(paths.project_dir, scratch)
         check_paths.ensure()
         landed_at = datetime.now().isoformat(timespec="seconds")
-        submissions, landed, extracted = [], {}, set()
+        submissions, landed, seen = [], {}, set()
         for index, (sample, folder) in enumerate(samples):
             mapping = registry.mapping_for(folder, sample.name)
             if mapping is None:
@@ -192,18 +191,13 @@ def check_mappings(paths: ProjectPaths, registry: Registry, samples: list[tuple[
                                              f"{submission.status}: {submission.message}",
                                              file=sample.name)
                 continue
-            if submission.submission_id not in extracted:  # the same bytes twice: once
-                extract_submission(check_paths, registry, submission)
+            if submission.submission_id not in seen:  # the same bytes twice: once
                 submissions.append(submission)
-                extracted.add(submission.submission_id)
+                seen.add(submission.submission_id)
             landed[index] = submission.submission_id
         if submissions:
-            prepare_sources(check_paths, registry, submissions)
-            ensure_dbt_manifest()
-            completed = run_dbt(check_paths, ["run", "--quiet", "--select",
-                                              "+quarantined_values", "+submissions"])
-            if completed.returncode != 0:
-                raise RuntimeError("dbt failed during the check:\n" + completed.stdout[-3000:])
+            harmonise(check_paths, registry, submissions,
+                      ["run", "--quiet", "--select", "+quarantined_values", "+submissions"])
             outcomes = _outcomes(check_paths)
             for index, submission_id in landed.items():
                 sample, folder = samples[index]

@@ -26,7 +26,7 @@ from murmuration.registry import Registry
 from murmuration.registry.loader import normalise
 from murmuration.registry.mapping import EXTENSION_FORMATS, FileFormat
 from murmuration.registry.periods import DEFAULT_FORMATS, parse_period
-from murmuration.warehouse import code_lookup
+from murmuration.registry.tables import code_lookup
 
 ROLE_WORDS = {
     "period": ["month", "period", "date", "reporting month", "week", "pe", "mes", "fecha",

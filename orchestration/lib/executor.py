@@ -9,7 +9,7 @@ held waits for it (up to an hour by default, ``MURMURATION_LOCK_WAIT_SECONDS``),
 log, then fails with a message naming the holder.
 
 (``execute_in_process``, which `murmuration run` uses, replaces a job's executor with its own:
-that path takes the lock in murmuration/pipeline.py.)
+that path takes the lock in app/pipeline.py.)
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
+from app.serve import DAGSTER_HOST, dagster_command, is_loopback, serve
 from murmuration.access import Role, UsersError, UserStore
 from murmuration.environment import OFFLINE
 from murmuration.paths import SAMPLE_PROJECT_DIR
-from murmuration.serve import DAGSTER_HOST, dagster_command, is_loopback, serve
 from tests.conftest import copy_initiative
 
 
@@ -24,7 +24,7 @@ def project(tmp_path):
 
 def users_cli(project, *args, password: str | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "murmuration.cli", "users", *args, "--project",
+        [sys.executable, "-m", "app.cli", "users", *args, "--project",
          str(project.project_dir), *(["--password-stdin"] if password is not None else [])],
         input=(password + "\n") if password is not None else None, capture_output=True,
         text=True, env={**os.environ, **OFFLINE}, timeout=120)
@@ -80,7 +80,7 @@ def test_short_passwords_and_duplicates_are_refused(project):
 
 def test_generated_password_is_printed_once(project):
     completed = subprocess.run(
-        [sys.executable, "-m", "murmuration.cli", "users", "add", "dee", "--role", "steering",
+        [sys.executable, "-m", "app.cli", "users", "add", "dee", "--role", "steering",
          "--generate-password", "--project", str(project.project_dir)],
         capture_output=True, text=True, env={**os.environ, **OFFLINE}, timeout=120)
     assert completed.returncode == 0, completed.stderr

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from murmuration.summary import EXIT_NOT_READ
+from app.summary import EXIT_NOT_READ
 
 
 @pytest.fixture(scope="session")

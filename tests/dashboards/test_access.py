@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from murmuration.summary import EXIT_NOT_READ
+from app.summary import EXIT_NOT_READ
 from tests.conftest import PASSWORD
 
 QUALITY_OUTPUTS = "..quality-chart.figure...quality-detail.children.."

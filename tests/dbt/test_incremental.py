@@ -15,7 +15,7 @@ import duckdb
 import pytest
 import yaml
 
-from murmuration.benchmark.generate import Size, write_initiative, write_partner
+from app.benchmark.generate import Size, write_initiative, write_partner
 from murmuration.paths import SAMPLE_PROJECT_DIR, ProjectPaths
 from murmuration.sample_inbox import generate_sample_inbox
 from tests.conftest import SAMPLE_AS_OF, build_outside_dagster, copy_initiative, published_rows

@@ -12,8 +12,8 @@ import duckdb
 import openpyxl
 import pytest
 
+from app.summary import EXIT_NOT_READ
 from murmuration.sample_inbox import HUBS, PLANTED
-from murmuration.summary import EXIT_NOT_READ
 
 pytestmark = pytest.mark.slow
 

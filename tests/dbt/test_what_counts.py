@@ -183,7 +183,7 @@ def test_totals_carry_completeness_and_status_uses_complete_months_only(warehous
 
 
 def test_the_run_summary_names_what_a_person_should_look_at(built, warehouse):
-    from murmuration.summary import summarise
+    from app.summary import summarise
 
     lines = summarise(built).lines()
     text = "\n".join(lines)

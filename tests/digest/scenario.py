@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from app.summary import EXIT_CLEAN, EXIT_NOT_READ
 from murmuration.environment import OFFLINE
 from murmuration.intake.arrivals import record as record_arrivals
 from murmuration.paths import AS_OF_ENV, SAMPLE_PROJECT_DIR, ProjectPaths
 from murmuration.sample_inbox import generate_sample_inbox
-from murmuration.summary import EXIT_CLEAN, EXIT_NOT_READ
 from tests.conftest import SAMPLE_AS_OF, copy_initiative
 
 SECOND_AS_OF = "2026-12-20T12:00:00+00:00"
@@ -43,7 +43,7 @@ class TwoRuns:
 
 def run_pipeline(paths: ProjectPaths, as_of: str, expected: int = EXIT_CLEAN) -> str:
     completed = subprocess.run(
-        [sys.executable, "-m", "murmuration.cli", "run", "--project", str(paths.project_dir),
+        [sys.executable, "-m", "app.cli", "run", "--project", str(paths.project_dir),
          "--quiet"], capture_output=True, text=True, timeout=900,
         env={**os.environ, **OFFLINE, AS_OF_ENV: as_of})
     assert completed.returncode == expected, completed.stdout[-3000:] + completed.stderr[-3000:]

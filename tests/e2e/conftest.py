@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from app.summary import EXIT_NOT_READ
 from murmuration.environment import OFFLINE
-from murmuration.summary import EXIT_NOT_READ
 from tests.conftest import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

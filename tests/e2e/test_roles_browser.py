@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
+from app.summary import EXIT_CLEAN, EXIT_NOT_READ
 from murmuration.environment import OFFLINE
 from murmuration.paths import AS_OF_ENV, SAMPLE_PROJECT_DIR
 from murmuration.sample_inbox import generate_sample_inbox
-from murmuration.summary import EXIT_CLEAN, EXIT_NOT_READ
 from tests.conftest import SAMPLE_AS_OF, add_users, copy_initiative
 from tests.e2e.conftest import dashboard_server, signed_in_page
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 def run_pipeline(paths, expected: int = EXIT_CLEAN) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "murmuration.cli", "run", "--project", str(paths.project_dir)],
+        [sys.executable, "-m", "app.cli", "run", "--project", str(paths.project_dir)],
         capture_output=True, text=True, timeout=600,
         env={**os.environ, **OFFLINE, AS_OF_ENV: SAMPLE_AS_OF})
     assert completed.returncode == expected, completed.stdout[-3000:] + completed.stderr[-3000:]

@@ -32,7 +32,7 @@ def this_machines_address() -> str | None:
 def test_serve_starts_both_uis_and_stops_cleanly_on_ctrl_c(sample_run, sample_users):
     dashboard, dagster = free_port(), free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "murmuration.cli", "serve", "--project",
+        [sys.executable, "-m", "app.cli", "serve", "--project",
          str(sample_run.paths.project_dir), "--dashboard-port", str(dashboard),
          "--dagster-port", str(dagster), "--host", "0.0.0.0"],
         env={**os.environ, **OFFLINE}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -248,7 +248,7 @@ def test_files_over_the_limits_are_kept_and_explained(tmp_path):
 
 
 def test_long_and_control_cells_are_quoted_short_and_escaped(tmp_path):
-    from murmuration.feedback import feedback_dir, write_feedback_packs
+    from murmuration.feedback import write_feedback_packs
     from murmuration.warehouse import publish
 
     paths = _project(tmp_path, {"library_service": 2})
@@ -282,7 +282,7 @@ def test_long_and_control_cells_are_quoted_short_and_escaped(tmp_path):
     for file_name, data_rows, accepted, quarantined in submissions:
         assert data_rows == accepted + quarantined > 0, file_name
 
-    pack = feedback_dir(paths) / "library_service"
+    pack = paths.feedback_dir / "library_service"
     html = (pack / "index.html").read_bytes()
     assert b"\x00" not in html and b"North\\x00gate" in html
     assert html.count(b"x" * 1000) == 0  # the 100 KB cell is not repeated on the page

@@ -234,7 +234,7 @@ def test_concurrent_writers_and_readers_lose_nothing(project):
 # The command line -----------------------------------------------------------------------------
 def notes_cli(paths, *args):
     return subprocess.run(
-        [sys.executable, "-m", "murmuration.cli", "notes", *args, "--project",
+        [sys.executable, "-m", "app.cli", "notes", *args, "--project",
          str(paths.project_dir)], capture_output=True, text=True,
         env={**os.environ, **OFFLINE}, timeout=120)
 
@@ -298,7 +298,7 @@ def test_the_command_line_and_threads_write_at_the_same_time(project):
     log = LearningLog.for_project(project)
     log.add(ADMIN, "2026-10-01", "created first")
     processes = [subprocess.Popen(
-        [sys.executable, "-c", "import sys\nfrom murmuration.cli import main\n"
+        [sys.executable, "-c", "import sys\nfrom app.cli import main\n"
          "for n in range(15):\n"
          "    assert main(['notes', 'add', '--project', sys.argv[1], '--author', 'steering', "
          "'--on', '2026-10-02', f'cli {sys.argv[2]} note {n}']) == 0\n",

@@ -119,7 +119,7 @@ def test_check_prints_the_periods_it_resolved_and_warns_about_odd_ones(sample_pa
 
 
 def test_mapping_commands_exit_codes(sample_paths):
-    command = [sys.executable, "-m", "murmuration.cli", "mapping"]
+    command = [sys.executable, "-m", "app.cli", "mapping"]
     sample = sample_paths.inbox_dir / "brightstart" / "brightstart_enrolment_2025-03.csv"
     ready = subprocess.run([*command, "check", str(sample), "--project",
                             str(sample_paths.project_dir)], capture_output=True, text=True)

@@ -162,7 +162,7 @@ def test_check_a_folder_of_50_workbooks_in_one_run(family):
         five_w_workbook(folder / f"5W_Education_2025_{n + 1:02d}.xlsx", [months[n % 12]], n)
     started = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-m", "murmuration.cli", "mapping", "check", "inbox/hope_north",
+        [sys.executable, "-m", "app.cli", "mapping", "check", "inbox/hope_north",
          "--project", str(paths.project_dir)], capture_output=True, text=True, cwd=REPO_ROOT,
         env={**os.environ, **OFFLINE}, timeout=600)
     elapsed = time.monotonic() - started

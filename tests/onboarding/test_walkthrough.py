@@ -9,9 +9,9 @@ import sys
 
 import yaml
 
+from app.summary import EXIT_NOT_READ
 from murmuration.environment import OFFLINE
 from murmuration.paths import REPO_ROOT
-from murmuration.summary import EXIT_NOT_READ
 
 OCTOBER = """Reporting period,Ward,Measure,Sex,Total
 Oct 2026,Northgate,Children enrolled,Girls,12
@@ -23,7 +23,7 @@ Oct 2026,Eastfield,Home visits,,n/a
 
 
 def murmuration(*arguments) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "murmuration.cli", *arguments],
+    return subprocess.run([sys.executable, "-m", "app.cli", *arguments],
                           capture_output=True, text=True, env={**os.environ, **OFFLINE},
                           timeout=300, cwd=REPO_ROOT)  # the README's commands run from here
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from app.summary import PUBLISHED
 from murmuration.environment import OFFLINE
 from murmuration.paths import AS_OF_ENV, SAMPLE_PROJECT_DIR, ProjectPaths
 from murmuration.sample_inbox import generate_sample_inbox
-from murmuration.summary import PUBLISHED
 from tests.conftest import SAMPLE_AS_OF, copy_initiative, published_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -43,7 +43,7 @@ KILL_POINTS = [
 
 
 def _command(paths: ProjectPaths) -> list[str]:
-    return [sys.executable, "-m", "murmuration.cli", "run", "--project", str(paths.project_dir)]
+    return [sys.executable, "-m", "app.cli", "run", "--project", str(paths.project_dir)]
 
 
 def _env() -> dict[str, str]:

@@ -11,9 +11,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from app.summary import EXIT_NOT_READ
 from murmuration.environment import OFFLINE, initiative_environment
 from murmuration.paths import ProjectPaths
-from murmuration.summary import EXIT_NOT_READ
 
 EXPECTED_PYTHON_ASSETS = {"received_submissions", "submission_records", "submission_expectations",
                           "serving_snapshot", "change_digest"}
@@ -101,7 +101,7 @@ def test_invalid_definitions_stop_the_run_with_exit_code_2(tmp_path):
     indicators = paths.registry_dir / "indicators.yaml"
     indicators.write_text(indicators.read_text().replace("aggregation: latest",
                                                          "aggregation: newest"))
-    completed = subprocess.run([sys.executable, "-m", "murmuration.cli", "run", "--project",
+    completed = subprocess.run([sys.executable, "-m", "app.cli", "run", "--project",
                                 str(paths.project_dir)], capture_output=True, text=True,
                                env={**os.environ, **OFFLINE}, timeout=120)
     assert completed.returncode == 2

@@ -17,11 +17,11 @@ import time
 import dagster as dg
 import pytest
 
+from app.summary import EXIT_CLEAN, EXIT_FAILED, EXIT_LOCKED, EXIT_NOT_READ
 from murmuration.environment import OFFLINE
 from murmuration.paths import AS_OF_ENV, PROJECT_ENV, SAMPLE_PROJECT_DIR, STATE_ENV, ProjectPaths
 from murmuration.runlock import RunLock, RunLockHeld, is_locked, read_holder
 from murmuration.sample_inbox import PLANTED, generate_sample_inbox
-from murmuration.summary import EXIT_CLEAN, EXIT_FAILED, EXIT_LOCKED, EXIT_NOT_READ
 from orchestration.lib.executor import WAIT_ENV, one_writer_executor
 from tests.conftest import SAMPLE_AS_OF, copy_initiative
 
@@ -33,7 +33,7 @@ REFUSED = re.compile(r"murmuration: another run of this initiative is in progres
 
 def start_run(paths: ProjectPaths, *extra: str, stdout=subprocess.PIPE) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "murmuration.cli", "run", "--project", str(paths.project_dir),
+        [sys.executable, "-m", "app.cli", "run", "--project", str(paths.project_dir),
          "--quiet", *extra], stdout=stdout, stderr=subprocess.PIPE, text=True, env=ENV,
         start_new_session=True)
 

@@ -7,8 +7,8 @@ import shutil
 
 import duckdb
 
+from app.summary import summarise
 from murmuration.paths import ProjectPaths
-from murmuration.summary import summarise
 
 
 def test_milestones_come_from_the_published_snapshot_not_the_warehouse(sample_run, tmp_path):

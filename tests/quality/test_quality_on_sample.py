@@ -7,8 +7,8 @@ import csv
 import duckdb
 import pytest
 
+from app.summary import EXIT_NOT_READ
 from murmuration.sample_inbox import PLANTED
-from murmuration.summary import EXIT_NOT_READ
 
 pytestmark = pytest.mark.slow
 

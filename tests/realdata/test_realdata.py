@@ -143,7 +143,7 @@ def test_the_indicator_chart_draws_the_initiatives_own_periods(harmonised, monke
     period_type = queries.initiative()["period_type"]
     assert period_type == registry.initiative.period_type.value
     indicator = queries.indicators().iloc[0].to_dict()
-    totals = queries.monthly_totals(indicator["indicator_code"], "all")
+    totals = queries.base_period_totals(indicator["indicator_code"], "all")
     assert not totals.empty
     figure = go.Figure(milestone_figure(indicator, totals, pd.DataFrame(), None,
                                         period_type=period_type))

@@ -99,7 +99,7 @@ def test_bad_period_and_invalid_yaml(project):
 def test_python_and_sql_normalisation_agree():
     texts = ["  BOLÍVAR ", "Bolívar", "Sí", "si", "North\n Gate", "ÑANDÚ  Ñandú", "Eastfield"]
     con = duckdb.connect()
-    from murmuration.intake.extract import normalised_sql
+    from murmuration.sqltext import normalised_sql
 
     for text in texts:
         sql = con.execute(f"select {normalised_sql('?')}", [text]).fetchall()[0][0]

@@ -9,9 +9,9 @@ import warnings
 
 import dagster as dg
 
+from murmuration.build import prepare_warehouse
 from murmuration.intake.extract import extract_pending
 from murmuration.intake.landing import land_inbox, load_submissions
-from murmuration.warehouse import prepare_sources
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.lib.resources import InitiativeResource
 from orchestration.lib.translator import source_asset_keys
@@ -84,11 +84,12 @@ SOURCE_KEYS = source_asset_keys(dbt_project.manifest_path)
     description="The registry as tables and the landed records as views, in the warehouse "
                 "schemas dbt reads as sources (registry.*, landing.*).")
 def warehouse_sources(context: dg.AssetExecutionContext, initiative: InitiativeResource):
-    registry = initiative.registry()
-    paths = initiative.paths
-    # A mapping edited since a folder was last landed: re-map every affected submission.
-    extract_pending(paths, registry, load_submissions(paths))
-    counts = prepare_sources(paths, registry, load_submissions(paths))
+    # A mapping edited since a folder was last mapped: its submissions are mapped again here.
+    prepared = prepare_warehouse(initiative.paths, initiative.registry())
+    if prepared.mapped:
+        context.log.info(f"{len(prepared.mapped)} submissions of folders not in this run mapped "
+                         "again: their mapping changed since they were mapped")
+    counts = prepared.counts
     context.log.info(f"warehouse sources ready: {counts['landing.submissions']} submissions, "
                      f"{counts['landing.records']} records")
     for key in SOURCE_KEYS:

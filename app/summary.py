@@ -9,6 +9,7 @@ import duckdb
 from murmuration.digest import latest_digest
 from murmuration.formatting import format_datetime
 from murmuration.paths import ProjectPaths
+from murmuration.registry.models import WHOLE_AREA
 
 # `murmuration run`'s exit codes (README, "The command line"), for monitoring.
 EXIT_CLEAN = 0  # published; every file this run received was read
@@ -166,13 +167,13 @@ def summarise(paths: ProjectPaths, run_published: bool = True) -> RunSummary:
                 "select i.short_name, t.period, replace(t.completeness_state, '_', ' ') || ': ' "
                 "|| t.partners_reporting || ' of ' || t.partners_expected || ' partners' "
                 "from marts.indicator_period_totals t join marts.indicators i "
-                "using (indicator_code) where t.place_code = 'all' and t.period_type = "
+                "using (indicator_code) where t.place_code = $area and t.period_type = "
                 "(select period_type from marts.initiative) and t.completeness_state <> "
                 "'complete' and t.period_start > (select max(period_start) from "
                 "marts.indicator_period_totals x where x.indicator_code = t.indicator_code "
-                "and x.place_code = 'all' and x.completeness_state = 'complete' "
-                "and x.period_type = t.period_type) order by i.display_order, t.period"
-            ).fetchall()
+                "and x.place_code = $area and x.completeness_state = 'complete' "
+                "and x.period_type = t.period_type) order by i.display_order, t.period",
+                {"area": WHOLE_AREA}).fetchall()
         if "marts.quarantined_values" in tables:
             summary.top_reasons = con.execute(
                 "select quarantine_reason, count(*) from marts.quarantined_values group by 1 "
@@ -189,11 +190,11 @@ def _published_milestones(paths: ProjectPaths, summary: RunSummary) -> None:
     con = duckdb.connect(str(paths.serving), read_only=True)
     try:
         summary.milestones = con.execute(
-            "select i.short_name, case m.place_code when 'all' then 'whole area' "
+            "select i.short_name, case m.place_code when $area then 'whole area' "
             "else coalesce(p.place_name, m.place_code) end, m.status "
             "from marts.milestone_status m join marts.indicators i using (indicator_code) "
             "left join marts.places p using (place_code) "
-            "order by i.display_order, m.place_code").fetchall()
+            "order by i.display_order, m.place_code", {"area": WHOLE_AREA}).fetchall()
         published = con.execute("select max(published_at) from main.published").fetchone()
         summary.milestones_from = format_datetime(published[0]) if published[0] else None
     except duckdb.Error:  # a snapshot from an older version: say nothing rather than fail

@@ -50,9 +50,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from murmuration.pipeline import NOT_SUBMISSIONS, run_pipeline
+    from app.pipeline import NOT_SUBMISSIONS, run_pipeline
+    from app.summary import EXIT_LOCKED, outcome, summarise
     from murmuration.runlock import RunLock, RunLockHeld
-    from murmuration.summary import EXIT_LOCKED, outcome, summarise
 
     paths = _paths(args)
     registry = _load(paths)
@@ -315,7 +315,7 @@ def _today() -> str:
 
 
 def cmd_serve(args) -> int:
-    from murmuration.serve import serve
+    from app.serve import serve
 
     paths = _paths(args)
     _load(paths)
@@ -327,7 +327,7 @@ def cmd_demo(args) -> int:
     args.project = str(SAMPLE_PROJECT_DIR)
     if cmd_sample_inbox(args) != 0:
         return 1
-    from murmuration.summary import PUBLISHED
+    from app.summary import PUBLISHED
 
     code = cmd_run(args)
     if code not in PUBLISHED:  # files the run could not read are shown on the dashboard

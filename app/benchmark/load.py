@@ -3,8 +3,8 @@ indicator page and its callbacks over HTTP against the real server (waitress), a
 does; prints p50 / p95 / p99 per request kind. With ``--republish`` the snapshot is published
 again and again meanwhile (the pipeline's own publish step), as when a run lands.
 
-    .venv/bin/python -m murmuration.benchmark.load --project data/sample --clients 20
-    .venv/bin/python -m murmuration.benchmark.load --project <bench M> --republish
+    .venv/bin/python -m app.benchmark.load --project data/sample --clients 20
+    .venv/bin/python -m app.benchmark.load --project <bench M> --republish
 
 The initiative must have been run (a published snapshot). A temporary user is added for the
 clients and removed at the end.

@@ -1,12 +1,12 @@
 """The benchmark: Murmuration beside a hand-written DuckDB script doing the same work on the
 same files, in one run, so the ratio means something on a shared, noisy machine.
 
-    .venv/bin/python -m murmuration.benchmark              # sizes S and M (make bench)
-    .venv/bin/python -m murmuration.benchmark --sizes L    # about 40 million values, by hand
+    .venv/bin/python -m app.benchmark              # sizes S and M (make bench)
+    .venv/bin/python -m app.benchmark --sizes L    # about 40 million values, by hand
 
-For each size it generates the initiative (murmuration/benchmark/generate.py), then times:
+For each size it generates the initiative (app/benchmark/generate.py), then times:
 
-* ``floor``: murmuration/benchmark/floor.sql via floor.py (land as text, map to codes,
+* ``floor``: app/benchmark/floor.sql via floor.py (land as text, map to codes,
   quarantine, latest file per slice, totals, outliers on trend residuals, consistency);
 * ``full refresh``: ``murmuration run`` on an empty state;
 * ``new file``: one partner's file for a month never sent, then ``murmuration run``;
@@ -32,11 +32,11 @@ from pathlib import Path
 
 import yaml
 
-from murmuration.benchmark.generate import SIZES, Size, write_initiative, write_partner
-from murmuration.benchmark.measure import Measurement, run
+from app.benchmark.generate import SIZES, Size, write_initiative, write_partner
+from app.benchmark.measure import Measurement, run
+from app.summary import PUBLISHED
 from murmuration.environment import OFFLINE
 from murmuration.paths import AS_OF_ENV
-from murmuration.summary import PUBLISHED
 
 AS_OF = "2025-03-01T00:00:00+00:00"
 QUALITY_MODELS = {"value_flags", "relation_flags", "partner_period_reports",
@@ -44,7 +44,7 @@ QUALITY_MODELS = {"value_flags", "relation_flags", "partner_period_reports",
 
 
 def murmuration_run(project: Path) -> Measurement:
-    return run([sys.executable, "-m", "murmuration.cli", "run", "--project", str(project)],
+    return run([sys.executable, "-m", "app.cli", "run", "--project", str(project)],
                env={**OFFLINE, AS_OF_ENV: AS_OF})
 
 
@@ -100,7 +100,7 @@ def bench(size: Size, root: Path) -> list[dict]:
         rows.append(row)
         print(f"[{size.name}] {scenario}: {row['seconds']} s", flush=True)
 
-    floor = run([sys.executable, "-m", "murmuration.benchmark.floor", str(project),
+    floor = run([sys.executable, "-m", "app.benchmark.floor", str(project),
                  str(root / f"floor_{size.name}.duckdb")])
     record("floor (DuckDB script)", floor, size.values, None, with_checks=False)
     full = murmuration_run(project)

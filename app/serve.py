@@ -16,11 +16,10 @@ from pathlib import Path
 
 from murmuration.access import UserStore
 from murmuration.environment import ensure_dbt_manifest, prepare_environment
-from murmuration.paths import REPO_ROOT, ProjectPaths
+from murmuration.paths import DAGSTER_URL_ENV, REPO_ROOT, ProjectPaths
 
 READY_TIMEOUT = 180
 DAGSTER_HOST = "127.0.0.1"
-DAGSTER_URL_ENV = "MURMURATION_DAGSTER_URL"
 STOP_TIMEOUT = 30
 LOCATION_QUERY = ("{ workspaceOrError { __typename ... on Workspace { locationEntries { name "
                   "locationOrLoadError { __typename } } } } }")

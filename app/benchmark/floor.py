@@ -1,7 +1,7 @@
 """The floor: a hand-written DuckDB script doing the pipeline's core work on the benchmark's
 files (floor.sql), to measure Murmuration against in the same run.
 
-    .venv/bin/python -m murmuration.benchmark.floor INITIATIVE_FOLDER OUTPUT.duckdb
+    .venv/bin/python -m app.benchmark.floor INITIATIVE_FOLDER OUTPUT.duckdb
 """
 
 from __future__ import annotations

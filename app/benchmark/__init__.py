@@ -1,3 +1,3 @@
 """The benchmark: a generated initiative at sizes S, M and L, a hand-written DuckDB floor, and
 Murmuration's full refresh and incremental runs timed beside it (``python -m
-murmuration.benchmark``; ``make bench``)."""
+app.benchmark``; ``make bench``)."""
