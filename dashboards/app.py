@@ -10,6 +10,7 @@ import dash
 from dash import Dash, dcc, html
 
 from dashboards import auth, queries
+from murmuration.paths import feedback_dir_beside
 
 HERE = Path(__file__).parent
 PARTNER_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -63,7 +64,7 @@ def _serve_feedback_packs(app: Dash) -> None:
     def feedback(partner: str, name: str):
         if not PARTNER_CODE.match(partner) or not auth.viewer().may_see_partner_rows(partner):
             abort(404)
-        folder = queries.serving_path().parent / "feedback" / partner
+        folder = feedback_dir_beside(queries.serving_path()) / partner
         response = send_from_directory(folder, name)
         response.headers["Cache-Control"] = "private, no-store"
         return response

@@ -19,6 +19,7 @@ import pandas as pd
 
 from murmuration.access import User
 from murmuration.paths import ProjectPaths
+from murmuration.registry.models import WHOLE_AREA
 
 
 def serving_path() -> Path:
@@ -172,8 +173,8 @@ def flagged_periods(indicator_code: str, place_code: str) -> pd.DataFrame:
         join marts.indicators i
             on f.indicator_code in (i.indicator_code, i.numerator_code, i.denominator_code)
         where i.indicator_code = ? and f.outcome = 'current'
-            and (? = 'all' or f.place_code = ?)
-        group by f.period""", [indicator_code, place_code, place_code])
+            and (? = ? or f.place_code = ?)
+        group by f.period""", [indicator_code, place_code, WHOLE_AREA, place_code])
 
 
 def quarantined_periods(indicator_code: str, place_code: str) -> pd.DataFrame:
@@ -186,8 +187,8 @@ def quarantined_periods(indicator_code: str, place_code: str) -> pd.DataFrame:
         join marts.indicators i
             on q.indicator_code in (i.indicator_code, i.numerator_code, i.denominator_code)
         where i.indicator_code = ? and not q.is_not_data and q.period is not null
-            and (? = 'all' or q.place_code = ?)
-        group by q.period""", [indicator_code, place_code, place_code])
+            and (? = ? or q.place_code = ?)
+        group by q.period""", [indicator_code, place_code, WHOLE_AREA, place_code])
 
 
 def lineage(user: User, indicator_code: str, place_code: str, period: str) -> pd.DataFrame:
@@ -206,12 +207,13 @@ def lineage(user: User, indicator_code: str, place_code: str, period: str) -> pd
         join marts.partners p using (partner_code)
         left join marts.places pl on pl.place_code = v.place_code
         where wanted.indicator_code = ? and v.period = ?
-            and (? = 'all' or v.place_code = ?) and {where}
+            and (? = ? or v.place_code = ?) and {where}
         order by p.partner_name, v.reporting_unit, i.display_order, pl.display_order,
-            v.disaggregation""", [indicator_code, period, place_code, place_code, *parameters])
+            v.disaggregation""", [indicator_code, period, place_code, WHOLE_AREA, place_code,
+                                 *parameters])
 
 
-def monthly_totals(indicator_code: str, place_code: str) -> pd.DataFrame:
+def base_period_totals(indicator_code: str, place_code: str) -> pd.DataFrame:
     return _frame("""
         select period, period_start, value, partners_reporting, partners_expected,
             numerator_value, denominator_value, parts_unpaired, completeness_state, due_date
@@ -246,11 +248,11 @@ def indicators_seen_in_full(user: User) -> pd.DataFrame:
     return catalogue if groups is None else catalogue[catalogue["working_group_code"].isin(groups)]
 
 
-def monthly_totals_for(user: User, indicator_code: str, place_code: str) -> pd.DataFrame:
+def base_period_totals_for(user: User, indicator_code: str, place_code: str) -> pd.DataFrame:
     """Shared totals, for an indicator this user sees in full (else none)."""
     if indicator_code not in set(indicators_seen_in_full(user)["indicator_code"]):
-        return monthly_totals("", place_code).iloc[0:0]
-    return monthly_totals(indicator_code, place_code)
+        return base_period_totals("", place_code).iloc[0:0]
+    return base_period_totals(indicator_code, place_code)
 
 
 def partner_scorecards(user: User) -> pd.DataFrame:

@@ -32,6 +32,8 @@ from pathlib import Path
 import yaml
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from murmuration.files import write_text_atomic
+
 USERS_FILE = "users.yaml"
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
 MIN_PASSWORD = 10
@@ -268,11 +270,7 @@ class UserStore:
                 "# Passwords are salted scrypt hashes; this file is private (mode 0600).\n"
                 + yaml.safe_dump({"users": [u.to_yaml() for u in users.values()]},
                                  sort_keys=False, allow_unicode=True))
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, self.path)
+        write_text_atomic(self.path, text, private=True)
 
     def add(self, username: str, role: str, password: str, *, name: str = "",
             partners: list[str] | None = None, working_groups: list[str] | None = None) -> User:

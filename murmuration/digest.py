@@ -31,6 +31,7 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from murmuration.files import write_text_atomic
 from murmuration.formatting import (
     format_change,
     format_count,
@@ -39,6 +40,8 @@ from murmuration.formatting import (
     format_period,
     format_value,
 )
+from murmuration.registry.models import WHOLE_AREA
+from murmuration.sqltext import literal
 
 HISTORY_KEEP = 100
 KEY = re.compile(r"^\d{8}T\d{6}Z$")
@@ -60,12 +63,13 @@ SNAPSHOT_QUERIES = {
         from marts.indicator_period_totals""",
     # Who contributed to each total (per place and for the whole area): a partner whose count,
     # sum or submissions changed is the one that revised it.
-    "contributions": """
+    "contributions": f"""
         with parts as (
             select indicator_code, period, place_code, partner_code, value, submission_id
             from marts.indicator_values
             union all
-            select indicator_code, period, 'all', partner_code, value, submission_id
+            select indicator_code, period, {literal(WHOLE_AREA)}, partner_code, value,
+                submission_id
             from marts.indicator_values
         )
         select indicator_code, period, place_code, partner_code,
@@ -178,8 +182,8 @@ def record_snapshot(serving: Path, state_dir: Path, keep: int = HISTORY_KEEP) ->
             shutil.rmtree(building, ignore_errors=True)
             building.mkdir()
             for name, sql in SNAPSHOT_QUERIES.items():
-                file = str(building / f"{name}.parquet").replace("'", "''")
-                con.execute(f"copy ({sql}) to '{file}' (format parquet)")
+                file = literal(building / f"{name}.parquet")
+                con.execute(f"copy ({sql}) to {file} (format parquet)")
             (building / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
             shutil.rmtree(target, ignore_errors=True)
             os.replace(building, target)
@@ -368,8 +372,8 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
     partners = {**_lookup(previous["partners"], "partner_code", "partner_name"),
                 **_lookup(current["partners"], "partner_code", "partner_name")}
     places = {**_lookup(previous["places"], "place_code", "place_name"),
-              **_lookup(current["places"], "place_code", "place_name"), "all": "Whole area"}
-    place_order = {**_lookup(current["places"], "place_code", "display_order"), "all": -1}
+              **_lookup(current["places"], "place_code", "place_name"), WHOLE_AREA: "Whole area"}
+    place_order = {**_lookup(current["places"], "place_code", "display_order"), WHOLE_AREA: -1}
 
     def about(code: str) -> dict:
         i = indicators.get(code) or {}
@@ -427,7 +431,7 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
     changes.revised_totals.sort(key=lambda r: r["period"] or "", reverse=True)
     changes.revised_totals.sort(key=lambda r: r["display_order"])
     for row in _records(merged[(merged["_merge"] == "left_only")
-                               & (merged["place_code"] == "all")]):
+                               & (merged["place_code"] == WHOLE_AREA)]):
         changes.first_figures.append({
             **about(row["indicator_code"]), "period": row["period"],
             "period_start": row["period_start"], "value": row["value"],
@@ -766,9 +770,7 @@ def write_digest(serving: Path, state_dir: Path) -> Digest:
                         "headline": headline(steering), "counts": steering.counts()})
     for target, text in ((dated, html), (folder / "latest.html", html),
                          (folder / "latest.json", about)):
-        building = target.with_name(f".{target.name}.building")
-        building.write_text(text, encoding="utf-8")
-        os.replace(building, target)
+        write_text_atomic(target, text)
     return Digest(folder / "latest.html", dated, steering)
 
 

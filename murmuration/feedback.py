@@ -144,15 +144,11 @@ class Pack:
     rows: dict[str, int]
 
 
-def feedback_dir(paths: ProjectPaths) -> Path:
-    return paths.state_dir / "feedback"
-
-
 def write_feedback_packs(paths: ProjectPaths) -> list[Pack]:
     """One folder per partner under <state>/feedback, each replaced whole; a partner whose
     published rows (and the initiative's settings) did not change since its pack was written
     keeps its pack."""
-    root = feedback_dir(paths)
+    root = paths.feedback_dir
     root.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(paths.serving), read_only=True)
     try:

@@ -17,6 +17,7 @@ from dashboards.components.format import (
     period_label,
 )
 from dashboards.components.status import STATUS_COLOURS
+from murmuration.registry.models import WHOLE_AREA
 
 SPARKLINE_PERIODS = 12
 STATE_WORDS = {"incomplete": "incomplete", "not_yet_due": "not yet due"}
@@ -119,7 +120,7 @@ def indicator_tile(indicator: dict, totals: pd.DataFrame, statuses: pd.DataFrame
     facts = tile_facts(indicator, totals, period_type, min_contributors)
     code = indicator["indicator_code"]
     decimals, unit = int(indicator.get("decimals") or 0), indicator.get("unit_name") or ""
-    area = statuses[statuses["place_code"] == "all"]
+    area = statuses[statuses["place_code"] == WHOLE_AREA]
     main_status = area.iloc[0]["status"] if not area.empty else None
     title = (dcc.Link(indicator["short_name"], href=f"/milestones?indicator={code}&place=all")
              if opens else html.Span(indicator["short_name"]))
@@ -136,7 +137,7 @@ def indicator_tile(indicator: dict, totals: pd.DataFrame, statuses: pd.DataFrame
                                           if target else "", className="muted")],
                                className="tile-status")
     places = [html.Li([f"{row['place_name']}: ", status_badge(row["status"])])
-              for row in statuses[statuses["place_code"] != "all"].to_dict("records")]
+              for row in statuses[statuses["place_code"] != WHOLE_AREA].to_dict("records")]
     body = [
         html.H4(title, className="tile-title"),
         html.Div([html.Span(facts["value"], className="tile-value"),

@@ -159,7 +159,7 @@ def _indicator_views(indicator: dict, place_code: str, user):
     initiative = queries.initiative()
     period_type = initiative["period_type"]
     k = threshold_for(user, initiative)
-    totals = queries.monthly_totals_for(user, indicator_code, place_code)
+    totals = queries.base_period_totals_for(user, indicator_code, place_code)
     points = queries.target_points(indicator_code, place_code)
     statuses = queries.milestone_status()
     match = statuses[(statuses["indicator_code"] == indicator_code)
@@ -268,7 +268,7 @@ def show_lineage(click, indicator_code, place_code):
 
 def _lineage(indicator: dict, place_code: str, period: str, user):
     indicator_code = indicator["indicator_code"]
-    totals = queries.monthly_totals_for(user, indicator_code, place_code)
+    totals = queries.base_period_totals_for(user, indicator_code, place_code)
     point = totals[totals["period"] == period]
     if point.empty:
         return html.P("No total for this period.", className="muted")

@@ -9,6 +9,7 @@ from dashboards.components.format import format_datetime
 from dashboards.components.layout import not_published
 from dashboards.components.suppression import threshold_for
 from dashboards.components.tiles import indicator_tile
+from murmuration.registry.models import WHOLE_AREA
 
 dash.register_page(__name__, order=0, path="/", title="Overview", name="Overview")
 
@@ -30,7 +31,7 @@ def _overview(user):
     period_type = initiative["period_type"]
     k = threshold_for(user, initiative)
     opens = set(queries.indicators_seen_in_full(user)["indicator_code"])
-    area = totals[totals["place_code"] == "all"]
+    area = totals[totals["place_code"] == WHOLE_AREA]
     sections = []
     for group, indicators in catalogue.groupby("working_group_name", sort=False):
         tiles = [indicator_tile(

@@ -18,6 +18,7 @@ from dashboards import auth, queries
 from dashboards.components.layout import not_published
 from dashboards.components.scorecard_chart import scorecard_figure
 from murmuration.access import User
+from murmuration.intake.reasons import READ_FORMATS
 from murmuration.intake.upload import (
     MAX_UPLOAD_BYTES,
     UploadError,
@@ -61,7 +62,7 @@ def layout(partner: str | None = None, **_query):
                                                 disabled=len(options) == 1)]),
         ]),
         html.H3("Send a file"),
-        html.P(f"CSV, Excel or DHIS2 JSON, up to {MAX_UPLOAD_BYTES // 1048576} MB. You will "
+        html.P(f"{READ_FORMATS}, up to {MAX_UPLOAD_BYTES // 1048576} MB. You will "
                "see what the pipeline would do with it before it counts.", className="muted"),
         dcc.Upload(id="portal-upload", className="upload-zone", accept=ACCEPT,
                    max_size=MAX_UPLOAD_BYTES, multiple=False,

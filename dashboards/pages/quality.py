@@ -46,7 +46,8 @@ def layout(partner: str | None = None, **_query):
                      strict=True)])
     return html.Div([
         html.H2("Submission quality"),
-        html.P("Each partner over its last 12 expected reports. Completeness and timeliness "
+        html.P(f"Each partner over its last {initiative['scorecard_reports']} expected reports. "
+               "Completeness and timeliness "
                "targets follow the WHO Data Quality Review "
                f"({format_percent(initiative['completeness_target'])} and "
                f"{format_percent(initiative['timeliness_target'])}).", className="muted"),

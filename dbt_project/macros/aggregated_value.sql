@@ -9,12 +9,3 @@
             * any_value(indicators.factor)
         else sum(value) end
 {%- endmacro %}
-
-{#- Every row of ``relation`` at its own place and again for the whole area ('all') as
-    total_place (rows reported for the whole area only count there once). -#}
-{% macro with_whole_area(relation) -%}
-    select {{ relation }}.*, {{ relation }}.place_code as total_place from {{ relation }}
-    where place_code <> 'all'
-    union all
-    select {{ relation }}.*, 'all' as total_place from {{ relation }}
-{%- endmacro %}

@@ -3,7 +3,7 @@
       week  - key YYYY-Www (ISO week), starting on Monday.
     The Python twin is murmuration.registry.models.period_start. -#}
 {% macro period_type() -%}
-    (select period_type from {{ source('registry', 'initiative') }})
+    (select period_type from {{ ref('stg_registry__initiative') }})
 {%- endmacro %}
 
 {% macro period_start_of(date_expression) -%}
@@ -22,14 +22,5 @@
     case {{ period_type() }}
         when 'week' then datediff('day', date '1970-01-05', {{ date_expression }}) // 7
         else year({{ date_expression }}) * 12 + month({{ date_expression }})
-    end
-{%- endmacro %}
-
-{#- The length of one report period of a partner's cadence (week, month or quarter). -#}
-{% macro report_step(grain_expression) -%}
-    case {{ grain_expression }}
-        when 'week' then interval 7 day
-        when 'quarter' then interval 3 month
-        else interval 1 month
     end
 {%- endmacro %}

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from murmuration.files import write_json_atomic
 from murmuration.intake.header import Header, find_header
 from murmuration.intake.landing import ROWS_FILE, Submission
 from murmuration.intake.metadata import MetadataError, id_names
@@ -34,6 +34,7 @@ from murmuration.registry import Registry
 from murmuration.registry.loader import normalise
 from murmuration.registry.mapping import Layout, Mapping, alternatives
 from murmuration.registry.periods import parse_period, period_in_name
+from murmuration.sqltext import literal, normalised_sql
 
 RECORDS_FILE = "records.parquet"
 EXTRACT_FILE = "extract.json"
@@ -187,9 +188,7 @@ def extract_batch(paths: ProjectPaths, registry: Registry,
         extraction.records = table.num_rows
         folder = paths.submission_dir(submission.submission_id)
         pq.write_table(table.cast(RECORD_SCHEMA), folder / RECORDS_FILE)
-        temporary = folder / (EXTRACT_FILE + ".tmp")
-        temporary.write_text(json.dumps(asdict(extraction), indent=2), encoding="utf-8")
-        os.replace(temporary, folder / EXTRACT_FILE)
+        write_json_atomic(folder / EXTRACT_FILE, asdict(extraction), indent=2)
     return [extractions[s.submission_id] for s in submissions]
 
 
@@ -268,12 +267,12 @@ def _plans(con, paths: ProjectPaths, mapping: Mapping, submissions: list[Submiss
 def _plan_sql(mapping: Mapping, header: Header, columns: MappedColumns,
               cell_chars: int) -> dict[str, str]:
     """The SQL expressions a header layout calls for (equal for files laid out alike)."""
-    fixed = {key: _text(value) for key, value in mapping.fixed.items()}
+    fixed = {key: literal(value) for key, value in mapping.fixed.items()}
     source = mapping.reporting_unit
     unit = ("null::varchar" if source is None else
             columns.cell("reporting_unit", source.column) if source.column else
             "constant.unit_text")
-    pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {columns.cell(d, ref)}}}"
+    pairs = ", ".join(f"{{'dimension': {literal(d)}, 'text': {columns.cell(d, ref)}}}"
                       for d, ref in mapping.columns.disaggregations.items())
     row_problem, row_kind = _row_rules(mapping, header, cell_chars)
     # Cells that place a row (period, partner, reporting unit) without reporting anything: a
@@ -281,15 +280,15 @@ def _plan_sql(mapping: Mapping, header: Header, columns: MappedColumns,
     context = sorted(columns.context_positions)
     value_columns = []
     for order, (position, indicator, codes) in enumerate(columns.value_columns):
-        column_pairs = ", ".join(f"{{'dimension': {_text(d)}, 'text': {_text(c)}}}"
+        column_pairs = ", ".join(f"{{'dimension': {literal(d)}, 'text': {literal(c)}}}"
                                  for d, c in codes.items())
         value_columns.append(
-            f"select {order} as value_order, {_text(header.label(position))} as column_name, "
+            f"select {order} as value_order, {literal(header.label(position))} as column_name, "
             f"{position} as cell, "
-            f"{_text(indicator) if indicator else 'null::varchar'} as indicator_code, "
+            f"{literal(indicator) if indicator else 'null::varchar'} as indicator_code, "
             f"[{column_pairs}]::struct(dimension varchar, text varchar)[] as column_disaggregation")
     return {
-        "sheet": _text(header.sheet),
+        "sheet": literal(header.sheet),
         "data_after": str(header.data_after),
         "period_cell": fixed.get("period") or (
             columns.cell("period", mapping.columns.period) if mapping.columns.period
@@ -320,8 +319,8 @@ def _apply_plans(con, mapping: Mapping, plans: list[Plan], period_type: str
     # In a wide table an empty cell means "not reported"; in a long one the row still counts.
     value_filter = ("value_text is not null and trim(value_text) <> ''"
                     if mapping.layout is Layout.WIDE else "true")
-    withdraw = ", ".join(_text(normalise(v)) for v in mapping.withdraw_values) or "null"
-    partner_source = _text("column" if mapping.partner.column else "folder")
+    withdraw = ", ".join(literal(normalise(v)) for v in mapping.withdraw_values) or "null"
+    partner_source = literal("column" if mapping.partner.column else "folder")
     query = f"""
         with layout_row as (
             select raw.* from raw semi join layout using (submission_id)
@@ -364,7 +363,7 @@ def _apply_plans(con, mapping: Mapping, plans: list[Plan], period_type: str
                               where v.submission_id = r.submission_id and v.sheet = r.sheet
                                   and v.row_number = r.row_number)
         )
-        select submission_id, {_text(mapping.name)} as mapping_name, sheet, row_number,
+        select submission_id, {literal(mapping.name)} as mapping_name, sheet, row_number,
             column_name,
             {partner_source} as partner_source,
             {sql['partner']} as partner_text,
@@ -380,7 +379,7 @@ def _apply_plans(con, mapping: Mapping, plans: list[Plan], period_type: str
             null::varchar as problem_kind
         from reported
         union all
-        select submission_id, {_text(mapping.name)}, sheet, row_number, null,
+        select submission_id, {literal(mapping.name)}, sheet, row_number, null,
             {partner_source}, {sql['partner']}, {sql['unit'].replace('constant.', '')},
             period_text, period_start, period_source, {sql['place']}, null, null, false, null,
             []::struct(dimension varchar, text varchar)[],
@@ -517,7 +516,7 @@ class MappedColumns:
         self.used.add(position)
         raw = f"list_extract(cells, {position})"
         if role in self.resolved_roles:
-            return (f"coalesce((select any_value(name) from id_name where role = {_text(role)} "
+            return (f"coalesce((select any_value(name) from id_name where role = {literal(role)} "
                     f"and id = {raw} and (for_submission is null "
                     f"or for_submission = submission_id)), {raw})")
         return raw
@@ -585,17 +584,17 @@ def _row_rules(mapping: Mapping, header: Header, cell_chars: int) -> tuple[str, 
         if position is None:
             continue
         cell = f"list_extract(cells, {position})"
-        values = ", ".join(_text(normalise(v)) for v in rule.values)
-        label = _text(shown_cell(header.label(position), cell_chars))
+        values = ", ".join(literal(normalise(v)) for v in rule.values)
+        label = literal(shown_cell(header.label(position), cell_chars))
         shown = shown_cell_sql(cell, cell_chars)
         if required:
-            reason = _text(rule.reason or f"only {', '.join(rule.values)} accepted")
+            reason = literal(rule.reason or f"only {', '.join(rule.values)} accepted")
             condition = f"{normalised_sql(cell)} not in ({values})"
             reasons.append(f"when {condition} then {label} || ' is ''' || "
                            f"coalesce({shown}, '') || ''': ' || {reason}")
             kinds.append(f"when {condition} then 'excluded'")
         else:
-            reason = _text(rule.reason or "summary row (a total), not data")
+            reason = literal(rule.reason or "summary row (a total), not data")
             condition = f"{normalised_sql(cell)} in ({values})"
             reasons.append(f"when {condition} then {reason} || ' (' || {label} || ' says ''' "
                            f"|| {shown} || ''')'")
@@ -609,12 +608,12 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
                      after_row: int, problem: str, extraction: Extraction) -> pa.Table:
     """One record per non-blank row when the mapping cannot be applied at all (or the file is
     not the agreed template); blank rows are counted as empty."""
-    sheet_filter = f"submission_id = {_text(submission.submission_id)} and " + (
-        f"sheet = {_text(header.sheet)} and " if header else "")
-    partner_source = _text("column" if mapping and mapping.partner.column else "folder")
+    sheet_filter = f"submission_id = {literal(submission.submission_id)} and " + (
+        f"sheet = {literal(header.sheet)} and " if header else "")
+    partner_source = literal("column" if mapping and mapping.partner.column else "folder")
     table = con.sql(f"""
-        select {_text(submission.submission_id)} as submission_id,
-            {_text(mapping.name) if mapping else 'null::varchar'} as mapping_name,
+        select {literal(submission.submission_id)} as submission_id,
+            {literal(mapping.name) if mapping else 'null::varchar'} as mapping_name,
             sheet, row_number, null::varchar as column_name,
             {partner_source} as partner_source,
             null::varchar as partner_text, null::varchar as unit_text,
@@ -623,7 +622,7 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
             null::varchar as place_text, null::varchar as indicator_text,
             null::varchar as value_text, false as is_withdrawal, null::varchar as combo_text,
             []::struct(dimension varchar, text varchar)[] as disaggregation_text,
-            {_text(problem)} as problem,
+            {literal(problem)} as problem,
             'unmapped' as problem_kind
         from raw
         where {sheet_filter} row_number > {after_row}
@@ -640,16 +639,6 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
             "count(*) filter (where sheet <> ?) from raw where submission_id = ?",
             [header.sheet, after_row, header.sheet, submission.submission_id]).fetchall()[0]
     return table
-
-
-def normalised_sql(expression: str) -> str:
-    """SQL twin of registry.loader.normalise (case, accents and spacing do not matter)."""
-    return (f"lower(trim(regexp_replace(strip_accents(coalesce({expression}, '')), "
-            f"'\\s+', ' ', 'g')))")
-
-
-def _text(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def load_extraction(paths: ProjectPaths, submission_id: str) -> Extraction | None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from murmuration.files import write_json_atomic
 from murmuration.intake.arrivals import Arrival, arrivals_recording, earliest_by_content, inbox_key, version_of
 from murmuration.intake.readers import UnreadableFile, read_grid
 from murmuration.intake.reasons import unsupported_extension
@@ -182,8 +183,8 @@ def land_inbox(paths: ProjectPaths, registry: Registry, folders: set[str] | None
     report = LandingReport(new=new, unchanged=unchanged,
                            waiting=sorted(inbox_key(paths, path, path.parent.name)
                                           for path in waiting))
-    _write_json_atomic(paths.state_dir / WAITING_FILE,
-                       {"landed_at": landed_at, "waiting": report.waiting})
+    write_json_atomic(paths.state_dir / WAITING_FILE,
+                      {"landed_at": landed_at, "waiting": report.waiting}, indent=2, sort_keys=True)
     return report
 
 
@@ -321,11 +322,6 @@ def land_file(paths: ProjectPaths, registry: Registry, folder: str, path: Path, 
         message=message, file_format=file_format.value if file_format else None, rows_read=rows,
         sheets=sheets, reader_details=json.dumps(details, sort_keys=True, default=str),
         detail=detail, modified_at=modified, arrival_source=arrival.source)
-    _write_json_atomic(target / SUBMISSION_FILE, asdict(submission))
+    write_json_atomic(target / SUBMISSION_FILE, asdict(submission), indent=2, sort_keys=True)
     return submission
 
-
-def _write_json_atomic(path: Path, content: dict) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(content, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, path)

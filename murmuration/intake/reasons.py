@@ -224,9 +224,11 @@ def not_text(path: Path) -> str:
     return NOT_TEXT.format(suffix=path.suffix.lower() or "(no extension)")
 
 
+READ_FORMATS = "CSV, Excel (.xlsx) or DHIS2 JSON"  # what a partner may send, in their words
+
+
 def unsupported_extension(suffix: str) -> str:
-    return (f"files ending in '{suffix or '(no extension)'}' are not read; send CSV, Excel "
-            "(.xlsx) or DHIS2 JSON")
+    return f"files ending in '{suffix or '(no extension)'}' are not read; send {READ_FORMATS}"
 
 
 def technical_detail(error: BaseException) -> str:

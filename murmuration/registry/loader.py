@@ -336,7 +336,8 @@ def registry_dir_of(document: YamlDocument) -> Path:
 def normalise(text: str) -> str:
     """How names are compared: case, accents and surrounding spaces do not matter.
 
-    The SQL twin is the ``normalise_text`` macro in dbt_project/macros.
+    The SQL twin is the ``normalise_text`` macro in dbt_project/macros (rendered for Python's
+    SQL by murmuration.sqltext).
     """
     import unicodedata
 

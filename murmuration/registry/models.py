@@ -11,13 +11,18 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from murmuration.paths import DBT_PROJECT_DIR
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 PERIOD_PATTERN = re.compile(r"^\d{4}-(?:0[1-9]|1[0-2])$")
 WEEK_PATTERN = re.compile(r"^\d{4}-W(?:0[1-9]|[1-4][0-9]|5[0-3])$")
-WHOLE_AREA = "all"
-"""Place code for values reported for the whole area rather than one place."""
+WHOLE_AREA: str = yaml.safe_load(
+    (DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]["whole_area"]
+"""Place code for values reported for the whole area rather than one place, and for totals over
+every place (its home is the dbt var ``whole_area``, dbt_project.yml)."""
 
 Code = Annotated[str, Field(pattern=CODE_PATTERN, description="lower-case letters, digits, _")]
 
@@ -110,6 +115,9 @@ class Scorecard(Strict):
 
     completeness_target: float = Field(0.90, ge=0, le=1, description="WHO DQR default")
     timeliness_target: float = Field(0.75, ge=0, le=1, description="WHO DQR default")
+    recent_reports: int = Field(12, ge=1, le=120,
+                                description="a partner's scorecard covers its latest this many "
+                                            "expected reports")
     weights: dict[str, float] = Field(
         {"completeness": 0.3, "timeliness": 0.2, "validity": 0.3, "plausibility": 0.2},
         description="weights of the parts in the composite score (they must add up to 1)")

@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from murmuration.paths import SCHEDULE_ENV
+from orchestration.defs.intake.assets import inbox_folders
 from orchestration.lib.executor import one_writer_executor
 from orchestration.lib.resources import InitiativeResource
 
@@ -44,7 +45,7 @@ def full_refresh(context: dg.ScheduleEvaluationContext, initiative: InitiativeRe
     moment = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     if moment.isocalendar().week % every:
         return dg.SkipReason(f"refresh runs every {every} weeks; not this week")
-    folders = context.instance.get_dynamic_partitions("inbox_folders")
+    folders = context.instance.get_dynamic_partitions(inbox_folders.name)
     if not folders:
         return dg.SkipReason("the inbox has no folders yet")
     return dg.RunRequest(run_key=f"refresh:{moment.date().isoformat()}",

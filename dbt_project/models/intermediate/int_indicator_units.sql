@@ -33,16 +33,20 @@ plain_values as (
 ),
 
 numerators as (
-    select indicators.indicator_code as ratio_code, indicator_values.*
+    select
+        indicators.indicator_code as ratio_code,
+        indicator_values.*
     from indicators
-    inner join indicator_values on indicator_values.indicator_code = indicators.numerator_code
+    inner join indicator_values on indicators.numerator_code = indicator_values.indicator_code
     where indicators.aggregation = 'ratio'
 ),
 
 denominators as (
-    select indicators.indicator_code as ratio_code, indicator_values.*
+    select
+        indicators.indicator_code as ratio_code,
+        indicator_values.*
     from indicators
-    inner join indicator_values on indicator_values.indicator_code = indicators.denominator_code
+    inner join indicator_values on indicators.denominator_code = indicator_values.indicator_code
     where indicators.aggregation = 'ratio'
 ),
 
@@ -62,12 +66,13 @@ ratio_units as (
         numerators.value is not null and denominators.value is not null as is_paired
     from numerators
     full outer join denominators
-        on denominators.ratio_code = numerators.ratio_code
-        and denominators.partner_code = numerators.partner_code
-        and denominators.reporting_unit = numerators.reporting_unit
-        and denominators.period = numerators.period
-        and denominators.place_code = numerators.place_code
-        and denominators.disaggregation = numerators.disaggregation
+        on
+            numerators.ratio_code = denominators.ratio_code
+            and numerators.partner_code = denominators.partner_code
+            and numerators.reporting_unit = denominators.reporting_unit
+            and numerators.period = denominators.period
+            and numerators.place_code = denominators.place_code
+            and numerators.disaggregation = denominators.disaggregation
 ),
 
 final as (

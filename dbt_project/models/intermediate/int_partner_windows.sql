@@ -8,17 +8,21 @@ with partners as (
 ),
 
 initiative as (
-    select * from {{ source('registry', 'initiative') }}
+    select * from {{ ref('stg_registry__initiative') }}
 ),
 
 records as (
-    select partner_code, period_start
+    select
+        partner_code,
+        period_start
     from {{ ref('int_records_validated') }}
     where partner_code is not null and period_start is not null
 ),
 
 first_reports as (
-    select partner_code, min(period_start) as first_period
+    select
+        partner_code,
+        min(period_start) as first_period
     from records
     group by partner_code
 ),
@@ -39,7 +43,8 @@ final as (
                 when initiative.reporting_start > first_reports.first_period
                     then initiative.reporting_start
                 else first_reports.first_period
-            end) as date)) as date) as window_start,
+            end
+        ) as date)) as date) as window_start,
         case
             when partners.reports_from is not null then 'reports_from'
             when first_reports.first_period is null then 'reporting_start'

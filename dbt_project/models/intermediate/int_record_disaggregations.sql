@@ -3,13 +3,19 @@
 -- with the registry category it resolves to. Resolved once per distinct way of giving it (a
 -- handful per mapping), not per record: int_records_resolved joins records to it.
 with records as (
-    select distinct mapping_name, disaggregation_text, combo_text, combo_key
+    select distinct
+        mapping_name,
+        disaggregation_text,
+        combo_text,
+        combo_key
     from {{ ref('stg_landing__records') }}
     where extract_problem is null
 ),
 
 specs as (
-    select *, row_number() over (order by mapping_name, combo_key) as record_id
+    select
+        *,
+        row_number() over (order by mapping_name, combo_key) as record_id
     from records
 ),
 
@@ -23,15 +29,18 @@ categories as (
 
 from_columns as (
     select
-        record_id,
-        mapping_name,
-        item.dimension as dimension_code,
-        nullif(trim(item.text), '') as category_text,
+        items.record_id,
+        items.mapping_name,
+        items.item.dimension as dimension_code,
+        nullif(trim(items.item.text), '') as category_text,
         'column' as given_by
     from (
-        select record_id, mapping_name, unnest(disaggregation_text) as item
+        select
+            record_id,
+            mapping_name,
+            unnest(disaggregation_text) as item
         from specs
-    )
+    ) as items
 ),
 
 from_combos as (
@@ -43,12 +52,14 @@ from_combos as (
         'combo ' || records.combo_text as given_by
     from specs as records
     inner join combos
-        on combos.mapping_name = records.mapping_name
-        and combos.combo_key = records.combo_key
+        on
+            records.mapping_name = combos.mapping_name
+            and records.combo_key = combos.combo_key
 ),
 
 given as (
-    select * from from_columns where category_text is not null
+    select * from from_columns
+    where category_text is not null
     union all
     select * from from_combos
 ),

@@ -8,7 +8,10 @@ with changed as (
 ),
 
 records as (
-    select validated.*, changed.partner_key, changed.partner_inputs
+    select
+        validated.*,
+        changed.partner_key,
+        changed.partner_inputs
     from {{ ref('int_records_validated') }} as validated
     inner join changed on changed.partner_key = coalesce(validated.partner_code, '')
 ),

@@ -36,10 +36,16 @@ disaggregation_summary as (
         disaggregation_text,
         coalesce(combo_text, '') as combo_given,
         -- Unresolved categories stay visible in the key as ?text (such values are quarantined).
-        string_agg(dimension_code || '=' || coalesce(category_code, '?' || category_text), ';'
-            order by dimension_code) as disaggregation,
-        list(struct_pack(dimension_code, dimension_name, category_text, category_code,
-                         known_categories, given_by) order by dimension_code) as parts,
+        string_agg(
+            dimension_code || '=' || coalesce(category_code, '?' || category_text), ';'
+            order by dimension_code
+        ) as disaggregation,
+        list(
+            struct_pack(
+                dimension_code, dimension_name, category_text, category_code,
+                known_categories, given_by
+            ) order by dimension_code
+        ) as parts,
         count(*) - count(distinct dimension_code) as repeated_dimensions,
         bool_or(given_by like 'combo %') as combo_resolved
     from disaggregations
@@ -77,9 +83,11 @@ resolved as (
         {{ period_start_of('records.period_start') }} as period_start,
         {{ period_key('records.period_start') }} as period,
         records.place_text,
-        -- No place given: the whole area ('all'); judged against the indicator later.
-        coalesce({{ resolved_code('place') }},
-            case when records.place_text is null then 'all' end) as place_code,
+        -- No place given: the whole area; judged against the indicator later.
+        coalesce(
+            {{ resolved_code('place') }},
+            case when records.place_text is null then {{ whole_area() }} end
+        ) as place_code,
         records.indicator_text,
         {{ resolved_code('indicator') }} as indicator_code,
         records.combo_text,
@@ -95,18 +103,20 @@ resolved as (
         coalesce(disaggregation_summary.combo_resolved, false) as combo_resolved
     from records
     left join submissions using (submission_id)
-    left join partners as folder_partner on folder_partner.partner_code = submissions.folder
+    left join partners as folder_partner on submissions.folder = folder_partner.partner_code
     {{ join_code('partner', 'records.partner_key') }}
     {{ join_code('place', 'records.place_key') }}
     {{ join_code('indicator', 'records.indicator_key') }}
     left join disaggregation_summary
-        on disaggregation_summary.mapping_name = records.mapping_name
-        and disaggregation_summary.disaggregation_text = records.disaggregation_text
-        and disaggregation_summary.combo_given = coalesce(records.combo_text, '')
-        and records.extract_problem is null
+        on
+            disaggregation_summary.mapping_name = records.mapping_name
+            and disaggregation_summary.disaggregation_text = records.disaggregation_text
+            and disaggregation_summary.combo_given = coalesce(records.combo_text, '')
+            and records.extract_problem is null
     left join unit_factors
-        on unit_factors.mapping_name = records.mapping_name
-        and unit_factors.indicator_code = {{ resolved_code('indicator') }}
+        on
+            unit_factors.mapping_name = records.mapping_name
+            and unit_factors.indicator_code = {{ resolved_code('indicator') }}
 ),
 
 with_units as (
@@ -126,14 +136,16 @@ with_units as (
             when 'period' then ''
             when 'indicator' then resolved.indicator_code
             when 'place' then resolved.indicator_code || '|' || resolved.place_code
-            else resolved.indicator_code || '|' || resolved.place_code || '|'
+            else
+                resolved.indicator_code || '|' || resolved.place_code || '|'
                 || resolved.disaggregation
         end as slice_key
     from resolved
     left join partners using (partner_code)
     left join reporting_units
-        on reporting_units.partner_code = resolved.partner_code
-        and reporting_units.text_key = resolved.unit_key
+        on
+            resolved.partner_code = reporting_units.partner_code
+            and resolved.unit_key = reporting_units.text_key
 )
 
 select * from with_units

@@ -129,9 +129,10 @@ judged as (
                     then '''' || {{ shown_cell('records.place_text') }}
                         || ''' is not a known place (known: '
                         || places.known_places || ')'
-                when indicators.by_place and records.place_code = 'all'
+                when indicators.by_place and records.place_code = {{ whole_area() }}
                     then indicators.short_name || ' is reported by place; give the place'
-                when not indicators.by_place and coalesce(records.place_code, 'all') <> 'all'
+                when not indicators.by_place
+                    and coalesce(records.place_code, {{ whole_area() }}) <> {{ whole_area() }}
                     then indicators.short_name || ' is not reported by place (given '''
                         || {{ shown_cell('records.place_text') }} || ''')'
             end,

@@ -12,13 +12,14 @@
 -- explicit withdrawal of the same key.
 with records as (
     select * from {{ ref('int_records_validated') }}
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
         and partner_code is not null
         and period is not null
 ),
 
 initiative as (
-    select * from {{ source('registry', 'initiative') }}
+    select * from {{ ref('stg_registry__initiative') }}
 ),
 
 claims as (
@@ -49,8 +50,11 @@ ranked as (
         row_number() over (
             partition by claims.partner_code, claims.period, claims.slice_key
             order by
-                case when initiative.overlap_rule = 'partner_files_first' and is_partner_file
-                    then 0 else 1 end,
+                case
+                    when initiative.overlap_rule = 'partner_files_first' and is_partner_file
+                        then 0
+                    else 1
+                end,
                 arrived_at desc, modified_at desc, landed_at desc, file_name desc,
                 submission_id desc
         ) as precedence
@@ -69,13 +73,16 @@ covered as (
         arg_min(newer.reporting_unit, newer.precedence) as superseded_by_unit
     from ranked as older
     inner join ranked as newer
-        on newer.partner_code = older.partner_code
-        and newer.period = older.period
-        and newer.slice_key = older.slice_key
-        and newer.precedence < older.precedence
-        and (newer.reporting_unit = older.reporting_unit
-            or newer.reporting_unit = '' or older.reporting_unit = '')
-        and (older.supersede_by <> 'additive' or newer.withdraws)
+        on
+            older.partner_code = newer.partner_code
+            and older.period = newer.period
+            and older.slice_key = newer.slice_key
+            and older.precedence > newer.precedence
+            and (
+                older.reporting_unit = newer.reporting_unit
+                or newer.reporting_unit = '' or older.reporting_unit = ''
+            )
+            and (older.supersede_by <> 'additive' or newer.withdraws)
     group by all
 ),
 

@@ -35,33 +35,47 @@ pairs as (
 ),
 
 superseded_side as (
-    select pairs.*, accepted.indicator_code, accepted.place_code, accepted.disaggregation,
+    select
+        pairs.*,
+        accepted.indicator_code,
+        accepted.place_code,
+        accepted.disaggregation,
         accepted.value
     from pairs
     inner join accepted
-        on accepted.submission_id = pairs.superseded_submission_id
-        and accepted.partner_code = pairs.partner_code
-        and accepted.reporting_unit = pairs.superseded_unit
-        and accepted.period = pairs.period
-        and accepted.slice_key = pairs.slice_key
-        and not accepted.is_withdrawal
+        on
+            pairs.superseded_submission_id = accepted.submission_id
+            and pairs.partner_code = accepted.partner_code
+            and pairs.superseded_unit = accepted.reporting_unit
+            and pairs.period = accepted.period
+            and pairs.slice_key = accepted.slice_key
+            and not accepted.is_withdrawal
 ),
 
 current_side as (
     select
-        pairs.partner_code, pairs.superseded_unit, pairs.period, pairs.slice_key,
-        pairs.superseded_submission_id, pairs.current_submission_id,
-        accepted.indicator_code, accepted.place_code, accepted.disaggregation,
+        pairs.partner_code,
+        pairs.superseded_unit,
+        pairs.period,
+        pairs.slice_key,
+        pairs.superseded_submission_id,
+        pairs.current_submission_id,
+        accepted.indicator_code,
+        accepted.place_code,
+        accepted.disaggregation,
         sum(accepted.value) as value,
         bool_or(accepted.is_withdrawal) as is_withdrawal
     from pairs
     inner join accepted
-        on accepted.submission_id = pairs.current_submission_id
-        and accepted.partner_code = pairs.partner_code
-        and accepted.period = pairs.period
-        and accepted.slice_key = pairs.slice_key
-        and (accepted.reporting_unit = pairs.superseded_unit
-            or accepted.reporting_unit = '' or pairs.superseded_unit = '')
+        on
+            pairs.current_submission_id = accepted.submission_id
+            and pairs.partner_code = accepted.partner_code
+            and pairs.period = accepted.period
+            and pairs.slice_key = accepted.slice_key
+            and (
+                pairs.superseded_unit = accepted.reporting_unit
+                or accepted.reporting_unit = '' or pairs.superseded_unit = ''
+            )
     group by all
 ),
 
@@ -88,14 +102,15 @@ compared as (
         end as change
     from superseded_side as old
     full outer join current_side as new
-        on new.superseded_submission_id = old.superseded_submission_id
-        and new.partner_code = old.partner_code
-        and new.superseded_unit = old.superseded_unit
-        and new.period = old.period
-        and new.slice_key = old.slice_key
-        and new.indicator_code = old.indicator_code
-        and new.place_code = old.place_code
-        and new.disaggregation = old.disaggregation
+        on
+            old.superseded_submission_id = new.superseded_submission_id
+            and old.partner_code = new.partner_code
+            and old.superseded_unit = new.superseded_unit
+            and old.period = new.period
+            and old.slice_key = new.slice_key
+            and old.indicator_code = new.indicator_code
+            and old.place_code = new.place_code
+            and old.disaggregation = new.disaggregation
     -- A withdrawal of a key the older submission did not have changes nothing.
     where not (old.value is null and coalesce(new.is_withdrawal, false))
 )

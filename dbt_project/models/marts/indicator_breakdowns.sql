@@ -30,9 +30,12 @@ split as (
     from units
     inner join dimensions using (indicator_code)
     left join categories
-        on categories.dimension_code = dimensions.dimension_code
-        and contains(';' || units.disaggregation || ';',
-                     ';' || categories.dimension_code || '=' || categories.category_code || ';')
+        on
+            dimensions.dimension_code = categories.dimension_code
+            and contains(
+                ';' || units.disaggregation || ';',
+                ';' || categories.dimension_code || '=' || categories.category_code || ';'
+            )
 ),
 
 by_place_and_area as (
@@ -57,7 +60,10 @@ aggregated as (
 ),
 
 dimension_names as (
-    select distinct dimension_code, dimension_name from categories
+    select distinct
+        dimension_code,
+        dimension_name
+    from categories
 ),
 
 final as (
@@ -69,8 +75,9 @@ final as (
         aggregated.dimension_code,
         dimension_names.dimension_name,
         aggregated.category_code,
-        coalesce(categories.category_name,
-                 'Not broken down by ' || lower(dimension_names.dimension_name))
+        coalesce(
+            categories.category_name,
+            'Not broken down by ' || lower(dimension_names.dimension_name))
             as category_name,
         coalesce(categories.display_order, 999) as category_order,
         aggregated.value,
@@ -80,8 +87,9 @@ final as (
     from aggregated
     left join dimension_names using (dimension_code)
     left join categories
-        on categories.dimension_code = aggregated.dimension_code
-        and categories.category_code = aggregated.category_code
+        on
+            aggregated.dimension_code = categories.dimension_code
+            and aggregated.category_code = categories.category_code
 )
 
 select * from final

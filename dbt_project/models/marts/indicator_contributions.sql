@@ -55,13 +55,18 @@ revisions as (
         count(*) as values_revised
     from changes
     inner join indicators
-        on changes.indicator_code in (indicators.indicator_code, indicators.numerator_code,
-                                      indicators.denominator_code)
-    cross join lateral (
-        select changes.place_code as place_code where changes.place_code <> 'all'
-        union all
-        select 'all'
-    ) as place
+        on changes.indicator_code in (
+            indicators.indicator_code, indicators.numerator_code,
+            indicators.denominator_code
+        )
+    -- The place's own total and the whole area's.
+    cross join
+        unnest(
+            case
+                when changes.place_code = {{ whole_area() }} then [{{ whole_area() }}]
+                else [changes.place_code, {{ whole_area() }}]
+            end
+        ) as place (place_code)
     group by all
 ),
 
@@ -73,6 +78,9 @@ final as (
     left join revisions using (indicator_code, partner_code, period, place_code)
 )
 
-select final.*, final.partner_code as partner_key, changed.partner_inputs
+select
+    final.*,
+    final.partner_code as partner_key,
+    changed.partner_inputs
 from final
-inner join changed on changed.partner_key = final.partner_code
+inner join changed on final.partner_code = changed.partner_key

@@ -32,7 +32,7 @@ windows as (
 ),
 
 initiative as (
-    select * from {{ source('registry', 'initiative') }}
+    select * from {{ ref('stg_registry__initiative') }}
 ),
 
 grains as (
@@ -42,15 +42,17 @@ grains as (
         grain.period_type = grain.base as is_base,
         case
             when grain.period_type = grain.base then contributions.period
-            when grain.period_type = 'quarter' then strftime(contributions.period_start, '%Y')
-                || '-Q' || quarter(contributions.period_start)
+            when grain.period_type = 'quarter'
+                then
+                    strftime(contributions.period_start, '%Y')
+                    || '-Q' || quarter(contributions.period_start)
             else strftime(contributions.period_start, '%Y')
         end as grain_period,
         cast(date_trunc(grain.period_type, contributions.period_start) as date) as grain_start
     from contributions
     cross join (
         values ('month', 'month'), ('quarter', 'month'), ('year', 'month'),
-            ('week', 'week'), ('year', 'week')
+        ('week', 'week'), ('year', 'week')
     ) as grain (period_type, base)
     where grain.base = {{ period_type() }}
 ),
@@ -59,9 +61,11 @@ counted as (
     select grains.*
     from grains
     inner join indicators using (indicator_code)
-    qualify indicators.aggregation <> 'latest'
+    qualify
+        indicators.aggregation <> 'latest'
         or grains.period_start = max(grains.period_start) over (
-            partition by grains.indicator_code, grains.partner_code, grains.reporting_unit,
+            partition by
+                grains.indicator_code, grains.partner_code, grains.reporting_unit,
                 grains.place_code, grains.disaggregation, grains.period_type, grains.grain_period
         )
 ),
@@ -87,7 +91,8 @@ aggregated as (
         list(distinct partner_code) filter (where is_paired) as reporting_partners
     from by_place_and_area
     inner join indicators using (indicator_code)
-    group by by_place_and_area.indicator_code, period_type, grain_period, grain_start,
+    group by
+        by_place_and_area.indicator_code, period_type, grain_period, grain_start,
         total_place
 ),
 
@@ -102,39 +107,55 @@ registered as (
         windows.report_grain
     from indicators
     inner join partner_indicators
-        on partner_indicators.indicator_code
+        on
+            partner_indicators.indicator_code
             = coalesce(indicators.numerator_code, indicators.indicator_code)
     inner join windows using (partner_code)
 ),
 
 reported_places as (
-    select distinct indicator_code, partner_code, place_code
+    select distinct
+        indicator_code,
+        partner_code,
+        place_code
     from contributions
     where is_paired
 ),
 
 base_totals as (
-    select * from aggregated where is_base
+    select * from aggregated
+    where is_base
 ),
 
 expected_partners as (
-    select base_totals.indicator_code, base_totals.period_start, base_totals.place_code,
+    select
+        base_totals.indicator_code,
+        base_totals.period_start,
+        base_totals.place_code,
         registered.partner_code
     from base_totals
     inner join registered
-        on registered.indicator_code = base_totals.indicator_code
-        and registered.window_start <= base_totals.period_start
-        and (registered.reports_until is null
-            or registered.reports_until >= base_totals.period_start)
-    where base_totals.place_code = 'all'
+        on
+            base_totals.indicator_code = registered.indicator_code
+            and base_totals.period_start >= registered.window_start
+            and (
+                registered.reports_until is null
+                or base_totals.period_start <= registered.reports_until
+            )
+    where
+        base_totals.place_code = {{ whole_area() }}
         or exists (
             select 1 from reported_places
-            where reported_places.indicator_code = base_totals.indicator_code
+            where
+                reported_places.indicator_code = base_totals.indicator_code
                 and reported_places.partner_code = registered.partner_code
                 and reported_places.place_code = base_totals.place_code
         )
     union
-    select base_totals.indicator_code, base_totals.period_start, base_totals.place_code,
+    select
+        base_totals.indicator_code,
+        base_totals.period_start,
+        base_totals.place_code,
         unnest(base_totals.reporting_partners) as partner_code
     from base_totals
 ),
@@ -147,9 +168,11 @@ coverage as (
         count(*) as partners_expected,
         -- The period's due date: its end plus the longest due_days of the partners expected
         -- (a quarterly partner's report is due after its quarter ends).
-        max(cast(cast(date_trunc(windows.report_grain, expected_partners.period_start) as date)
-                 + {{ report_step('windows.report_grain') }} - interval 1 day
-                 + to_days(windows.due_days) as date))
+        max(cast(
+            {{ report_start_of('windows.report_grain', 'expected_partners.period_start') }}
+            + {{ report_step('windows.report_grain') }} - interval 1 day
+            + to_days(windows.due_days) as date
+        ))
             as due_date
     from expected_partners
     inner join windows using (partner_code)
@@ -165,7 +188,8 @@ base_states as (
         coverage.partners_expected,
         coverage.due_date,
         case
-            when base_totals.partners_reporting
+            when
+                base_totals.partners_reporting
                 >= indicators.complete_share * coverage.partners_expected then 'complete'
             when cast(initiative.as_of as date) <= coverage.due_date then 'not_yet_due'
             else 'incomplete'
@@ -181,8 +205,9 @@ base_in_grains as (
     select
         base_states.*,
         grain.period_type as grain_type,
-        case when grain.period_type = 'quarter'
-            then strftime(base_totals.period_start, '%Y') || '-Q' || quarter(base_totals.period_start)
+        case
+            when grain.period_type = 'quarter'
+                then strftime(base_totals.period_start, '%Y') || '-Q' || quarter(base_totals.period_start)
             else strftime(base_totals.period_start, '%Y')
         end as grain_period
     from base_states
@@ -204,6 +229,26 @@ grain_states as (
     group by all
 ),
 
+periods_in_grain as (
+    -- How many base periods a coarser period holds: 3 months a quarter, 12 a year, or the
+    -- weeks (Mondays) of a year.
+    select distinct
+        aggregated.period_type,
+        aggregated.period_start,
+        case
+            when aggregated.period_type = 'quarter' then 3
+            when {{ period_type() }} = 'month' then 12
+            else len(range(
+                cast(aggregated.period_start as timestamp)
+                + to_days(cast((8 - isodow(aggregated.period_start)) % 7 as integer)),
+                cast(aggregated.period_start as timestamp) + interval 1 year,
+                interval 7 day
+            ))
+        end as periods
+    from aggregated
+    where not aggregated.is_base
+),
+
 final as (
     select
         aggregated.indicator_code,
@@ -219,8 +264,10 @@ final as (
         aggregated.parts_unpaired,
         aggregated.numerator_value,
         aggregated.denominator_value,
-        case when aggregated.is_base
-            then {{ period_index('aggregated.period_start') }} end as period_index,
+        case
+            when aggregated.is_base
+                then {{ period_index('aggregated.period_start') }}
+        end as period_index,
         coalesce(base_states.due_date, grain_states.due_date) as due_date,
         case
             when aggregated.is_base then base_states.completeness_state
@@ -229,44 +276,31 @@ final as (
             when cast(initiative.as_of as date) <= grain_states.due_date then 'not_yet_due'
             else 'incomplete'
         end as completeness_state,
-        coalesce(grain_states.periods_complete,
-                 case when base_states.completeness_state = 'complete' then 1 else 0 end)
+        coalesce(
+            grain_states.periods_complete,
+            case when base_states.completeness_state = 'complete' then 1 else 0 end)
             as periods_complete,
         case when aggregated.is_base then 1 else periods_in_grain.periods end as periods_in_period
     from aggregated
     cross join initiative
     left join base_states
-        on aggregated.is_base
-        and base_states.indicator_code = aggregated.indicator_code
-        and base_states.period = aggregated.period
-        and base_states.place_code = aggregated.place_code
+        on
+            aggregated.is_base
+            and aggregated.indicator_code = base_states.indicator_code
+            and aggregated.period = base_states.period
+            and aggregated.place_code = base_states.place_code
     left join grain_states
-        on not aggregated.is_base
-        and grain_states.indicator_code = aggregated.indicator_code
-        and grain_states.period_type = aggregated.period_type
-        and grain_states.period = aggregated.period
-        and grain_states.place_code = aggregated.place_code
-    left join (
-        -- How many base periods a coarser period holds: 3 months a quarter, 12 a year, or the
-        -- weeks (Mondays) of a year.
-        select distinct
-            aggregated.period_type,
-            aggregated.period_start,
-            case
-                when aggregated.period_type = 'quarter' then 3
-                when {{ period_type() }} = 'month' then 12
-                else len(range(
-                    cast(aggregated.period_start as timestamp)
-                        + to_days(cast((8 - isodow(aggregated.period_start)) % 7 as integer)),
-                    cast(aggregated.period_start as timestamp) + interval 1 year,
-                    interval 7 day))
-            end as periods
-        from aggregated
-        where not aggregated.is_base
-    ) as periods_in_grain
-        on not aggregated.is_base
-        and periods_in_grain.period_type = aggregated.period_type
-        and periods_in_grain.period_start = aggregated.period_start
+        on
+            not aggregated.is_base
+            and aggregated.indicator_code = grain_states.indicator_code
+            and aggregated.period_type = grain_states.period_type
+            and aggregated.period = grain_states.period
+            and aggregated.place_code = grain_states.place_code
+    left join periods_in_grain
+        on
+            not aggregated.is_base
+            and aggregated.period_type = periods_in_grain.period_type
+            and aggregated.period_start = periods_in_grain.period_start
     where aggregated.value is not null
 )
 

@@ -10,7 +10,9 @@ with changed as (
 ),
 
 outcomes as (
-    select outcomes.*, changed.partner_inputs as inputs
+    select
+        outcomes.*,
+        changed.partner_inputs as inputs
     from {{ ref('int_records_outcomes') }} as outcomes
     inner join changed using (partner_key)
     where outcome = 'current'
@@ -39,7 +41,8 @@ final as (
         partner_key,
         any_value(inputs) as partner_inputs
     from outcomes
-    group by indicator_code, partner_code, reporting_unit, period, period_start, place_code,
+    group by
+        indicator_code, partner_code, reporting_unit, period, period_start, place_code,
         disaggregation, partner_key
 )
 

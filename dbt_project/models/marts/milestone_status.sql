@@ -21,7 +21,8 @@ with all_monthly as (
 ),
 
 monthly as (
-    select * from all_monthly where completeness_state = 'complete'
+    select * from all_monthly
+    where completeness_state = 'complete'
 ),
 
 indicators as (
@@ -33,7 +34,10 @@ points as (
 ),
 
 targets as (
-    select distinct indicator_code, place_code from points
+    select distinct
+        indicator_code,
+        place_code
+    from points
 ),
 
 latest_reporting as (
@@ -72,9 +76,10 @@ window_fit as (
     from latest
     inner join indicators using (indicator_code)
     inner join series
-        on series.indicator_code = latest.indicator_code
-        and series.place_code = latest.place_code
-        and series.period_index > latest.latest_index - indicators.trend_periods
+        on
+            latest.indicator_code = series.indicator_code
+            and latest.place_code = series.place_code
+            and series.period_index > latest.latest_index - indicators.trend_periods
     group by all
 ),
 
@@ -83,7 +88,7 @@ next_point as (
         targets.indicator_code,
         targets.place_code,
         min_by(points.sequence, points.period_start)
-            filter (where points.period_start >= latest.latest_start) as next_sequence,
+        filter (where points.period_start >= latest.latest_start) as next_sequence,
         max(points.sequence) as last_sequence
     from targets
     left join latest using (indicator_code, place_code)
@@ -99,8 +104,10 @@ assessed as (
         indicators.direction,
         indicators.unit,
         -- '%' a month would read as a rate of growth: a percentage's trend is in points.
-        case when indicators.unit_name = '%' then 'percentage points'
-            else indicators.unit_name end as trend_unit,
+        case
+            when indicators.unit_name = '%' then 'percentage points'
+            else indicators.unit_name
+        end as trend_unit,
         indicators.decimals,
         indicators.trend_periods,
         indicators.min_periods,
@@ -122,9 +129,9 @@ assessed as (
             else window_fit.intercept + window_fit.slope * milestone.period_index
         end as projected_value,
         latest.latest_index is null
-            or latest.latest_index
-                <= latest_reporting.latest_reporting_index - indicators.trend_periods
-            or coalesce(window_fit.periods_in_window, 0) < indicators.min_periods as lacks_data
+        or latest.latest_index
+        <= latest_reporting.latest_reporting_index - indicators.trend_periods
+        or coalesce(window_fit.periods_in_window, 0) < indicators.min_periods as lacks_data
     from targets
     inner join indicators using (indicator_code)
     cross join latest_reporting
@@ -132,17 +139,20 @@ assessed as (
     left join window_fit using (indicator_code, place_code)
     left join next_point using (indicator_code, place_code)
     left join points as milestone
-        on milestone.indicator_code = targets.indicator_code
-        and milestone.place_code = targets.place_code
-        and milestone.sequence = coalesce(next_point.next_sequence, next_point.last_sequence)
+        on
+            targets.indicator_code = milestone.indicator_code
+            and targets.place_code = milestone.place_code
+            and milestone.sequence = coalesce(next_point.next_sequence, next_point.last_sequence)
     left join points as previous
-        on previous.indicator_code = targets.indicator_code
-        and previous.place_code = targets.place_code
-        and previous.sequence = milestone.sequence - 1
+        on
+            targets.indicator_code = previous.indicator_code
+            and targets.place_code = previous.place_code
+            and previous.sequence = milestone.sequence - 1
     left join points as baseline
-        on baseline.indicator_code = targets.indicator_code
-        and baseline.place_code = targets.place_code
-        and baseline.point_kind = 'baseline'
+        on
+            targets.indicator_code = baseline.indicator_code
+            and targets.place_code = baseline.place_code
+            and baseline.point_kind = 'baseline'
 ),
 
 left_out as (
@@ -155,16 +165,21 @@ left_out as (
             all_monthly.period || ' (' || replace(all_monthly.completeness_state, '_', ' ')
             || ': ' || all_monthly.partners_reporting || ' of '
             || all_monthly.partners_expected || ' partners reported'
-            || case when all_monthly.completeness_state = 'not_yet_due'
-                then ', due ' || strftime(all_monthly.due_date, '%Y-%m-%d') else '' end
-            || ')', '; ' order by all_monthly.period_start) as left_out_text
+            || case
+                when all_monthly.completeness_state = 'not_yet_due'
+                    then ', due ' || strftime(all_monthly.due_date, '%Y-%m-%d')
+                else ''
+            end
+            || ')', '; ' order by all_monthly.period_start
+        ) as left_out_text
     from latest
     inner join indicators using (indicator_code)
     inner join all_monthly
-        on all_monthly.indicator_code = latest.indicator_code
-        and all_monthly.place_code = latest.place_code
-        and all_monthly.period_index > latest.latest_index - indicators.trend_periods
-        and all_monthly.completeness_state <> 'complete'
+        on
+            latest.indicator_code = all_monthly.indicator_code
+            and latest.place_code = all_monthly.place_code
+            and all_monthly.period_index > latest.latest_index - indicators.trend_periods
+            and all_monthly.completeness_state <> 'complete'
     group by all
 ),
 
@@ -172,7 +187,7 @@ scored as (
     select
         *,
         (projected_value - milestone_value)
-            * case direction when 'lower_is_better' then -1 else 1 end as margin,
+        * case direction when 'lower_is_better' then -1 else 1 end as margin,
         abs(milestone_value - coalesce(previous_value, baseline_value)) as progress_asked
     from assessed
     left join left_out using (indicator_code, place_code)
@@ -201,15 +216,17 @@ final as (
             else 'off_track'
         end as status,
         case
-            when lacks_data then
-                'Not enough recent data: ' || coalesce(periods_in_window, 0) || ' of the last '
-                || trend_periods || ' periods have values (at least ' || min_periods
-                || ' needed, ending within the last ' || trend_periods || ' periods).'
-            when all_milestones_passed then
-                'All milestones have passed; the latest value ('
-                || {{ format_number('latest_value', 'decimals') }}
-                || ') is compared with the end target ('
-                || {{ format_number('milestone_value', 'decimals') }} || ').'
+            when lacks_data
+                then
+                    'Not enough recent data: ' || coalesce(periods_in_window, 0) || ' of the last '
+                    || trend_periods || ' periods have values (at least ' || min_periods
+                    || ' needed, ending within the last ' || trend_periods || ' periods).'
+            when all_milestones_passed
+                then
+                    'All milestones have passed; the latest value ('
+                    || {{ format_number('latest_value', 'decimals') }}
+                    || ') is compared with the end target ('
+                    || {{ format_number('milestone_value', 'decimals') }} || ').'
             else
                 'The trend of the last ' || trend_periods || ' ' || {{ period_type() }} || 's ('
                 || case when slope >= 0 then '+' else '' end

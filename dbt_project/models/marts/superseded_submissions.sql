@@ -63,7 +63,8 @@ final as (
         newer.arrived_at as current_arrived_at,
         case when older.folder = newer.folder then 'resubmission' else 'overlap' end as kind,
         case
-            when pairs.overlap_rule = 'partner_files_first'
+            when
+                pairs.overlap_rule = 'partner_files_first'
                 and newer.folder = pairs.partner_code and older.folder <> pairs.partner_code
                 then 'partner_files_first: the partner''s own file wins over a consolidated one'
             else 'latest_arrival: the submission that arrived last wins'
@@ -79,10 +80,12 @@ final as (
         coalesce(counted.values_unchanged, 0) as values_unchanged
     from pairs
     left join counted
-        using (partner_code, reporting_unit, period, superseded_submission_id,
-               current_submission_id)
-    inner join submissions as older on older.submission_id = pairs.superseded_submission_id
-    inner join submissions as newer on newer.submission_id = pairs.current_submission_id
+        using (
+            partner_code, reporting_unit, period, superseded_submission_id,
+            current_submission_id
+        )
+    inner join submissions as older on pairs.superseded_submission_id = older.submission_id
+    inner join submissions as newer on pairs.current_submission_id = newer.submission_id
 )
 
 select * from final

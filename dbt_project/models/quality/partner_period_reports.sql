@@ -16,7 +16,7 @@ partner_windows as (
 ),
 
 initiative as (
-    select * from {{ source('registry', 'initiative') }}
+    select * from {{ ref('stg_registry__initiative') }}
 ),
 
 records as (
@@ -27,7 +27,7 @@ records as (
 reported as (
     select
         records.partner_code,
-        cast(date_trunc(partners.report_grain, records.period_start) as date) as report_start,
+        {{ report_start_of('partners.report_grain', 'records.period_start') }} as report_start,
         min(records.arrived_at) as first_arrival,
         count(distinct records.submission_id) as submissions
     from records
@@ -45,18 +45,18 @@ windows as (
 expected as (
     select
         windows.partner_code,
-        cast(report_start as date) as report_start,
+        cast(starts.report_start as date) as report_start,
         windows.report_grain,
         windows.due_days,
         windows.step,
         windows.as_of
     from windows
-    cross join lateral (
-        select unnest(range(
+    cross join
+        unnest(range(
             cast(date_trunc(windows.report_grain, windows.window_start) as timestamp),
-            cast(windows.as_of as timestamp), windows.step)) as report_start
-    )
-    where windows.reports_until is null or report_start <= windows.reports_until
+            cast(windows.as_of as timestamp), windows.step
+        )) as starts (report_start)
+    where windows.reports_until is null or starts.report_start <= windows.reports_until
 ),
 
 grid as (
@@ -76,8 +76,10 @@ dated as (
         partners.partner_name,
         partners.report_grain,
         partners.due_days,
-        cast(grid.report_start + {{ report_step('partners.report_grain') }} - interval 1 day
-            as date) as report_end,
+        cast(
+            grid.report_start + {{ report_step('partners.report_grain') }} - interval 1 day
+            as date
+        ) as report_end,
         initiative.as_of
     from grid
     inner join partners using (partner_code)
@@ -98,15 +100,17 @@ final as (
         report_end,
         cast(report_end + to_days(due_days) as date) as due_date,
         within_window
-            and cast(report_end + to_days(due_days) as date) < cast(as_of as date) as expected,
+        and cast(report_end + to_days(due_days) as date) < cast(as_of as date) as expected,
         first_arrival is not null as received,
         first_arrival,
         submissions,
         first_arrival is not null
-            and first_arrival < cast(report_end + to_days(due_days + 1) as timestamptz)
+        and first_arrival < cast(report_end + to_days(due_days + 1) as timestamptz)
             as on_time,
-        case when first_arrival is not null then greatest(0, datediff('day',
-            cast(report_end + to_days(due_days) as date), cast(first_arrival as date))) end
+        case when first_arrival is not null then greatest(0, datediff(
+            'day',
+            cast(report_end + to_days(due_days) as date), cast(first_arrival as date)
+        )) end
             as days_late
     from dated
 )

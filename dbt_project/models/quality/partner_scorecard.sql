@@ -1,18 +1,21 @@
--- Each partner's quality over its last 12 expected report periods (as of the initiative's
--- as_of moment), against the WHO Data Quality Review targets set in initiative.yaml.
+-- Each partner's quality over its latest expected report periods (scorecard.recent_reports in
+-- initiative.yaml; as of the initiative's as_of moment), against the WHO Data Quality Review
+-- targets set there too.
 with scorecard as (
     select * from {{ ref('submission_scorecard') }}
     where expected
 ),
 
 initiative as (
-    select * from {{ source('registry', 'initiative') }}
+    select * from {{ ref('stg_registry__initiative') }}
 ),
 
 recent as (
     select *
     from scorecard
-    qualify row_number() over (partition by partner_code order by report_start desc) <= 12
+    qualify
+        row_number() over (partition by partner_code order by report_start desc)
+        <= (select scorecard_reports from initiative)
 ),
 
 final as (

@@ -14,19 +14,36 @@ indicators as (
 ),
 
 declared as (
-    select relation_id::varchar as relation_id, kind, a_code, b_code, tolerance, description
+    select
+        relation_id::varchar as relation_id,
+        kind,
+        a_code,
+        b_code,
+        tolerance,
+        description
     from {{ ref('stg_registry__relations') }}
     union all
-    select 'ratio:' || indicator_code, 'ratio_range', numerator_code, denominator_code,
-        valid_max / factor,
-        short_name || ' may not exceed ' || {{ format_number('valid_max') }}
+    select
+        'ratio:' || indicator_code as relation_id,
+        'ratio_range' as kind,
+        numerator_code as a_code,
+        denominator_code as b_code,
+        valid_max / factor as tolerance,
+        short_name || ' may not exceed ' || {{ format_number('valid_max') }} as description
     from indicators
     where aggregation = 'ratio' and valid_max is not null
 ),
 
 totals as (
-    select indicator_code, partner_code, period, place_code, disaggregation, sum(value) as value,
-        any_value(submission_id) as submission_id, min(file_name) as file_name
+    select
+        indicator_code,
+        partner_code,
+        period,
+        place_code,
+        disaggregation,
+        sum(value) as value,
+        any_value(submission_id) as submission_id,
+        min(file_name) as file_name
     from indicator_values
     group by all
 ),
@@ -45,28 +62,34 @@ paired as (
         a_indicator.short_name as a_name,
         b_indicator.short_name as b_name
     from declared
-    inner join totals as a on a.indicator_code = declared.a_code
+    inner join totals as a on declared.a_code = a.indicator_code
     inner join totals as b
-        on b.indicator_code = declared.b_code
-        and b.partner_code = a.partner_code
-        and b.period = a.period
-        and b.place_code = a.place_code
-        and b.disaggregation = a.disaggregation
-    inner join indicators as a_indicator on a_indicator.indicator_code = declared.a_code
-    inner join indicators as b_indicator on b_indicator.indicator_code = declared.b_code
+        on
+            declared.b_code = b.indicator_code
+            and a.partner_code = b.partner_code
+            and a.period = b.period
+            and a.place_code = b.place_code
+            and a.disaggregation = b.disaggregation
+    inner join indicators as a_indicator on declared.a_code = a_indicator.indicator_code
+    inner join indicators as b_indicator on declared.b_code = b_indicator.indicator_code
 ),
 
 judged as (
     select
         *,
         case kind
-            when 'similar' then
-                case when b_value = 0 then a_value <> 0
-                     else abs(a_value / b_value - 1) > tolerance end
-            when 'at_least' then
-                case when b_value = 0 then false else a_value / b_value < 1 - tolerance end
-            when 'dropout' then
-                case when a_value = 0 then b_value > 0 else (a_value - b_value) / a_value < 0 end
+            when 'similar'
+                then
+                    case
+                        when b_value = 0 then a_value <> 0
+                        else abs(a_value / b_value - 1) > tolerance
+                    end
+            when 'at_least'
+                then
+                    case when b_value = 0 then false else a_value / b_value < 1 - tolerance end
+            when 'dropout'
+                then
+                    case when a_value = 0 then b_value > 0 else (a_value - b_value) / a_value < 0 end
             when 'ratio_range' then
                 case when b_value = 0 then a_value > 0 else a_value / b_value > tolerance end
         end as flagged
@@ -89,14 +112,21 @@ final as (
         submission_id,
         file_name,
         case kind
-            when 'similar' then a_name || ' (' || {{ format_number('a_value') }} || ') and '
-                || b_name || ' (' || {{ format_number('b_value') }} || ') differ by more than '
-                || {{ format_number('100 * tolerance') }} || '%'
-            when 'at_least' then a_name || ' (' || {{ format_number('a_value') }}
-                || ') is smaller than ' || b_name || ' (' || {{ format_number('b_value') }} || ')'
-            when 'dropout' then b_name || ' (' || {{ format_number('b_value') }} || ') exceeds '
-                || a_name || ' (' || {{ format_number('a_value') }} || '): a negative drop-out'
-            else a_name || ' (' || {{ format_number('a_value') }} || ') over ' || b_name || ' ('
+            when 'similar'
+                then
+                    a_name || ' (' || {{ format_number('a_value') }} || ') and '
+                    || b_name || ' (' || {{ format_number('b_value') }} || ') differ by more than '
+                    || {{ format_number('100 * tolerance') }} || '%'
+            when 'at_least'
+                then
+                    a_name || ' (' || {{ format_number('a_value') }}
+                    || ') is smaller than ' || b_name || ' (' || {{ format_number('b_value') }} || ')'
+            when 'dropout'
+                then
+                    b_name || ' (' || {{ format_number('b_value') }} || ') exceeds '
+                    || a_name || ' (' || {{ format_number('a_value') }} || '): a negative drop-out'
+            else
+                a_name || ' (' || {{ format_number('a_value') }} || ') over ' || b_name || ' ('
                 || {{ format_number('b_value') }} || ')'
         end || coalesce(' - ' || nullif(description, ''), '') as description
     from judged

@@ -16,16 +16,20 @@ partner_windows as (
 records as (
     select
         records.*,
-        cast(date_trunc(partners.report_grain, records.period_start) as date) as report_start
+        {{ report_start_of('partners.report_grain', 'records.period_start') }} as report_start
     from {{ ref('int_records_validated') }} as records
     inner join partners using (partner_code)
-    where records.period_start is not null
+    where
+        records.period_start is not null
         and records.reporting_unit is not null
         and records.reporting_unit <> ''
 ),
 
 declared as (
-    select partner_code, unit_code as reporting_unit, any_value(unit_name) as unit_name
+    select
+        partner_code,
+        unit_code as reporting_unit,
+        any_value(unit_name) as unit_name
     from {{ ref('stg_registry__reporting_units') }}
     group by all
 ),
@@ -41,6 +45,15 @@ reported as (
     group by all
 ),
 
+first_reports as (
+    select
+        partner_code,
+        reporting_unit,
+        min(report_start) as first_report
+    from reported
+    group by all
+),
+
 units as (
     select
         coalesce(declared.partner_code, first_reports.partner_code) as partner_code,
@@ -48,41 +61,49 @@ units as (
         coalesce(declared.unit_name, first_reports.reporting_unit) as unit_name,
         first_reports.first_report
     from declared
-    full outer join (
-        select partner_code, reporting_unit, min(report_start) as first_report
-        from reported
-        group by all
-    ) as first_reports using (partner_code, reporting_unit)
+    full outer join first_reports using (partner_code, reporting_unit)
 ),
 
 expected as (
     select
         units.partner_code,
         units.reporting_unit,
-        cast(report_start as date) as report_start
+        cast(starts.report_start as date) as report_start
     from units
     inner join partner_windows using (partner_code)
-    cross join lateral (
-        select unnest(range(
+    cross join
+        unnest(range(
             cast(coalesce(units.first_report, partner_windows.window_start) as timestamp),
             cast(partner_windows.as_of as timestamp),
-            {{ report_step('partner_windows.report_grain') }})) as report_start
-    )
-    where partner_windows.reports_until is null
-        or report_start <= partner_windows.reports_until
+            {{ report_step('partner_windows.report_grain') }}
+        )) as starts (report_start)
+    where
+        partner_windows.reports_until is null
+        or starts.report_start <= partner_windows.reports_until
 ),
 
 row_outcomes as (
     select
         rows.partner_code,
         rows.reporting_unit,
-        cast(date_trunc(partners.report_grain, rows.period_start) as date) as report_start,
+        {{ report_start_of('partners.report_grain', 'rows.period_start') }} as report_start,
         count(*) filter (where not rows.any_quarantined) as rows_accepted,
         count(*) filter (where rows.any_quarantined and not rows.not_data) as rows_quarantined
     from {{ ref('int_row_outcomes') }} as rows
     inner join partners using (partner_code)
     where rows.reporting_unit <> ''
     group by all
+),
+
+grid as (
+    -- Every unit's expected report starts and every report received (outside them too).
+    select
+        coalesce(expected.partner_code, reported.partner_code) as partner_code,
+        coalesce(expected.reporting_unit, reported.reporting_unit) as reporting_unit,
+        coalesce(expected.report_start, reported.report_start) as report_start,
+        expected.partner_code is not null as within_window
+    from expected
+    full outer join reported using (partner_code, reporting_unit, report_start)
 ),
 
 final as (
@@ -93,35 +114,35 @@ final as (
         units.unit_name,
         case partners.report_grain
             when 'week' then strftime(grid.report_start, '%G-W%V')
-            when 'quarter' then strftime(grid.report_start, '%Y') || '-Q'
-                || quarter(grid.report_start)
+            when 'quarter'
+                then
+                    strftime(grid.report_start, '%Y') || '-Q'
+                    || quarter(grid.report_start)
             else strftime(grid.report_start, '%Y-%m')
         end as report_period,
         grid.report_start,
-        cast(grid.report_start + {{ report_step('partners.report_grain') }} - interval 1 day
-             + to_days(partners.due_days) as date) as due_date,
+        cast(
+            grid.report_start + {{ report_step('partners.report_grain') }} - interval 1 day
+            + to_days(partners.due_days) as date
+        ) as due_date,
         grid.within_window
-            and cast(grid.report_start + {{ report_step('partners.report_grain') }}
-                     - interval 1 day + to_days(partners.due_days) as date)
-                < cast(partner_windows.as_of as date) as expected,
+        and cast(
+            grid.report_start + {{ report_step('partners.report_grain') }}
+            - interval 1 day + to_days(partners.due_days) as date
+        )
+        < cast(partner_windows.as_of as date) as expected,
         reported.first_arrival is not null as received,
         reported.first_arrival,
         coalesce(reported.submissions, 0) as submissions,
         reported.first_arrival is not null
-            and reported.first_arrival < cast(grid.report_start
-                + {{ report_step('partners.report_grain') }}
-                + to_days(partners.due_days) as timestamptz) as on_time,
+        and reported.first_arrival < cast(
+            grid.report_start
+            + {{ report_step('partners.report_grain') }}
+            + to_days(partners.due_days) as timestamptz
+        ) as on_time,
         coalesce(row_outcomes.rows_accepted, 0) as rows_accepted,
         coalesce(row_outcomes.rows_quarantined, 0) as rows_quarantined
-    from (
-        select
-            coalesce(expected.partner_code, reported.partner_code) as partner_code,
-            coalesce(expected.reporting_unit, reported.reporting_unit) as reporting_unit,
-            coalesce(expected.report_start, reported.report_start) as report_start,
-            expected.partner_code is not null as within_window
-        from expected
-        full outer join reported using (partner_code, reporting_unit, report_start)
-    ) as grid
+    from grid
     inner join partners using (partner_code)
     inner join partner_windows using (partner_code)
     left join units using (partner_code, reporting_unit)

@@ -23,13 +23,13 @@ partners as (
 ),
 
 initiative as (
-    select * from {{ source('registry', 'initiative') }}
+    select * from {{ ref('stg_registry__initiative') }}
 ),
 
 outcomes as (
     select
         outcomes.*,
-        cast(date_trunc(partners.report_grain, outcomes.period_start) as date) as report_start
+        {{ report_start_of('partners.report_grain', 'outcomes.period_start') }} as report_start
     from {{ ref('int_records_outcomes') }} as outcomes
     inner join partners using (partner_code)
 ),
@@ -41,28 +41,35 @@ submissions as (
 value_flags as (
     select
         value_flags.*,
-        cast(date_trunc(partners.report_grain, cast(value_flags.period || '-01' as date))
-            as date) as report_start
+        {{ report_start_of('partners.report_grain',
+                           "cast(value_flags.period || '-01' as date)") }} as report_start
     from {{ ref('value_flags') }} as value_flags
     inner join partners using (partner_code)
     where value_flags.period not like '%-W%'
     union all
     select
         value_flags.*,
-        cast(date_trunc(partners.report_grain, strptime(value_flags.period || '-1', '%G-W%V-%u'))
-            as date) as report_start
+        {{ report_start_of('partners.report_grain',
+                           "strptime(value_flags.period || '-1', '%G-W%V-%u')") }} as report_start
     from {{ ref('value_flags') }} as value_flags
     inner join partners using (partner_code)
     where value_flags.period like '%-W%'
 ),
 
+outcome_periods as (
+    select distinct
+        partner_code,
+        period,
+        report_start
+    from outcomes
+),
+
 relation_flags as (
     select
         relation_flags.*,
-        outcomes.report_start
+        outcome_periods.report_start
     from {{ ref('relation_flags') }} as relation_flags
-    inner join (select distinct partner_code, period, report_start from outcomes) as outcomes
-        using (partner_code, period)
+    inner join outcome_periods using (partner_code, period)
 ),
 
 submission_periods as (
@@ -79,7 +86,10 @@ submission_periods as (
 ),
 
 last_speaking as (
-    select partner_code, report_start, max(arrived_at) filter (where speaks) as last_spoke_at
+    select
+        partner_code,
+        report_start,
+        max(arrived_at) filter (where speaks) as last_spoke_at
     from submission_periods
     group by all
 ),
@@ -88,18 +98,28 @@ speaking as (
     -- The submissions that speak for each partner and report period: every one that is current
     -- in a slice of it, and the latest one whose rows for it were all quarantined if it came
     -- after them (the partner's latest word, which claims nothing).
-    select submission_periods.partner_code, submission_periods.report_start,
-        submission_periods.submission_id, submission_periods.arrived_at
+    select
+        submission_periods.partner_code,
+        submission_periods.report_start,
+        submission_periods.submission_id,
+        submission_periods.arrived_at
     from submission_periods
     inner join last_speaking using (partner_code, report_start)
-    where submission_periods.speaks
-        or (submission_periods.all_quarantined
-            and submission_periods.arrived_at >= coalesce(last_speaking.last_spoke_at,
-                                                          submission_periods.arrived_at))
+    where
+        submission_periods.speaks
+        or (
+            submission_periods.all_quarantined
+            and submission_periods.arrived_at >= coalesce(
+                last_speaking.last_spoke_at,
+                submission_periods.arrived_at
+            )
+        )
     qualify submission_periods.speaks or row_number() over (
-        partition by submission_periods.partner_code, submission_periods.report_start,
+        partition by
+            submission_periods.partner_code, submission_periods.report_start,
             submission_periods.speaks
-        order by submission_periods.arrived_at desc, submission_periods.submission_id desc) = 1
+        order by submission_periods.arrived_at desc, submission_periods.submission_id desc
+    ) = 1
 ),
 
 speaking_files as (
@@ -118,14 +138,15 @@ partner_rows as (
     -- The partner's rows for the period in the submissions that speak for it.
     select
         rows.*,
-        cast(date_trunc(partners.report_grain, rows.period_start) as date) as report_start
+        {{ report_start_of('partners.report_grain', 'rows.period_start') }} as report_start
     from {{ ref('int_row_outcomes') }} as rows
     inner join partners using (partner_code)
     inner join speaking
-        on speaking.submission_id = rows.submission_id
-        and speaking.partner_code = rows.partner_code
-        and speaking.report_start
-            = cast(date_trunc(partners.report_grain, rows.period_start) as date)
+        on
+            rows.submission_id = speaking.submission_id
+            and rows.partner_code = speaking.partner_code
+            and speaking.report_start
+            = {{ report_start_of('partners.report_grain', 'rows.period_start') }}
 ),
 
 row_counts as (
@@ -142,7 +163,12 @@ row_counts as (
 
 current_values as (
     select
-        partner_code, report_start, indicator_code, place_code, disaggregation, period,
+        partner_code,
+        report_start,
+        indicator_code,
+        place_code,
+        disaggregation,
+        period,
         sum(value) as value
     from outcomes
     where outcome = 'current'
@@ -164,20 +190,26 @@ previous_keys as (
         this.partner_code,
         this.report_start,
         count(*) as values_missing
-    from (select distinct partner_code, report_start from current_values) as this
+    from (select distinct
+        partner_code,
+        report_start
+    from current_values) as this
     inner join partners using (partner_code)
     inner join current_values as before
-        on before.partner_code = this.partner_code
-        and before.report_start
+        on
+            this.partner_code = before.partner_code
+            and before.report_start
             = cast(this.report_start - {{ report_step('partners.report_grain') }} as date)
-    where not exists (
-        select 1 from current_values as now
-        where now.partner_code = this.partner_code
-            and now.report_start = this.report_start
-            and now.indicator_code = before.indicator_code
-            and now.place_code = before.place_code
-            and now.disaggregation = before.disaggregation
-    )
+    where
+        not exists (
+            select 1 from current_values as now
+            where
+                now.partner_code = this.partner_code
+                and now.report_start = this.report_start
+                and now.indicator_code = before.indicator_code
+                and now.place_code = before.place_code
+                and now.disaggregation = before.disaggregation
+        )
     group by all
 ),
 
@@ -199,10 +231,12 @@ resolved as (
         report_start,
         count(*) as flags_resolved
     from value_flags as earlier
-    where outcome = 'superseded'
+    where
+        outcome = 'superseded'
         and not exists (
             select 1 from value_flags as now
-            where now.outcome = 'current'
+            where
+                now.outcome = 'current'
                 and now.rule = earlier.rule
                 and now.partner_code = earlier.partner_code
                 and now.period = earlier.period
@@ -225,7 +259,10 @@ unit_counts as (
 ),
 
 relation_counts as (
-    select partner_code, report_start, count(*) as relation_flags
+    select
+        partner_code,
+        report_start,
+        count(*) as relation_flags
     from relation_flags
     group by all
 ),
@@ -270,10 +307,15 @@ parts as (
             else 1.0
         end as completeness,
         case when on_time then 1.0 else 0.0 end as timeliness,
-        case when data_rows - rows_not_data > 0
-            then rows_accepted / (data_rows - rows_not_data) end as validity,
-        case when values_reported > 0 then greatest(0.0, 1 - (outliers_moderate
-            + outliers_extreme + consistency_flags + relation_flags) / values_reported)
+        case
+            when data_rows - rows_not_data > 0
+                then rows_accepted / (data_rows - rows_not_data)
+        end as validity,
+        case
+            when values_reported > 0 then greatest(0.0, 1 - (
+                outliers_moderate
+                + outliers_extreme + consistency_flags + relation_flags
+            ) / values_reported)
         end as plausibility
     from assembled
 ),
@@ -281,11 +323,13 @@ parts as (
 final as (
     select
         parts.*,
-        case when not received then 0.0 else round(100 * (
-            initiative.weight_completeness * completeness
-            + initiative.weight_timeliness * timeliness
-            + initiative.weight_validity * coalesce(validity, 0)
-            + initiative.weight_plausibility * coalesce(plausibility, 1)), 1)
+        case
+            when not received then 0.0 else round(100 * (
+                initiative.weight_completeness * completeness
+                + initiative.weight_timeliness * timeliness
+                + initiative.weight_validity * coalesce(validity, 0)
+                + initiative.weight_plausibility * coalesce(plausibility, 1)
+            ), 1)
         end as score
     from parts
     cross join initiative

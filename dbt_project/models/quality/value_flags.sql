@@ -53,16 +53,25 @@ keyed as (
 
 series_points as (
     select
-        indicator_code, partner_code, reporting_unit, place_code, disaggregation,
-        period_index, value,
+        indicator_code,
+        partner_code,
+        reporting_unit,
+        place_code,
+        disaggregation,
+        period_index,
+        value,
         row_number() over series_order as position,
-        count(*) over (partition by indicator_code, partner_code, reporting_unit, place_code,
-                                    disaggregation) as points
+        count(*) over (
+            partition by
+                indicator_code, partner_code, reporting_unit, place_code,
+                disaggregation
+        ) as points
     from keyed
     where outcome = 'current'
     window series_order as (
         partition by indicator_code, partner_code, reporting_unit, place_code, disaggregation
-        order by period_index)
+        order by period_index
+    )
 ),
 
 slopes as (
@@ -70,24 +79,32 @@ slopes as (
     -- each value of the first half and its partner half a series later, so one wild value
     -- moves at most one of them; linear in the series' length.
     select
-        a.indicator_code, a.partner_code, a.reporting_unit, a.place_code, a.disaggregation,
+        a.indicator_code,
+        a.partner_code,
+        a.reporting_unit,
+        a.place_code,
+        a.disaggregation,
         median((b.value - a.value) / (b.period_index - a.period_index)) as slope
     from series_points as a
     inner join series_points as b
-        on b.indicator_code = a.indicator_code
-        and b.partner_code = a.partner_code
-        and b.reporting_unit = a.reporting_unit
-        and b.place_code = a.place_code
-        and b.disaggregation = a.disaggregation
-        and b.position = a.position + a.points // 2
+        on
+            a.indicator_code = b.indicator_code
+            and a.partner_code = b.partner_code
+            and a.reporting_unit = b.reporting_unit
+            and a.place_code = b.place_code
+            and a.disaggregation = b.disaggregation
+            and b.position = a.position + a.points // 2
     where a.points >= 2
     group by all
 ),
 
 fits as (
     select
-        series_points.indicator_code, series_points.partner_code, series_points.reporting_unit,
-        series_points.place_code, series_points.disaggregation,
+        series_points.indicator_code,
+        series_points.partner_code,
+        series_points.reporting_unit,
+        series_points.place_code,
+        series_points.disaggregation,
         count(*) as history_values,
         coalesce(any_value(slopes.slope), 0) as slope,
         median(series_points.value - coalesce(slopes.slope, 0) * series_points.period_index)
@@ -110,7 +127,11 @@ residuals as (
 
 residual_spread as (
     select
-        indicator_code, partner_code, reporting_unit, place_code, disaggregation,
+        indicator_code,
+        partner_code,
+        reporting_unit,
+        place_code,
+        disaggregation,
         avg(residual) as mean_residual,
         stddev_samp(residual) as sd_residual,
         median(residual) as median_residual
@@ -163,10 +184,14 @@ scored as (
 outliers as (
     select
         *,
-        case when sd_residual > 0
-            then (residual - mean_residual) / sd_residual end as z_score,
-        case when mad_residual > 0
-            then 0.6745 * (residual - median_residual) / mad_residual end as modified_z_score,
+        case
+            when sd_residual > 0
+                then (residual - mean_residual) / sd_residual
+        end as z_score,
+        case
+            when mad_residual > 0
+                then 0.6745 * (residual - median_residual) / mad_residual
+        end as modified_z_score,
         trend_value + greatest(
             mean_residual - moderate_z * coalesce(sd_residual, 0),
             median_residual - moderate_mz * coalesce(mad_residual, 0) / 0.6745
@@ -206,14 +231,14 @@ outlier_flags as (
         expected_low,
         expected_high,
         'z = ' || {{ format_number('z_score') }}
-            || coalesce(', modified z = ' || {{ format_number('modified_z_score') }}, '')
+        || coalesce(', modified z = ' || {{ format_number('modified_z_score') }}, '')
             as statistic,
         'value ' || {{ format_number('value') }} || ' ' || unit || ' is '
-            || case severity when 'extreme' then 'an extreme' else 'a moderate' end
-            || ' outlier against the trend of this partner''s ' || history_values
-            || ' values for ' || indicator_name || ' here (expected about '
-            || {{ format_number('expected_low') }} || ' to '
-            || {{ format_number('expected_high') }} || ')' as description,
+        || case severity when 'extreme' then 'an extreme' else 'a moderate' end
+        || ' outlier against the trend of this partner''s ' || history_values
+        || ' values for ' || indicator_name || ' here (expected about '
+        || {{ format_number('expected_low') }} || ' to '
+        || {{ format_number('expected_high') }} || ')' as description,
         record_id,
         file_name,
         sheet,
@@ -242,8 +267,11 @@ partner_totals as (
 ),
 
 current_totals as (
-    select *, {{ period_index('period_start') }} as period_index
-    from partner_totals where outcome = 'current'
+    select
+        *,
+        {{ period_index('period_start') }} as period_index
+    from partner_totals
+    where outcome = 'current'
 ),
 
 consistency as (
@@ -255,19 +283,21 @@ consistency as (
         indicators.quality_consistency_tolerance as tolerance,
         (
             select avg(earlier.value) from current_totals as earlier
-            where earlier.indicator_code = totals.indicator_code
+            where
+                earlier.indicator_code = totals.indicator_code
                 and earlier.partner_code = totals.partner_code
                 and earlier.period_index between
-                    {{ period_index('totals.period_start') }} - indicators.quality_consistency_periods
-                    and {{ period_index('totals.period_start') }} - 1
+                {{ period_index('totals.period_start') }} - indicators.quality_consistency_periods
+                and {{ period_index('totals.period_start') }} - 1
         ) as preceding_mean,
         (
             select count(*) from current_totals as earlier
-            where earlier.indicator_code = totals.indicator_code
+            where
+                earlier.indicator_code = totals.indicator_code
                 and earlier.partner_code = totals.partner_code
                 and earlier.period_index between
-                    {{ period_index('totals.period_start') }} - indicators.quality_consistency_periods
-                    and {{ period_index('totals.period_start') }} - 1
+                {{ period_index('totals.period_start') }} - indicators.quality_consistency_periods
+                and {{ period_index('totals.period_start') }} - 1
         ) as preceding_periods
     from partner_totals as totals
     inner join indicators using (indicator_code)
@@ -291,17 +321,18 @@ consistency_flags as (
         preceding_mean * (1 + tolerance) as expected_high,
         'ratio = ' || {{ format_number('value / preceding_mean') }} as statistic,
         indicator_name || ' totals ' || {{ format_number('value') }} || ' ' || unit
-            || ' this period, ' || {{ format_number('100 * value / preceding_mean') }}
-            || '% of the mean of the ' || periods_needed || ' preceding periods ('
-            || {{ format_number('preceding_mean') }} || '); expected within '
-            || {{ format_number('100 * tolerance') }} || '%' as description,
+        || ' this period, ' || {{ format_number('100 * value / preceding_mean') }}
+        || '% of the mean of the ' || periods_needed || ' preceding periods ('
+        || {{ format_number('preceding_mean') }} || '); expected within '
+        || {{ format_number('100 * tolerance') }} || '%' as description,
         record_id,
         file_name,
         null::varchar as sheet,
         null::bigint as row_number,
         null::varchar as column_name
     from consistency
-    where preceding_periods = periods_needed
+    where
+        preceding_periods = periods_needed
         and preceding_mean > 0
         and abs(value / preceding_mean - 1) > tolerance
 ),
@@ -313,11 +344,13 @@ final as (
 )
 
 select
-    md5(rule || outcome || submission_id || indicator_code || partner_code
+    md5(
+        rule || outcome || submission_id || indicator_code || partner_code
         || coalesce(reporting_unit, '*') || period || coalesce(place_code, '*')
-        || coalesce(disaggregation, '*')) as flag_id,
+        || coalesce(disaggregation, '*')
+    ) as flag_id,
     final.*,
     final.partner_code as partner_key,
     changed.partner_inputs
 from final
-inner join changed on changed.partner_key = final.partner_code
+inner join changed on final.partner_code = changed.partner_key

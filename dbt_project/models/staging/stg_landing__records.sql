@@ -7,7 +7,9 @@ with changed as (
 ),
 
 source as (
-    select records.*, changed.build_fingerprint
+    select
+        records.*,
+        changed.build_fingerprint
     from {{ source('landing', 'records') }} as records
     inner join changed using (submission_id)
 ),
@@ -17,22 +19,29 @@ texts as (
     -- than the rest of staging.
     select distinct text from (
         select partner_text as text from source
-        union all select unit_text from source
-        union all select place_text from source
-        union all select indicator_text from source
-        union all select combo_text from source
-    )
+        union all
+        select unit_text from source
+        union all
+        select place_text from source
+        union all
+        select indicator_text from source
+        union all
+        select combo_text from source
+    ) as all_texts
     where text is not null
 ),
 
 keys as (
-    select text, {{ normalise_text('text') }} as text_key from texts
+    select
+        text,
+        {{ normalise_text('text') }} as text_key
+    from texts
 ),
 
 renamed as (
     select
         submission_id || '/' || coalesce(sheet, '') || '/' || row_number || '/'
-            || coalesce(column_name, '') as record_id,
+        || coalesce(column_name, '') as record_id,
         source.submission_id,
         source.build_fingerprint,
         source.mapping_name,
@@ -70,11 +79,11 @@ renamed as (
                 then cast(replace(trim(source.value_text), ',', '') as double)
         end as reported_number
     from source
-    left join keys as partner_keys on partner_keys.text = source.partner_text
-    left join keys as unit_keys on unit_keys.text = source.unit_text
-    left join keys as place_keys on place_keys.text = source.place_text
-    left join keys as indicator_keys on indicator_keys.text = source.indicator_text
-    left join keys as combo_keys on combo_keys.text = source.combo_text
+    left join keys as partner_keys on source.partner_text = partner_keys.text
+    left join keys as unit_keys on source.unit_text = unit_keys.text
+    left join keys as place_keys on source.place_text = place_keys.text
+    left join keys as indicator_keys on source.indicator_text = indicator_keys.text
+    left join keys as combo_keys on source.combo_text = combo_keys.text
 )
 
 select * from renamed

@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from murmuration.digest import write_digest
-from murmuration.feedback import feedback_dir, write_feedback_packs
+from murmuration.feedback import write_feedback_packs
 from murmuration.warehouse import publish
 from orchestration.defs.dbt.assets import harmonised_models
 from orchestration.defs.quality.assets import submission_expectations
@@ -47,9 +47,9 @@ def feedback_packs(context: dg.AssetExecutionContext,
                    initiative: InitiativeResource) -> dg.MaterializeResult:
     packs = write_feedback_packs(initiative.paths)
     context.log.info(f"feedback packs for {len(packs)} partners in "
-                     f"{feedback_dir(initiative.paths)}")
+                     f"{initiative.paths.feedback_dir}")
     return dg.MaterializeResult(metadata={
-        "folder": dg.MetadataValue.path(str(feedback_dir(initiative.paths))),
+        "folder": dg.MetadataValue.path(str(initiative.paths.feedback_dir)),
         "partners": len(packs),
         "quarantined_rows": sum(p.rows["quarantined"] for p in packs),
         "flags": sum(p.rows["flags"] for p in packs),
