@@ -366,26 +366,49 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
                       since=previous.published_at if previous else None)
     if previous is None:
         return changes
-    indicators = {r["indicator_code"]: r for r in _records(current["indicators"])}
-    for row in _records(previous["indicators"]):
-        indicators.setdefault(row["indicator_code"], row)
-    partners = {**_lookup(previous["partners"], "partner_code", "partner_name"),
-                **_lookup(current["partners"], "partner_code", "partner_name")}
-    places = {**_lookup(previous["places"], "place_code", "place_name"),
-              **_lookup(current["places"], "place_code", "place_name"), WHOLE_AREA: "Whole area"}
-    place_order = {**_lookup(current["places"], "place_code", "display_order"), WHOLE_AREA: -1}
+    names = _Names(previous, current)
+    _new_submissions(names, previous, current, changes)
+    _totals_changed(names, previous, current, changes)
+    _statuses_changed(names, previous, current, changes)
+    _milestones_judged(names, previous, current, changes)
+    _flags_changed(names, previous, current, changes)
+    _reports_changed(names, previous, current, changes)
+    return changes
 
-    def about(code: str) -> dict:
-        i = indicators.get(code) or {}
+
+class _Names:
+    """What the digest says about a code: an indicator's name and order, a partner's and a
+    place's name (from the current snapshot, else the previous one)."""
+
+    def __init__(self, previous: Snapshot, current: Snapshot):
+        self.indicators = {r["indicator_code"]: r for r in _records(current["indicators"])}
+        for row in _records(previous["indicators"]):
+            self.indicators.setdefault(row["indicator_code"], row)
+        self.partners = {**_lookup(previous["partners"], "partner_code", "partner_name"),
+                         **_lookup(current["partners"], "partner_code", "partner_name")}
+        self.places = {**_lookup(previous["places"], "place_code", "place_name"),
+                       **_lookup(current["places"], "place_code", "place_name"),
+                       WHOLE_AREA: "Whole area"}
+        self.place_order = {**_lookup(current["places"], "place_code", "display_order"),
+                            WHOLE_AREA: -1}
+
+    def about(self, code: str) -> dict:
+        i = self.indicators.get(code) or {}
         return {"indicator_code": code, "short_name": i.get("short_name") or code,
                 "working_group_code": i.get("working_group_code"),
                 "unit": i.get("unit_name") or "", "decimals": int(i.get("decimals") or 0),
                 "direction": i.get("direction"), "display_order": i.get("display_order", 999)}
 
-    def partner(code) -> dict:
-        return {"partner_code": code, "partner_name": partners.get(code) or code or "-"}
+    def partner(self, code) -> dict:
+        return {"partner_code": code, "partner_name": self.partners.get(code) or code or "-"}
 
-    # New submissions (and what each replaced).
+    def place(self, code) -> dict:
+        return {"place_code": code, "place_name": self.places.get(code, code)}
+
+
+def _new_submissions(names: _Names, previous: Snapshot, current: Snapshot,
+                     changes: Changes) -> None:
+    """New submissions, and how many earlier ones each replaced."""
     before = previous["submissions"].set_index("submission_id")
     now = current["submissions"]
     for row in _records(now[~now["submission_id"].isin(before.index)]
@@ -393,10 +416,13 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
         replaced = now[(now["superseded_by"] == row["submission_id"])]
         replaced = [s for s in replaced["submission_id"]
                     if s not in before.index or _missing(before.loc[s, "superseded_by"])]
-        changes.new_submissions.append({**row, **partner(row["partner_code"]),
+        changes.new_submissions.append({**row, **names.partner(row["partner_code"]),
                                         "replaces": len(replaced)})
 
-    # Totals at the initiative's period type: revised values and first figures.
+
+def _totals_changed(names: _Names, previous: Snapshot, current: Snapshot,
+                    changes: Changes) -> None:
+    """Totals at the initiative's period type: revised values (and by whom), first figures."""
     period_type = current.period_type
     old_totals = previous["totals"][previous["totals"]["period_type"] == period_type]
     new_totals = current["totals"][current["totals"]["period_type"] == period_type]
@@ -407,6 +433,7 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
                if not _same(row["value"], row["value_was"])]
     # Who contributed, read only for the revised totals (all contributions are millions of
     # rows at national scale: a dict of every one took a minute and gigabytes).
+    indicators = names.indicators
     wanted = {(code, row["period"], row["place_code"]) for row in revised
               for code in _parts(indicators.get(row["indicator_code"]), row["indicator_code"])}
     old_parts, new_parts = _contributions(previous, wanted), _contributions(current, wanted)
@@ -416,8 +443,7 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
         is_ = _partners_of(new_parts, codes, row["period"], row["place_code"])
         revised_by = sorted(p for p in set(was) | set(is_) if was.get(p) != is_.get(p))
         changes.revised_totals.append({
-            **about(row["indicator_code"]), "place_code": row["place_code"],
-            "place_name": places.get(row["place_code"], row["place_code"]),
+            **names.about(row["indicator_code"]), **names.place(row["place_code"]),
             "period": row["period"], "period_start": row["period_start"],
             "value_from": row["value_was"], "value_to": row["value"],
             "change": (None if _missing(row["value"]) or _missing(row["value_was"])
@@ -425,21 +451,24 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
             "state_from": row["completeness_state_was"], "state_to": row["completeness_state"],
             "partners_reporting": row["partners_reporting"],
             "partners_expected": row["partners_expected"],
-            "revised_by": [partners.get(p, p) for p in revised_by],
-            "reported_by": sorted(partners.get(p, p) for p in is_)})
-    changes.revised_totals.sort(key=lambda r: place_order.get(r["place_code"], 99))
+            "revised_by": [names.partners.get(p, p) for p in revised_by],
+            "reported_by": sorted(names.partners.get(p, p) for p in is_)})
+    changes.revised_totals.sort(key=lambda r: names.place_order.get(r["place_code"], 99))
     changes.revised_totals.sort(key=lambda r: r["period"] or "", reverse=True)
     changes.revised_totals.sort(key=lambda r: r["display_order"])
     for row in _records(merged[(merged["_merge"] == "left_only")
                                & (merged["place_code"] == WHOLE_AREA)]):
         changes.first_figures.append({
-            **about(row["indicator_code"]), "period": row["period"],
+            **names.about(row["indicator_code"]), "period": row["period"],
             "period_start": row["period_start"], "value": row["value"],
             "state": row["completeness_state"], "partners_reporting": row["partners_reporting"],
             "partners_expected": row["partners_expected"]})
     changes.first_figures.sort(key=lambda r: (r["display_order"], r["period"] or ""))
 
-    # Milestone statuses.
+
+def _statuses_changed(names: _Names, previous: Snapshot, current: Snapshot,
+                      changes: Changes) -> None:
+    """Milestone statuses that changed."""
     status = current["milestones"].merge(previous["milestones"], how="outer",
                                          on=["indicator_code", "place_code"],
                                          suffixes=("", "_was"))
@@ -447,15 +476,19 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
         if row["status"] == row["status_was"]:
             continue
         changes.status_changes.append({
-            **about(row["indicator_code"]), "place_code": row["place_code"],
-            "place_name": places.get(row["place_code"], row["place_code"]),
+            **names.about(row["indicator_code"]), **names.place(row["place_code"]),
             "status_from": row["status_was"], "status_to": row["status"],
             "reason": row["status_reason"], "milestone_period": row["milestone_period"],
             "milestone_value": row["milestone_value"], "projected_value": row["projected_value"]})
     changes.status_changes.sort(key=lambda r: (r["display_order"],
-                                               place_order.get(r["place_code"], 99)))
+                                               names.place_order.get(r["place_code"], 99)))
 
-    # Milestones and targets whose period is now complete: met or missed.
+
+def _milestones_judged(names: _Names, previous: Snapshot, current: Snapshot,
+                       changes: Changes) -> None:
+    """Milestones and targets whose period is now complete: met or missed."""
+    period_type = current.period_type
+
     def judged(snapshot: Snapshot) -> dict[tuple, tuple]:
         points = snapshot["targets"][snapshot["targets"]["point_kind"] != "baseline"]
         totals = snapshot["totals"][snapshot["totals"]["period_type"] == period_type]
@@ -465,7 +498,7 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
         for row in _records(both):
             if row["completeness_state"] != "complete":
                 continue
-            direction = (indicators.get(row["indicator_code"]) or {}).get("direction")
+            direction = (names.indicators.get(row["indicator_code"]) or {}).get("direction")
             found[(row["indicator_code"], row["place_code"], row["point_kind"],
                    row["period"])] = (row["value"], row["target_value"],
                                       _verdict(direction, row["value"], row["target_value"]),
@@ -478,15 +511,19 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
         if earlier is not None and earlier[2] == met:
             continue
         changes.milestones.append({
-            **about(code), "place_code": place, "place_name": places.get(place, place),
+            **names.about(code), **names.place(place),
             "kind": kind, "period": period, "period_start": start, "target": target,
             "actual": actual, "met": met,
             "before": ("not complete" if earlier is None else
                        {True: "met", False: "missed", None: "no verdict"}[earlier[2]])})
     changes.milestones.sort(key=lambda r: (r["display_order"], r["period"],
-                                           place_order.get(r["place_code"], 99)))
+                                           names.place_order.get(r["place_code"], 99)))
 
-    # Flags (by what they are about, not their id: a resubmission keeps a flag it repeats).
+
+def _flags_changed(names: _Names, previous: Snapshot, current: Snapshot,
+                   changes: Changes) -> None:
+    """Flags raised and resolved (by what they are about, not their id: a resubmission keeps a
+    flag it repeats)."""
     old_flags, new_flags = previous["flags"], current["flags"]
 
     def only_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
@@ -500,22 +537,27 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
     for frame, others, target in ((new_flags, old_flags, changes.flags_raised),
                                   (old_flags, new_flags, changes.flags_resolved)):
         for row in _records(only_in(frame, others)):
-            target.append({**about(row["indicator_code"]), **partner(row["partner_code"]),
+            target.append({**names.about(row["indicator_code"]),
+                           **names.partner(row["partner_code"]),
                            "rule": row["rule"], "severity": row["severity"],
                            "period": row["period"], "place_code": row["place_code"],
-                           "place_name": places.get(row["place_code"], row["place_code"]) or "",
+                           "place_name": names.places.get(row["place_code"],
+                                                          row["place_code"]) or "",
                            "breakdown": row["disaggregation"], "value": row["value"],
                            "expected_low": row["expected_low"],
                            "expected_high": row["expected_high"]})
         target.sort(key=lambda r: (r["display_order"], r["period"] or "", r["partner_name"]))
 
-    # Partners' reports: newly late or missing, and missing ones now received.
+
+def _reports_changed(names: _Names, previous: Snapshot, current: Snapshot,
+                     changes: Changes) -> None:
+    """Partners' reports: newly late or missing, and missing ones now received."""
     old_reports = {(r["partner_code"], r["report_period"]): r
                    for r in _records(previous["reports"])}
     for row in _records(current["reports"]):
         was = old_reports.get((row["partner_code"], row["report_period"]))
         state, state_was = _report_state(row), _report_state(was)
-        entry = {**partner(row["partner_code"]), "period": row["report_period"],
+        entry = {**names.partner(row["partner_code"]), "period": row["report_period"],
                  "period_start": row["report_start"], "due_date": row["due_date"],
                  "first_arrival": row["first_arrival"], "days_late": row["days_late"],
                  "state": state, "before": state_was}
@@ -525,7 +567,6 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> Changes:
             changes.reports_received.append(entry)
     for rows in (changes.reports_late, changes.reports_received):
         rows.sort(key=lambda r: (r["period"], r["partner_name"]), reverse=True)
-    return changes
 
 
 def scoped(changes: Changes, *, file_names: bool, flag_rows: bool,

@@ -316,12 +316,29 @@ def _apply_plans(con, mapping: Mapping, plans: list[Plan], period_type: str
                     [(plan.submission.submission_id,) for plan in plans])
     _constants(con, mapping, plans, period_type)
     _period_lookup(con, sql, mapping, period_type)
+    table = con.sql(_records_query(mapping, sql)).to_arrow_table()
+    counts = _row_counts(con, sql)
+    tables = _split(table)
+    for plan in plans:
+        submission_id = plan.submission.submission_id
+        mine = tables.get(submission_id, RECORD_SCHEMA.empty_table())
+        below, structure, other = counts.get(submission_id, (0, 0, 0))
+        data_rows = mine.group_by(["sheet", "row_number"]).aggregate([]).num_rows
+        plan.extraction.structure_rows, plan.extraction.other_sheet_rows = structure, other
+        plan.extraction.data_rows, plan.extraction.empty_rows = data_rows, below - data_rows
+        tables[submission_id] = mine
+    return tables
+
+
+def _records_query(mapping: Mapping, sql: dict[str, str]) -> str:
+    """The records of every file of the layout (temp tables raw, layout, value_column,
+    constant, period_lookup): one per reported value, one per row that reported none."""
     # In a wide table an empty cell means "not reported"; in a long one the row still counts.
     value_filter = ("value_text is not null and trim(value_text) <> ''"
                     if mapping.layout is Layout.WIDE else "true")
     withdraw = ", ".join(literal(normalise(v)) for v in mapping.withdraw_values) or "null"
     partner_source = literal("column" if mapping.partner.column else "folder")
-    query = f"""
+    return f"""
         with layout_row as (
             select raw.* from raw semi join layout using (submission_id)
             where sheet = {sql['sheet']} and row_number > {sql['data_after']}
@@ -388,25 +405,19 @@ def _apply_plans(con, mapping: Mapping, plans: list[Plan], period_type: str
         from silent_row
         order by submission_id, sheet, row_number, column_name
     """
-    table = con.sql(query).to_arrow_table()
-    counts = {submission_id: (rows, structure, other) for submission_id, rows, structure, other
-              in con.execute(f"""
+
+
+def _row_counts(con, sql: dict[str, str]) -> dict[str, tuple[int, int, int]]:
+    """Per submission of the layout: rows below the header, rows of the header and above it,
+    rows of the sheets the mapping does not read."""
+    return {submission_id: (rows, structure, other) for submission_id, rows, structure, other
+            in con.execute(f"""
         select submission_id,
             count(*) filter (where sheet = {sql['sheet']} and row_number > {sql['data_after']}),
             count(*) filter (where sheet = {sql['sheet']} and row_number <= {sql['data_after']}),
             count(*) filter (where sheet <> {sql['sheet']})
         from raw semi join layout using (submission_id)
         group by submission_id""").fetchall()}
-    tables = _split(table)
-    for plan in plans:
-        submission_id = plan.submission.submission_id
-        mine = tables.get(submission_id, RECORD_SCHEMA.empty_table())
-        below, structure, other = counts.get(submission_id, (0, 0, 0))
-        data_rows = mine.group_by(["sheet", "row_number"]).aggregate([]).num_rows
-        plan.extraction.structure_rows, plan.extraction.other_sheet_rows = structure, other
-        plan.extraction.data_rows, plan.extraction.empty_rows = data_rows, below - data_rows
-        tables[submission_id] = mine
-    return tables
 
 
 def _split(table: pa.Table) -> dict[str, pa.Table]:

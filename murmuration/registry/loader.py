@@ -134,15 +134,22 @@ def load_registry(paths: ProjectPaths) -> Registry:
 def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
                  mapping_docs: list[YamlDocument]) -> list[str]:
     """Every code used in one file must be defined in another."""
+    problems = [*_check_indicators(registry, docs["indicators"]),
+                *_check_relations(registry, docs["indicators"]),
+                *_check_partners(registry, docs["partners"]),
+                *_check_periods(registry, docs),
+                *_check_targets(registry, docs["targets"])]
+    for document, mapping in zip(mapping_docs, registry.mappings, strict=True):
+        problems.extend(_check_mapping(document, mapping, registry))
+    return problems
+
+
+def _check_indicators(registry: Registry, catalogue_doc: YamlDocument) -> list[str]:
     problems: list[str] = []
     units = {u.code: u for u in registry.catalogue.units}
     groups = {w.code for w in registry.catalogue.working_groups}
     indicators = registry.indicators
-    dimensions = {d.code: d for d in registry.dimensions.disaggregations}
-    places = {p.code for p in registry.dimensions.places}
-    partners = registry.partner_by_code
-    catalogue_doc = docs["indicators"]
-
+    dimensions = {d.code for d in registry.dimensions.disaggregations}
     for n, indicator in enumerate(registry.catalogue.indicators):
         at = ("indicators", n)
         if indicator.unit not in units:
@@ -166,7 +173,12 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
             elif other.aggregation is Aggregation.RATIO:
                 problems.append(catalogue_doc.describe((*at, part),
                                 f"{code!r} is itself a ratio; use reported indicators"))
+    return problems
 
+
+def _check_relations(registry: Registry, catalogue_doc: YamlDocument) -> list[str]:
+    problems: list[str] = []
+    indicators = registry.indicators
     for n, relation in enumerate(registry.catalogue.relations):
         for side in ("a", "b"):
             code = getattr(relation, side)
@@ -176,7 +188,12 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
             elif indicators[code].aggregation is Aggregation.RATIO:
                 problems.append(catalogue_doc.describe(("relations", n, side), f"{code!r} is a "
                                 "ratio; relate reported indicators"))
-    partner_doc = docs["partners"]
+    return problems
+
+
+def _check_partners(registry: Registry, partner_doc: YamlDocument) -> list[str]:
+    """A name means one partner, a unit's name one unit; a partner's indicators exist."""
+    problems: list[str] = []
     alias_owner: dict[str, str] = {}
     for n, partner in enumerate(registry.partners):
         for name in [partner.name, *partner.aliases]:
@@ -195,10 +212,15 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
                         f"of reporting unit {unit_names[key]!r}"))
                 unit_names[key] = unit.code
         for k, code in enumerate(partner.indicators):
-            if code not in indicators:
+            if code not in registry.indicators:
                 problems.append(partner_doc.describe(("partners", n, "indicators", k),
                                                      f"{code!r} is not an indicator"))
+    return problems
 
+
+def _check_periods(registry: Registry, docs: dict[str, YamlDocument]) -> list[str]:
+    """Every period written in the definitions is of the initiative's period type."""
+    problems: list[str] = []
     period_type = registry.initiative.period_type.value
     for n, target in enumerate(registry.targets):
         for label, point in [("baseline", target.baseline), ("target", target.target),
@@ -223,7 +245,13 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
             if value and period_type_of(value) != period_type:
                 problems.append(docs["partners"].describe(
                     ("partners", n, field_name), f"{value!r} is not a {period_type} period"))
-    target_doc = docs["targets"]
+    return problems
+
+
+def _check_targets(registry: Registry, target_doc: YamlDocument) -> list[str]:
+    problems: list[str] = []
+    indicators = registry.indicators
+    places = {p.code for p in registry.dimensions.places}
     seen_targets: set[tuple[str, str]] = set()
     for n, target in enumerate(registry.targets):
         if target.indicator not in indicators:
@@ -241,18 +269,30 @@ def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
             problems.append(target_doc.describe(("targets", n), f"a target for {key[0]} at "
                                                 f"{key[1]} is already defined"))
         seen_targets.add(key)
-
-    for document, mapping in zip(mapping_docs, registry.mappings, strict=True):
-        problems.extend(_check_mapping(document, mapping, registry, units, dimensions, partners))
     return problems
 
 
-def _check_mapping(document, mapping: Mapping, registry: Registry, units, dimensions,
-                   partners) -> list[str]:
+def _check_mapping(document: YamlDocument, mapping: Mapping, registry: Registry) -> list[str]:
+    """A mapping's folders, columns, codes, units and files against the registry."""
+    dimensions = {d.code: d for d in registry.dimensions.disaggregations}
+    known_codes = {
+        "indicator": set(registry.indicators),
+        "place": {WHOLE_AREA, *(p.code for p in registry.dimensions.places)},
+        "partner": set(registry.partner_by_code),
+        **{code: {c.code for c in d.categories} for code, d in dimensions.items()},
+    }
+    return [*_check_mapping_columns(document, mapping, registry, dimensions),
+            *_check_mapping_codes(document, mapping, known_codes),
+            *_check_mapping_settings(document, mapping, registry, dimensions)]
+
+
+def _check_mapping_columns(document: YamlDocument, mapping: Mapping, registry: Registry,
+                           dimensions: dict) -> list[str]:
+    """Folders name partners; value columns name reported indicators; breakdowns exist."""
     problems = []
     indicators = registry.indicators
     for k, folder in enumerate(mapping.applies_to.folders):
-        if mapping.partner.from_folder and folder not in partners:
+        if mapping.partner.from_folder and folder not in registry.partner_by_code:
             problems.append(document.describe(("applies_to", "folders", k), f"folder {folder!r} "
                             "is not a partner code; name the partner column in partner.column"))
     used_dimensions = set(mapping.columns.disaggregations)
@@ -274,12 +314,13 @@ def _check_mapping(document, mapping: Mapping, registry: Registry, units, dimens
         if dimension not in dimensions:
             problems.append(document.describe(("columns", "disaggregations"),
                             f"{dimension!r} is not a disaggregation in dimensions.yaml"))
-    known_codes = {
-        "indicator": set(indicators),
-        "place": {WHOLE_AREA, *(p.code for p in registry.dimensions.places)},
-        "partner": set(partners),
-        **{code: {c.code for c in d.categories} for code, d in dimensions.items()},
-    }
+    return problems
+
+
+def _check_mapping_codes(document: YamlDocument, mapping: Mapping,
+                         known_codes: dict[str, set[str]]) -> list[str]:
+    """Every code a mapping writes (codes, combos, a value column's categories) exists."""
+    problems = []
     for role, codes in mapping.codes.items():
         if role not in known_codes:
             problems.append(document.describe(("codes", role), f"{role!r} is not a role "
@@ -299,6 +340,15 @@ def _check_mapping(document, mapping: Mapping, registry: Registry, units, dimens
             if dimension in known_codes and code not in known_codes[dimension]:
                 problems.append(document.describe(("values", n, "disaggregation", dimension),
                                                   f"{code!r} is not a {dimension} category"))
+    return problems
+
+
+def _check_mapping_settings(document: YamlDocument, mapping: Mapping, registry: Registry,
+                            dimensions: dict) -> list[str]:
+    """Unit conversions, metadata files, id resolution, period formats and fixed values."""
+    problems = []
+    indicators = registry.indicators
+    units = {u.code: u for u in registry.catalogue.units}
     for code, partner_unit in mapping.units.items():
         indicator = indicators.get(code)
         if indicator is None:
