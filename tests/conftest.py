@@ -23,6 +23,36 @@ REALDATA = Path(os.environ.get("MURMURATION_REALDATA", REPO_ROOT.parent / "share
 ARTIFACTS = REPO_ROOT / "artifacts"
 SAMPLE_AS_OF = "2026-11-29T00:00:00+00:00"  # reports are judged as of this moment in tests
 
+
+@dataclass(frozen=True)
+class SampleCounts:
+    """What the generated sample inbox holds and what a run makes of it (one home for the
+    numbers several tests check: the summary, the warehouse, the pipeline page)."""
+
+    files: int = 171  # files in the inbox
+    ignored: int = 1  # an Excel lock file
+    landed: int = 168
+    unreadable: int = 2  # an empty CSV, a damaged workbook
+    rows_read: int = 2019  # every row of every landed file, titles and headers too
+    data_rows: int = 1677
+    accepted: int = 1642
+    quarantined: int = 35
+
+    def files_line(self, with_unreadable: bool = True) -> str:
+        """The summary's Files line (a run whose unreadable files were removed: without)."""
+        if with_unreadable:
+            return (f"Files:       {self.files} ({self.ignored} ignored, {self.landed} landed, "
+                    f"{self.unreadable} unreadable)")
+        return (f"Files:       {self.files - self.unreadable} ({self.ignored} ignored, "
+                f"{self.landed} landed)")
+
+    def rows_line(self) -> str:
+        return (f"Data rows:   {self.data_rows} = {self.accepted} accepted + "
+                f"{self.quarantined} quarantined")
+
+
+SAMPLE = SampleCounts()
+
 os.environ.update(OFFLINE)
 # Tests write a file and run at once: files are taken without waiting for them to settle, except
 # in the tests about files still being written (tests/intake/test_arrivals.py), which set it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import pytest
@@ -47,3 +48,21 @@ def published(signed_in):
     """The published sample, seen by a signed-in admin."""
     with signed_in("admin"):
         yield
+
+
+@pytest.fixture(scope="module")
+def server(sample_run, sample_users):
+    """The dashboard's Flask server on the published sample, with the sample's users."""
+    # the sample plants two files that cannot be read: published, exit code 3
+    assert sample_run.returncode == EXIT_NOT_READ, sample_run.stdout + sample_run.stderr
+    saved = dict(os.environ)
+    os.environ.update({"MURMURATION_PROJECT_DIR": str(sample_run.paths.project_dir),
+                       "MURMURATION_STATE_DIR": str(sample_run.paths.state_dir)})
+    os.environ.pop("MURMURATION_SERVING", None)
+    from dashboards.app import create_app
+
+    try:
+        yield create_app().server
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -9,63 +9,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 
 import pytest
 
-from app.summary import EXIT_NOT_READ
 from tests.conftest import PASSWORD
+from tests.dashboards.http import body, callback, csrf, sign_in
 
 QUALITY_OUTPUTS = "..quality-chart.figure...quality-detail.children.."
 PAGE_OUTPUTS = ".._pages_content.children..._pages_store.data.."
-
-
-@pytest.fixture(scope="module")
-def server(sample_run, sample_users):
-    # the sample plants two files that cannot be read: published, exit code 3
-    assert sample_run.returncode == EXIT_NOT_READ, sample_run.stdout + sample_run.stderr
-    saved = dict(os.environ)
-    os.environ.update({"MURMURATION_PROJECT_DIR": str(sample_run.paths.project_dir),
-                       "MURMURATION_STATE_DIR": str(sample_run.paths.state_dir)})
-    os.environ.pop("MURMURATION_SERVING", None)
-    from dashboards.app import create_app
-
-    try:
-        yield create_app().server
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def body(response) -> str:
-    """A response's text, JSON decoded (Dash escapes '/' and '<' in its answers)."""
-    if response.is_json:
-        return json.dumps(response.get_json(), ensure_ascii=False)
-    return response.get_data(as_text=True)
-
-
-def csrf(client, path="/login") -> str:
-    page = body(client.get(path))
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-def signed_in(server, username: str, password: str = PASSWORD):
-    client = server.test_client()
-    response = client.post("/login", data={"csrf_token": csrf(client), "username": username,
-                                           "password": password, "next": "/"})
-    assert response.status_code == 302, body(response)
-    return client
-
-
-def callback(client, outputs: str, inputs: list[dict], state: list[dict] | None = None):
-    client.get("/")  # Dash registers the pages' callbacks on its first request
-    specs = [dict(zip(("id", "property"), o.split("."), strict=True))
-             for o in outputs.strip(".").split("...")]
-    return client.post("/_dash-update-component", json={
-        "output": outputs, "outputs": specs if len(specs) > 1 else specs[0], "inputs": inputs,
-        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
-        "state": state or []})
 
 
 def test_signed_out_visitors_get_only_the_sign_in_page(server):
@@ -117,11 +69,11 @@ def test_repeated_failures_lock_the_user_name(server, sample_run):
     assert response.status_code == 429
     assert "Too many failed sign-ins" in body(response)
     # Another user name is not locked.
-    signed_in(server, "steering")
+    sign_in(server, "steering")
 
 
 def test_sign_out_needs_a_post_with_the_token(server):
-    client = signed_in(server, "steering")
+    client = sign_in(server, "steering")
     client.get("/logout")  # a link (or an image on another site) does not sign out
     assert client.post("/logout").status_code == 400  # nor a post without the token
     page = client.get("/")
@@ -137,11 +89,11 @@ def test_a_changed_password_or_removed_user_ends_the_session(server, sample_run)
 
     store = UserStore(sample_run.paths.project_dir)
     store.add("short-lived", "steering", PASSWORD)
-    client = signed_in(server, "short-lived")
+    client = sign_in(server, "short-lived")
     assert client.get("/").status_code == 200
     store.set_password("short-lived", "another long password")
     assert client.get("/").status_code == 302
-    client = signed_in(server, "short-lived", "another long password")
+    client = sign_in(server, "short-lived", "another long password")
     store.remove("short-lived")
     assert client.get("/").status_code == 302
 
@@ -154,7 +106,7 @@ def test_a_changed_password_or_removed_user_ends_the_session(server, sample_run)
     ("littlesteps", ["little_steps"], ["brightstart"]),
 ])
 def test_feedback_packs_only_for_the_partner_and_the_backbone(server, username, own, other):
-    client = signed_in(server, username)
+    client = sign_in(server, username)
     for partner in own:
         response = client.get(f"/feedback/{partner}/quarantined.csv")
         assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
@@ -165,7 +117,7 @@ def test_feedback_packs_only_for_the_partner_and_the_backbone(server, username, 
 
 
 def test_quality_callback_answers_only_what_the_role_may_see(server):
-    partner = signed_in(server, "brightstart")
+    partner = sign_in(server, "brightstart")
     asked = [{"id": "quality-partner", "property": "value", "value": "little_steps"}]
     response = callback(partner, QUALITY_OUTPUTS, asked)
     text = body(response)
@@ -175,19 +127,19 @@ def test_quality_callback_answers_only_what_the_role_may_see(server):
     own = callback(partner, QUALITY_OUTPUTS, [dict(asked[0], value="brightstart")])
     assert "Values that look unusual" in body(own)
     # The steering committee sees every scorecard, but no partner's rows, files or pack.
-    steering = callback(signed_in(server, "steering"), QUALITY_OUTPUTS, asked)
+    steering = callback(sign_in(server, "steering"), QUALITY_OUTPUTS, asked)
     text = body(steering)
     assert "Little Steps" in text and "Reports received late" in text
     assert "Values that look unusual" not in text and "/feedback/" not in text
     assert "example_file" not in text and ".csv" not in text and ".xlsx" not in text
-    admin = body(callback(signed_in(server, "admin"), QUALITY_OUTPUTS, asked))
+    admin = body(callback(sign_in(server, "admin"), QUALITY_OUTPUTS, asked))
     assert "Values that look unusual" in admin and "/feedback/little_steps/" in admin
 
 
 def test_quality_page_lists_only_the_partners_own_scorecard(server):
-    layout = body(signed_in(server, "brightstart").get("/_dash-layout"))
+    layout = body(sign_in(server, "brightstart").get("/_dash-layout"))
     assert "Sign out" in layout and "Portal" in layout
-    page = callback(signed_in(server, "brightstart"), PAGE_OUTPUTS, [
+    page = callback(sign_in(server, "brightstart"), PAGE_OUTPUTS, [
         {"id": "_pages_location", "property": "pathname", "value": "/quality"},
         {"id": "_pages_location", "property": "search", "value": "?partner=little_steps"}])
     text = body(page)
@@ -199,7 +151,7 @@ NOTES = {"id": "learning-log-changed", "property": "data", "value": None}
 
 
 def test_working_group_sees_its_indicators_in_full_and_not_the_others(server):
-    member = signed_in(server, "wg-early")
+    member = sign_in(server, "wg-early")
     outputs = ("..milestone-chart.figure...milestone-status.children...milestone-definition."
                "children...milestone-breakdowns.children...milestone-contributions.children..")
     own = callback(member, outputs, [
@@ -213,11 +165,11 @@ def test_working_group_sees_its_indicators_in_full_and_not_the_others(server):
     text = body(other)
     assert "not in your working groups" in text and "scatter" not in text
     # An unknown code (typed by hand) is an empty state, not an error.
-    unknown = callback(signed_in(server, "admin"), outputs, [
+    unknown = callback(sign_in(server, "admin"), outputs, [
         {"id": "milestone-indicator", "property": "value", "value": "no_such_thing"},
         {"id": "milestone-place", "property": "value", "value": "nowhere"}, NOTES])
     assert unknown.status_code == 200 and "No indicator with this code." in body(unknown)
-    unknown = callback(signed_in(server, "admin"), QUALITY_OUTPUTS, [
+    unknown = callback(sign_in(server, "admin"), QUALITY_OUTPUTS, [
         {"id": "quality-partner", "property": "value", "value": "no_such_partner"}])
     assert unknown.status_code == 200 and "No scorecard to show." in body(unknown)
     # The overview still shows every indicator's status, as it does to everyone.
@@ -237,7 +189,7 @@ def registered_output(client, starts: str) -> str:
 def test_portal_refuses_another_partners_upload_and_token(server, sample_run):
     from murmuration.intake.upload import stage
 
-    partner = signed_in(server, "brightstart")
+    partner = sign_in(server, "brightstart")
     partner.get("/")
     confirm_outputs = registered_output(partner, "..portal-sent.children@")
     content = "data:text/csv;base64," + base64.b64encode(b"a,b\n1,2\n").decode()
@@ -264,7 +216,7 @@ def test_portal_refuses_another_partners_upload_and_token(server, sample_run):
     assert staged.exists()
     assert not list(sample_run.paths.inbox_dir.rglob("theirs.csv"))
     # The steering committee cannot upload at all.
-    steering = signed_in(server, "steering")
+    steering = sign_in(server, "steering")
     response = callback(steering, outputs, [
         {"id": "portal-upload", "property": "contents", "value": content}], [
         {"id": "portal-upload", "property": "filename", "value": "x.csv"},
@@ -275,7 +227,7 @@ def test_portal_refuses_another_partners_upload_and_token(server, sample_run):
 
 
 def test_dash_callbacks_refuse_form_posts(server):
-    client = signed_in(server, "admin")
+    client = sign_in(server, "admin")
     response = client.post("/_dash-update-component", data={"output": "x"})
     assert response.status_code == 400
 
@@ -283,7 +235,7 @@ def test_dash_callbacks_refuse_form_posts(server):
 def test_indicator_callbacks_answer_bad_inputs_with_a_message(server):
     """Hand-made posts (unknown codes, wrong types, a click on nothing) get an answer, never
     HTTP 500; a steering member's click lists no partner's rows."""
-    admin = signed_in(server, "admin")
+    admin = sign_in(server, "admin")
     outputs = ("..milestone-chart.figure...milestone-status.children...milestone-definition."
                "children...milestone-breakdowns.children...milestone-contributions.children..")
     for indicator, place in [(["x"], "all"), ("children_enrolled", {"a": 1}), (None, None)]:
@@ -299,7 +251,7 @@ def test_indicator_callbacks_answer_bad_inputs_with_a_message(server):
             {"id": "milestone-place", "property": "value", "value": "all"}])
         assert answer.status_code in (200, 204), click
     click = {"points": [{"customdata": ["", "2025-05"]}]}
-    steering = callback(signed_in(server, "steering"), "milestone-lineage.children", [
+    steering = callback(sign_in(server, "steering"), "milestone-lineage.children", [
         {"id": "milestone-chart", "property": "clickData", "value": click},
         {"id": "milestone-indicator", "property": "value", "value": "children_enrolled"},
         {"id": "milestone-place", "property": "value", "value": "all"}])

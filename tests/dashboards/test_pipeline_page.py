@@ -3,24 +3,24 @@ signed-in user on the server, whatever the browser sends (the real Flask server,
 
 from __future__ import annotations
 
-from tests.dashboards.test_access import body, callback, server, signed_in  # noqa: F401
+from tests.dashboards.http import body, callback, sign_in
 
 NOT_ALLOWED = "The pipeline status page is for the backbone's data team."  # pages/pipeline.py
 PIPELINE_OUTPUT = "pipeline-content.children"
 ASKED = [{"id": "pipeline-refresh", "property": "n_intervals", "value": 1}]
 
 
-def test_the_pipeline_callback_answers_only_the_backbone(server):  # noqa: F811
+def test_the_pipeline_callback_answers_only_the_backbone(server):
     for username in ("steering", "wg-early", "brightstart"):
-        answer = body(callback(signed_in(server, username), PIPELINE_OUTPUT, ASKED))
+        answer = body(callback(sign_in(server, username), PIPELINE_OUTPUT, ASKED))
         assert NOT_ALLOWED in answer
         assert "parents_together_2025-08.xlsx" not in answer and "EOCD" not in answer
-    admin = body(callback(signed_in(server, "admin"), PIPELINE_OUTPUT, ASKED))
+    admin = body(callback(sign_in(server, "admin"), PIPELINE_OUTPUT, ASKED))
     assert NOT_ALLOWED not in admin
     assert "parents_together/parents_together_2025-08.xlsx" in admin
     assert "Could not find EOCD" in admin  # the technical detail, for the data team
 
 
-def test_the_pipeline_page_is_listed_for_the_backbone_only(server):  # noqa: F811
-    assert "/pipeline" in body(signed_in(server, "admin").get("/_dash-layout"))
-    assert "/pipeline" not in body(signed_in(server, "steering").get("/_dash-layout"))
+def test_the_pipeline_page_is_listed_for_the_backbone_only(server):
+    assert "/pipeline" in body(sign_in(server, "admin").get("/_dash-layout"))
+    assert "/pipeline" not in body(sign_in(server, "steering").get("/_dash-layout"))

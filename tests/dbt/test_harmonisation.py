@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from datetime import datetime
 
@@ -14,6 +15,7 @@ import pytest
 
 from app.summary import EXIT_NOT_READ
 from murmuration.sample_inbox import PLANTED
+from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +52,8 @@ def test_every_row_is_accepted_or_quarantined(warehouse):
     landed, data_rows, accepted, quarantined = warehouse.execute(
         "select sum(rows_read), sum(data_rows), sum(rows_accepted), sum(rows_quarantined) "
         "from marts.submissions").fetchall()[0]
-    assert (landed, data_rows, accepted, quarantined) == (2019, 1677, 1642, 35)
+    assert (landed, data_rows, accepted, quarantined) == (
+        SAMPLE.rows_read, SAMPLE.data_rows, SAMPLE.accepted, SAMPLE.quarantined)
     # Blank and empty template rows (Parents Together's unused row each month, a hub's row
     # dated the month before) are neither accepted nor quarantined: they are not data.
     [(empty, unbalanced)] = warehouse.execute(
@@ -216,3 +219,27 @@ def test_resubmission_difference_is_reported(warehouse):
     assert row == [("resubmission", f"brightstart_enrolment_{period}.csv",
                     f"brightstart_enrolment_{period}_corrected.csv", 0, 4, 1, 11,
                     "latest_arrival: the submission that arrived last wins")]
+
+
+def test_every_published_mart_column_is_described(warehouse):
+    """The marts are what the dashboard, partners and analysts read: each column says what it
+    holds (dbt_project/models/marts/_marts.yml, shared wording in _columns.md)."""
+    import yaml
+
+    from murmuration.paths import DBT_PROJECT_DIR
+
+    marts = DBT_PROJECT_DIR / "models" / "marts"
+    blocks = set(re.findall(r"\{%\s*docs\s+(\w+)\s*%\}", (marts / "_columns.md").read_text()))
+    described = {}
+    for model in yaml.safe_load((marts / "_marts.yml").read_text())["models"]:
+        for column in model.get("columns", []):
+            text = column.get("description") or ""
+            reference = re.fullmatch(r"""\{\{\s*doc\(["'](\w+)["']\)\s*\}\}""", text.strip())
+            assert reference is None or reference.group(1) in blocks, (model["name"], text)
+            if text.strip():
+                described.setdefault(model["name"], set()).add(column["name"])
+    missing = [f"{table}.{column}" for table, column in warehouse.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'marts' order by table_name, ordinal_position").fetchall()
+        if column not in described.get(table, set())]
+    assert missing == []

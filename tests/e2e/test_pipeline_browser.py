@@ -7,6 +7,7 @@ import pytest
 
 from murmuration.intake import reasons
 from murmuration.sample_inbox import PLANTED
+from tests.conftest import SAMPLE
 from tests.e2e.conftest import signed_in_page
 
 pytestmark = pytest.mark.browser
@@ -21,8 +22,10 @@ def test_admin_sees_the_last_run_freshness_unreadable_files_and_checks(
     # The last run: the sample's, recorded in its Dagster instance, and what it did to the files.
     assert page.locator("#pipeline-outcome").text_content() == "Succeeded"
     assert page.locator("#pipeline-run-files").text_content() == (
-        "171 (168 landed, 2 could not be read, 1 set aside (not submissions))")
-    assert page.locator("#pipeline-run-quarantined").text_content().startswith("35 rows in ")
+        f"{SAMPLE.files} ({SAMPLE.landed} landed, {SAMPLE.unreadable} could not be read, "
+        f"{SAMPLE.ignored} set aside (not submissions))")
+    assert page.locator("#pipeline-run-quarantined").text_content().startswith(
+        f"{SAMPLE.quarantined} rows in ")
     link = page.locator("#pipeline-run-link").get_attribute("href")
     assert link.startswith("http://127.0.0.1:3000/runs/") and len(link.rsplit("/", 1)[1]) == 36
     assert page.locator("#pipeline-runs").get_by_text(link.rsplit("/", 1)[1][:8]).count() == 1

@@ -1,26 +1,24 @@
 """Publishing: the marts copied to the serving file the dashboard reads, swapped in atomically."""
 
 import dagster as dg
-from dagster_dbt import get_asset_key_for_model
 
 from murmuration.digest import write_digest
 from murmuration.feedback import write_feedback_packs
-from murmuration.warehouse import publish
+from murmuration.warehouse import PUBLISHED_SCHEMAS, publish
 from orchestration.defs.dbt.assets import harmonised_models
 from orchestration.defs.quality.assets import submission_expectations
 from orchestration.lib.resources import InitiativeResource
 
-MARTS = ["indicator_values", "quarantined_values", "submissions", "indicator_period_totals",
-         "milestone_status", "indicator_targets", "indicators", "partners", "places", "initiative",
-         "superseded_submissions", "indicator_breakdowns", "indicator_contributions"]
-QUALITY = ["value_flags", "relation_flags", "partner_period_reports", "submission_scorecard",
-           "partner_scorecard"]
+# Every dbt model of the published schemas (the folders marts/ and quality/): what the
+# snapshot copies is what it waits for.
+PUBLISHED_MODELS = sorted((key for key in harmonised_models.keys
+                           if key.path[0] in PUBLISHED_SCHEMAS),
+                          key=lambda key: key.to_user_string())
 
 
 @dg.asset(
     group_name="publish",
-    deps=[submission_expectations,
-          *(get_asset_key_for_model([harmonised_models], name) for name in MARTS + QUALITY)],
+    deps=[submission_expectations, *PUBLISHED_MODELS],
     description="serving.duckdb: the marts and quality results, rebuilt under a temporary "
                 "name and swapped in with os.replace, so readers never see a half-written "
                 "state and never block the pipeline.",
