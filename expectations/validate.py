@@ -163,12 +163,11 @@ def run_quality(paths: ProjectPaths, registry: Registry) -> QualityReport:
 
 def _ensure_tables(con) -> None:
     con.execute("create schema if not exists quality")
-    con.execute("""
-        create table if not exists quality.expectation_results (
-            scope varchar, submission_id varchar, suite_name varchar, expectation_id varchar,
-            expectation_type varchar, column_name varchar, condition varchar, kwargs varchar,
-            success boolean, element_count bigint, unexpected_count bigint,
-            unexpected_examples varchar[], blocking boolean, validated_at varchar)""")
+    # The table's columns are RESULT_SCHEMA's (the one description of a result row).
+    con.register("result_schema", RESULT_SCHEMA.empty_table())
+    con.execute("create table if not exists quality.expectation_results as "
+                "select * from result_schema")
+    con.unregister("result_schema")
     con.execute("""
         create table if not exists quality.validated_submissions (
             scope varchar, submission_id varchar, fingerprint varchar, validated_at varchar)""")
