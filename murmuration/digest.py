@@ -644,18 +644,24 @@ class Section:
     numeric: tuple[str, ...] = ()
 
 
+NONE = "None."
+
+
 def sections(changes: Changes) -> list[Section]:
     """The changes written for people, a section each (the digest and the page show these)."""
-    kind = changes.period_type
+    return [_submissions_section(changes), *_figure_sections(changes),
+            *_flag_sections(changes), *_report_sections(changes)]
 
-    def period(row, name="period", start="period_start") -> str:
-        return format_period(row.get(name), row.get(start), kind)
 
-    def value(row, name) -> str:
-        return format_value(row.get(name), row["decimals"], row["unit"])
+def _period(changes: Changes, row, name="period", start="period_start") -> str:
+    return format_period(row.get(name), row.get(start), changes.period_type)
 
-    none = "None."
-    found = []
+
+def _value(row, name) -> str:
+    return format_value(row.get(name), row["decimals"], row["unit"])
+
+
+def _submissions_section(changes: Changes) -> Section:
     submission_columns = {"partner": "Partner", "periods": "Periods", "arrived": "Arrived",
                           "accepted": "Values accepted", "quarantined": "Rows quarantined",
                           "note": "Note"}
@@ -675,17 +681,21 @@ def sections(changes: Changes) -> list[Section]:
                      "periods": periods or "-", "arrived": format_datetime(s["arrived_at"]),
                      "accepted": format_count(s["values_accepted"]),
                      "quarantined": format_count(s["rows_quarantined"]), "note": "; ".join(note)})
-    found.append(Section(
-        "submissions", "New submissions", submission_columns, rows, none,
+    return Section(
+        "submissions", "New submissions", submission_columns, rows, NONE,
         note=(f"{changes.files_not_read} more new file{'s' if changes.files_not_read > 1 else ''}"
               " could not be read; the backbone's data team has the details."
-              if changes.files_not_read else ""), numeric=("accepted", "quarantined")))
+              if changes.files_not_read else ""), numeric=("accepted", "quarantined"))
 
+
+def _figure_sections(changes: Changes) -> list[Section]:
+    """Revised totals, first figures, statuses that changed, milestones reached or missed."""
+    value, none, found = _value, NONE, []
     found.append(Section(
         "revised", "Revised totals",
         {"indicator": "Indicator", "place": "Place", "period": "Period", "from": "Was",
          "to": "Now", "change": "Change", "by": "Revised by", "reporting": "Partners reporting"},
-        [{"indicator": r["short_name"], "place": r["place_name"], "period": period(r),
+        [{"indicator": r["short_name"], "place": r["place_name"], "period": _period(changes, r),
           "from": value(r, "value_from"), "to": value(r, "value_to"),
           "change": format_change(r["change"], r["decimals"], r["unit"]),
           "by": ", ".join(r["revised_by"]) or "-",
@@ -701,7 +711,7 @@ def sections(changes: Changes) -> list[Section]:
         "first", "First figures",
         {"indicator": "Indicator", "period": "Period", "value": "Whole area",
          "reporting": "Partners reporting"},
-        [{"indicator": r["short_name"], "period": period(r), "value": value(r, "value"),
+        [{"indicator": r["short_name"], "period": _period(changes, r), "value": value(r, "value"),
           "reporting": f"{format_count(r['partners_reporting'])} of "
                        f"{format_count(r['partners_expected'])} "
                        f"({STATE_WORDS.get(r['state'], r['state'])})"}
@@ -720,7 +730,7 @@ def sections(changes: Changes) -> list[Section]:
         {"indicator": "Indicator", "place": "Place", "point": "Milestone", "target": "Target",
          "actual": "Actual", "result": "Result"},
         [{"indicator": r["short_name"], "place": r["place_name"],
-          "point": f"{r['kind'].capitalize()} {period(r)}",
+          "point": f"{r['kind'].capitalize()} {_period(changes, r)}",
           "target": value(r, "target"), "actual": value(r, "actual"),
           "result": ({True: "Met", False: "Missed", None: "Reported (no better direction)"}
                      [r["met"]]) + (f" (was {r['before']})" if r["before"] != "not complete"
@@ -729,6 +739,11 @@ def sections(changes: Changes) -> list[Section]:
         note="A milestone or target whose period is now complete, judged by the indicator's "
              "direction (higher or lower is better).", numeric=("target", "actual")))
 
+    return found
+
+
+def _flag_sections(changes: Changes) -> list[Section]:
+    value, none, found = _value, NONE, []
     for key, title, rows in (("raised", "Flags raised", changes.flags_raised),
                              ("resolved", "Flags resolved", changes.flags_resolved)):
         if changes.flag_rows:
@@ -750,17 +765,22 @@ def sections(changes: Changes) -> list[Section]:
                   "flags": format_count(r["flags"])} for r in rows], none,
                 numeric=("flags",)))
 
+    return found
+
+
+def _report_sections(changes: Changes) -> list[Section]:
+    none, found = NONE, []
     found.append(Section(
         "late", "Reports newly late or missing",
         {"partner": "Partner", "period": "Period", "due": "Due", "now": "Now", "was": "Was"},
-        [{"partner": r["partner_name"], "period": period(r), "due": format_date(r["due_date"]),
+        [{"partner": r["partner_name"], "period": _period(changes, r), "due": format_date(r["due_date"]),
           "now": _report_words(r["state"], r["days_late"]),
           "was": _report_words(r["before"], None) if r["before"] != "none" else "-"}
          for r in changes.reports_late], none))
     found.append(Section(
         "received", "Missing reports now received",
         {"partner": "Partner", "period": "Period", "due": "Due", "arrived": "Arrived"},
-        [{"partner": r["partner_name"], "period": period(r), "due": format_date(r["due_date"]),
+        [{"partner": r["partner_name"], "period": _period(changes, r), "due": format_date(r["due_date"]),
           "arrived": format_datetime(r["first_arrival"])} for r in changes.reports_received],
         none))
     return found

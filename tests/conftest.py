@@ -195,3 +195,25 @@ def published_rows(paths: ProjectPaths) -> dict[str, list[tuple]]:
         return found
     finally:
         con.close()
+
+
+def _read_only(run: PipelineRun, path: Path):
+    # the sample plants two files that cannot be read: published, exit code 3
+    from app.summary import EXIT_NOT_READ
+
+    assert run.returncode == EXIT_NOT_READ, run.stdout + run.stderr
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def warehouse(sample_run):
+    """The sample run's warehouse, read-only (a module may define its own ``warehouse``)."""
+    yield from _read_only(sample_run, sample_run.paths.warehouse)
+
+
+@pytest.fixture(scope="module")
+def serving(sample_run):
+    """The sample run's published snapshot, read-only."""
+    yield from _read_only(sample_run, sample_run.paths.serving)

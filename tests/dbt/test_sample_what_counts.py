@@ -8,23 +8,12 @@ from __future__ import annotations
 import csv
 from datetime import datetime
 
-import duckdb
 import openpyxl
 import pytest
 
-from app.summary import EXIT_NOT_READ
 from murmuration.sample_inbox import HUBS, PLANTED
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def warehouse(sample_run):
-    # the sample plants two files that cannot be read: published, exit code 3
-    assert sample_run.returncode == EXIT_NOT_READ, sample_run.stdout + sample_run.stderr
-    con = duckdb.connect(str(sample_run.paths.warehouse), read_only=True)
-    yield con
-    con.close()
 
 
 def rows(con, sql, *parameters):

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from murmuration.environment import OFFLINE, ensure_dbt_manifest
-from tests.realdata.test_realdata import FOLDERS, build
+from tests.realdata.initiatives import FOLDERS, build
 
 
 def main() -> None:
