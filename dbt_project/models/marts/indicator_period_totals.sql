@@ -209,7 +209,27 @@ base_in_grains as (
             when grain.period_type = 'quarter'
                 then strftime(base_totals.period_start, '%Y') || '-Q' || quarter(base_totals.period_start)
             else strftime(base_totals.period_start, '%Y')
-        end as grain_period
+        end as grain_period,
+        -- How many days the coarser period ends after this base period: its due date comes as
+        -- much later (a period's due date is its end plus the due days, README). A year of
+        -- weeks ends with the week of its last Monday.
+        datediff(
+            'day',
+            base_totals.period_start + {{ report_step(period_type()) }},
+            case
+                when grain.period_type = 'quarter'
+                    then date_trunc('quarter', base_totals.period_start) + interval 3 month
+                when {{ period_type() }} = 'month'
+                    then date_trunc('year', base_totals.period_start) + interval 1 year
+                else
+                    make_date(year(base_totals.period_start), 12, 31)
+                    - to_days(cast(
+                        isodow(make_date(year(base_totals.period_start), 12, 31))
+                        - 1 as integer
+                    ))
+                    + interval 7 day
+            end
+        ) as days_to_grain_end
     from base_states
     inner join base_totals using (indicator_code, period_type, period, place_code)
     cross join (values ('quarter'), ('year')) as grain (period_type)
@@ -223,7 +243,7 @@ grain_states as (
         grain_period as period,
         place_code,
         max(partners_expected) as partners_expected,
-        max(due_date) as due_date,
+        max(cast(due_date + to_days(cast(days_to_grain_end as integer)) as date)) as due_date,
         count(*) filter (where completeness_state = 'complete') as periods_complete
     from base_in_grains
     group by all
