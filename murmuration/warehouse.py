@@ -93,14 +93,22 @@ def submissions_table(paths: ProjectPaths, submissions: list[Submission]) -> pa.
     return pa.Table.from_pylist(rows, schema=SUBMISSION_SCHEMA)
 
 
+# Registry tables whose rows belong to one mapping (mapping_name; '*' rows belong to all).
+PER_MAPPING_TABLES = ("mappings", "code_lookup", "combo_lookup", "unit_factors")
+
+
 def definitions_fingerprint(registry: Registry, tables: dict[str, pa.Table]) -> str:
-    """Changes whenever the registry, the mappings or the dbt project's SQL change: the
-    incremental models rebuild every submission then (int_records_*, stg_landing__records)."""
+    """Changes whenever the registry, the rows every mapping shares or the dbt project's SQL
+    change: the incremental models rebuild every submission then (int_records_*,
+    stg_landing__records). A mapping's own rows are in ``mapping_fingerprints``."""
     digest = hashlib.sha256()
     digest.update(registry.initiative.model_dump_json().encode())
     for name in sorted(tables):
+        rows = tables[name].to_pylist()
+        if name in PER_MAPPING_TABLES:
+            rows = [row for row in rows if row["mapping_name"] == "*"]
         digest.update(name.encode())
-        digest.update(json.dumps(tables[name].to_pylist(), sort_keys=True, default=str).encode())
+        digest.update(json.dumps(rows, sort_keys=True, default=str).encode())
     for path in sorted(DBT_PROJECT_DIR.glob("**/*")):
         if path.suffix in {".sql", ".yml"} and "target" not in path.parts and \
                 "logs" not in path.parts:
@@ -109,12 +117,33 @@ def definitions_fingerprint(registry: Registry, tables: dict[str, pa.Table]) -> 
     return digest.hexdigest()[:16]
 
 
+def mapping_fingerprints(tables: dict[str, pa.Table]) -> dict[str, str]:
+    """Per mapping, what its submissions' build depends on besides the shared definitions: its
+    codes, combos, unit factors and settings. Changing one mapping rebuilds its submissions
+    only (the cost follows the change)."""
+    rows = {name: tables[name].to_pylist() for name in PER_MAPPING_TABLES}
+    found = {}
+    for mapping in rows["mappings"]:
+        name = mapping["mapping_name"]
+        mine = {table: [row for row in rows[table] if row["mapping_name"] == name]
+                for table in PER_MAPPING_TABLES}
+        found[name] = hashlib.sha256(
+            json.dumps(mine, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return found
+
+
 def prepare_sources(paths: ProjectPaths, registry: Registry, submissions: list[Submission],
                     judged_at: datetime | None = None) -> dict[str, int]:
     """(Re)write the ``registry`` and ``landing`` schemas dbt reads, due dates judged at
     ``judged_at`` (default: ``as_of()``). Returns row counts."""
     paths.ensure()
     tables = registry_tables(registry)
+    shared = definitions_fingerprint(registry, tables)
+    per_mapping = mapping_fingerprints(tables)
+    mappings = tables["mappings"]
+    tables["mappings"] = mappings.append_column("definitions_fingerprint", pa.array(
+        [per_mapping[name] for name in mappings.column("mapping_name").to_pylist()],
+        pa.string()))
     counts = {}
     with connect(paths) as con:
         con.execute("create schema if not exists registry")
@@ -139,7 +168,7 @@ def prepare_sources(paths: ProjectPaths, registry: Registry, submissions: list[S
              period_start(initiative.reporting_start) if initiative.reporting_start else None,
              _aware(judged_at or as_of()).isoformat(), card.completeness_target, card.timeliness_target,
              card.weights["completeness"], card.weights["timeliness"], card.weights["validity"],
-             card.weights["plausibility"], definitions_fingerprint(registry, tables),
+             card.weights["plausibility"], shared,
              initiative.small_cells.min_contributors, ",".join(initiative.small_cells.roles),
              initiative.limits.cell_chars_in_messages, card.recent_reports])
         submission_table = submissions_table(paths, submissions)

@@ -11,7 +11,7 @@ For each size it generates the initiative (app/benchmark/generate.py), then time
 * ``full refresh``: ``murmuration run`` on an empty state;
 * ``new file``: one partner's file for a month never sent, then ``murmuration run``;
 * ``resubmission``: a corrected copy of one partner's month, then ``murmuration run``;
-* ``mapping change``: a code added to the CSV mapping (its files are mapped again), then
+* ``mapping change``: a code added to the CSV mapping (its submissions are judged again), then
   ``murmuration run``.
 
 It prints a table (seconds, ratio to the floor, values per second, peak memory of each process,

@@ -1,6 +1,7 @@
 {#- Incremental models rebuild only the submissions whose records or whose rules changed since
-    they were built: new ones, ones mapped again (a mapping changed), and every one when the
-    registry, the mappings or the project's SQL changed (build_fingerprint, see
+    they were built: new ones, ones mapped again (how their mapping reads files changed), a
+    mapping's submissions when its codes, combos, units or settings changed, and every one when
+    the registry or the project's SQL changed (build_fingerprint, see
     stg_landing__submissions); on a first or full build, every submission. -#}
 {% macro changed_submissions() -%}
     {{ not_yet_built('select submission_id, build_fingerprint from '

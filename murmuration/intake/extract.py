@@ -95,9 +95,15 @@ class Extraction:
     warnings: list[str] = field(default_factory=list)
 
 
+# What a mapping says that only dbt reads (codes resolved, combos split, units converted):
+# changing them does not map the files again (their records are the same); the submissions are
+# rebuilt through their mapping's definitions fingerprint (murmuration.warehouse).
+RESOLVED_IN_DBT = {"codes", "combos", "units", "description"}
+
+
 def mapping_fingerprint(mapping: Mapping | None) -> str:
-    text = json.dumps([EXTRACTION_VERSION, mapping.model_dump(mode="json") if mapping else None],
-                      sort_keys=True)
+    read = mapping.model_dump(mode="json", exclude=RESOLVED_IN_DBT) if mapping else None
+    text = json.dumps([EXTRACTION_VERSION, read], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -49,18 +49,40 @@ def test_incremental_builds_of_a_generated_initiative_equal_a_full_refresh(tmp_p
     write_partner(paths.inbox_dir, Size("T", 8, 7, 8), 0, months=range(6, 7))
     write_partner(paths.inbox_dir, size, 1, months=range(5, 6), changed=True)
     build_outside_dagster(paths, as_of)
-    # A mapping change: the CSV partners' files are mapped again.
+    from murmuration.intake.extract import extract_pending
+    from murmuration.intake.landing import load_submissions
+    from murmuration.registry import load_registry
+
+    # A mapping's codes change: its submissions are judged again and no other mapping's are
+    # rebuilt; their files are not mapped again (the records are the same, dbt resolves codes).
+    before = build_fingerprints(paths)
     mapping = paths.mappings_dir / "long_csv.yaml"
     document = yaml.safe_load(mapping.read_text())
     document["codes"] = {"place": {"PLACE 3": "p0004"}}
     mapping.write_text(yaml.safe_dump(document, sort_keys=False))
-    from murmuration.intake.extract import extract_pending
-    from murmuration.intake.landing import load_submissions
-    from murmuration.registry import load_registry
+    assert extract_pending(paths, load_registry(paths), load_submissions(paths)) == []
+    build_outside_dagster(paths, as_of)
+    after = build_fingerprints(paths)
+    assert {mapping for submission, (mapping, built) in after.items()
+            if before[submission][1] != built} == {"long_csv"}
+    # A change to how its files are read: they are mapped again.
+    document["withdraw_values"] = ["withdrawn", "retracted"]
+    mapping.write_text(yaml.safe_dump(document, sort_keys=False))
     remapped = extract_pending(paths, load_registry(paths), load_submissions(paths))
     assert 0 < len(remapped) < len(load_submissions(paths))
     build_outside_dagster(paths, as_of)
     assert_same(paths, fresh_build_of(paths, tmp_path / "fresh", as_of))
+
+
+def build_fingerprints(paths: ProjectPaths) -> dict[str, tuple[str, str]]:
+    """Per submission: its mapping and what its incremental models were built from."""
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        return {submission: (mapping, built) for submission, mapping, built in con.execute(
+            "select submission_id, mapping_name, build_fingerprint "
+            "from staging.stg_landing__submissions").fetchall()}
+    finally:
+        con.close()
 
 
 def test_incremental_build_of_the_sample_after_a_registry_change_equals_a_full_refresh(

@@ -6,6 +6,10 @@ initiative as (
     select * from {{ source('registry', 'initiative') }}
 ),
 
+mappings as (
+    select * from {{ source('registry', 'mappings') }}
+),
+
 renamed as (
     select
         submission_id,
@@ -35,14 +39,18 @@ renamed as (
         coalesce(records, 0) as records,
         extract_problem,
         extraction_fingerprint,
-        -- What the incremental models compare: the submission's records and the rules.
-        coalesce(extraction_fingerprint, '-') || ':' || initiative.definitions_fingerprint
+        -- What the incremental models compare: the submission's records, the rules every
+        -- submission shares, and its mapping's own (codes, combos, units, settings).
+        coalesce(source.extraction_fingerprint, '-') || ':'
+        || initiative.definitions_fingerprint || ':'
+        || coalesce(mappings.definitions_fingerprint, '-')
             as build_fingerprint,
         unused_columns,
         coalesce(unused_column_count, 0) as unused_column_count,
         missing_value_columns
     from source
     cross join initiative
+    left join mappings using (mapping_name)
 )
 
 select * from renamed
