@@ -30,7 +30,8 @@ claims as (
         slice_key,
         submission_id,
         any_value(supersede_by) as supersede_by,
-        any_value(indicator_code) as indicator_code,
+        -- Every indicator the claim covers (a slice of supersede_by: period spans several).
+        list_sort(list(distinct indicator_code)) as indicator_codes,
         any_value(folder) as folder,
         any_value(arrived_at) as arrived_at,
         any_value(modified_at) as modified_at,

@@ -25,7 +25,8 @@ pairs as (
         any_value(supersede_by) as supersede_by,
         any_value(overlap_rule) as overlap_rule,
         count(*) as slices_superseded,
-        string_agg(distinct indicator_code, ', ' order by indicator_code) as indicators,
+        array_to_string(list_sort(list_distinct(flatten(list(indicator_codes)))), ', ')
+            as indicators,
         sum(values_claimed) as values_before
     from claims
     where superseded_by is not null
