@@ -29,6 +29,7 @@ from pathlib import Path
 
 from murmuration.environment import OFFLINE
 from murmuration.paths import ProjectPaths
+from murmuration.registry.models import WHOLE_AREA
 
 LOAD_USER = "load-test"
 
@@ -92,17 +93,17 @@ def journey(client: Client, indicator: str, period: str, timings: dict[str, list
     steps = [
         ("overview", lambda: page(client, "/")),
         ("indicator page", lambda: page(client, "/milestones",
-                                        f"?indicator={indicator}&place=all")),
+                                        f"?indicator={indicator}&place={WHOLE_AREA}")),
         ("indicator callback", lambda: client.callback(
             MILESTONE_OUTPUTS, [("milestone-indicator", "value", indicator),
-                                ("milestone-place", "value", "all"),
+                                ("milestone-place", "value", WHOLE_AREA),
                                 ("learning-log-changed", "data", None)],
             "milestone-indicator.value")),
         ("lineage callback", lambda: client.callback(
             [("milestone-lineage", "children")],
             [("milestone-chart", "clickData",
               {"points": [{"customdata": ["", period]}]}),
-             ("milestone-indicator", "value", indicator), ("milestone-place", "value", "all")],
+             ("milestone-indicator", "value", indicator), ("milestone-place", "value", WHOLE_AREA)],
             "milestone-chart.clickData")),
     ]
     for name, step in steps:
@@ -130,10 +131,10 @@ def _pick_indicator(paths: ProjectPaths) -> tuple[str, str]:
         row = con.execute("""
             select t.indicator_code, max(t.period) from marts.indicator_period_totals t
             join marts.indicators i using (indicator_code)
-            where t.place_code = 'all' and t.period_type = (select period_type
-                                                            from marts.initiative)
+            where t.place_code = ? and t.period_type = (select period_type
+                                                        from marts.initiative)
             group by t.indicator_code, i.display_order order by i.display_order limit 1
-        """).fetchone()
+        """, [WHOLE_AREA]).fetchone()
     finally:
         con.close()
     return row[0], row[1]

@@ -130,7 +130,7 @@ def notes_frame(indicator_code: str | None, place_code: str | None, user: User) 
     (with those on all places), newest first: noted_on (a Timestamp, for chart markers), text,
     author, scope (a label: 'Children enrolled, Eastfield', 'Whole initiative'), and id,
     author_role, indicator_code, place_code, created_at. ``indicator_code`` None: every note the
-    user may read; ``place_code`` None or 'all' (the whole area): every place. Empty when the
+    user may read; ``place_code`` None or the whole area's code: every place. Empty when the
     user may not read this indicator's notes (partners: never) or the registry does not load."""
     empty = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "noted_on" else object)
                           for c in FRAME_COLUMNS})

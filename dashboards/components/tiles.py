@@ -122,7 +122,7 @@ def indicator_tile(indicator: dict, totals: pd.DataFrame, statuses: pd.DataFrame
     decimals, unit = int(indicator.get("decimals") or 0), indicator.get("unit_name") or ""
     area = statuses[statuses["place_code"] == WHOLE_AREA]
     main_status = area.iloc[0]["status"] if not area.empty else None
-    title = (dcc.Link(indicator["short_name"], href=f"/milestones?indicator={code}&place=all")
+    title = (dcc.Link(indicator["short_name"], href=f"/milestones?indicator={code}&place={WHOLE_AREA}")
              if opens else html.Span(indicator["short_name"]))
     if main_status is None:
         status_line = html.Div(html.Span("No targets set", className="badge badge-none",
