@@ -45,6 +45,7 @@ def test_incremental_builds_of_a_generated_initiative_equal_a_full_refresh(tmp_p
     as_of = "2023-09-01T00:00:00+00:00"
     paths = write_initiative(tmp_path / "grown", size)
     build_outside_dagster(paths, as_of)
+    assert_every_key_recorded_as_built(paths)
     # A new month for one partner, a corrected month for another: built incrementally.
     write_partner(paths.inbox_dir, Size("T", 8, 7, 8), 0, months=range(6, 7))
     write_partner(paths.inbox_dir, size, 1, months=range(5, 6), changed=True)
@@ -74,6 +75,52 @@ def test_incremental_builds_of_a_generated_initiative_equal_a_full_refresh(tmp_p
     assert_same(paths, fresh_build_of(paths, tmp_path / "fresh", as_of))
 
 
+KEYED_MODELS = {
+    # model: (key, fingerprint, the inputs it is built from)
+    "staging.stg_landing__records": ("submission_id", "build_fingerprint",
+                                     "staging.stg_landing__submissions"),
+    "intermediate.int_records_resolved": ("submission_id", "build_fingerprint",
+                                          "staging.stg_landing__submissions"),
+    "intermediate.int_records_validated": ("submission_id", "build_fingerprint",
+                                           "staging.stg_landing__submissions"),
+    "intermediate.int_row_outcomes": ("submission_id", "build_fingerprint",
+                                      "staging.stg_landing__submissions"),
+    "intermediate.int_records_outcomes": ("partner_key", "partner_inputs",
+                                          "intermediate.int_partner_inputs"),
+    "intermediate.int_indicator_units": ("partner_key", "partner_inputs",
+                                         "intermediate.int_partner_inputs"),
+    "marts.indicator_values": ("partner_key", "partner_inputs", "intermediate.int_partner_inputs"),
+    "marts.indicator_contributions": ("partner_key", "partner_inputs",
+                                      "intermediate.int_partner_inputs"),
+    "quality.value_flags": ("partner_key", "partner_inputs", "intermediate.int_partner_inputs"),
+    "quality.relation_flags": ("partner_key", "partner_inputs", "intermediate.int_partner_inputs"),
+    "intermediate.int_period_aggregates": ("period_start", "period_inputs",
+                                           "intermediate.int_period_inputs"),
+    "marts.indicator_breakdowns": ("period_start", "period_inputs",
+                                   "intermediate.int_period_inputs"),
+}
+
+
+def assert_every_key_recorded_as_built(paths: ProjectPaths) -> None:
+    """Each keyed incremental model records what every key was built from, also the keys that
+    gave it no row: a partner with no relation flag (this initiative declares no relation) was
+    rebuilt on every run before, because its absent rows could not say what they were built
+    from; so was every partner, every run, in relation_flags."""
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        assert con.execute("select count(*) from quality.relation_flags").fetchall() == [(0,)]
+        for model, (key, fingerprint, inputs) in KEYED_MODELS.items():
+            state = "incremental_state." + model.replace(".", "__")
+            not_recorded = con.execute(
+                f"select count(*) from {inputs} as inputs where not exists (select 1 from "
+                f"{state} as built where built.{key} = inputs.{key} and "
+                f"built.{fingerprint} = inputs.{fingerprint})").fetchall()[0][0]
+            assert not_recorded == 0, model
+            assert con.execute(f"select count(*) from {inputs}").fetchall()[0][0] > 0, model
+    finally:
+        con.close()
+
+
 def build_fingerprints(paths: ProjectPaths) -> dict[str, tuple[str, str]]:
     """Per submission: its mapping and what its incremental models were built from."""
     con = duckdb.connect(str(paths.warehouse), read_only=True)
@@ -99,7 +146,15 @@ def test_incremental_build_of_the_sample_after_a_registry_change_equals_a_full_r
     assert con.execute("select count(*) from marts.quarantined_values where place_text = "
                        "'Nortgate'").fetchall() == [(0,)]
     con.close()
-    assert_same(paths, fresh_build_of(paths, tmp_path / "fresh", SAMPLE_AS_OF))
+    # Then judged on a later day, nothing else changed: more reports are due (the scorecard is
+    # rebuilt by the day it is judged on as well as by its partners' records).
+    later = "2027-01-15T09:30:00+00:00"
+    build_outside_dagster(paths, later)
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    assert con.execute("select count(*) from quality.submission_scorecard where report_start "
+                       ">= '2026-11-01' and expected").fetchall()[0][0] > 0
+    con.close()
+    assert_same(paths, fresh_build_of(paths, tmp_path / "fresh", later))
 
 
 def test_flags_a_definitions_change_clears_are_gone_from_an_incremental_build(tmp_path):

@@ -1,13 +1,22 @@
--- The units an indicator's totals are built from (a view: read where used): each
+-- The units an indicator's totals are built from: each
 -- accepted value of a summed or point-in-time indicator, and for a ratio each unit (partner x
 -- reporting unit x place x breakdown x period) with its numerator and denominator side by side;
 -- is_paired says whether both parts were accepted there (only paired units are counted).
 -- One home for the pairing rule: indicator_period_totals, indicator_breakdowns and
--- indicator_contributions all read it.
-{{ config(materialized='view') }}
+-- indicator_contributions all read it. A unit pairs values of one partner only: rebuilt for the
+-- partners whose records changed (a table, so the three read it without pairing again).
+{{ partner_incremental_config() }}
 
-with indicator_values as (
-    select * from {{ ref('indicator_values') }}
+with changed as (
+    {{ changed_partners() }}
+),
+
+indicator_values as (
+    select
+        indicator_values.*,
+        changed.partner_inputs as inputs
+    from {{ ref('indicator_values') }} as indicator_values
+    inner join changed using (partner_key)
 ),
 
 indicators as (
@@ -26,7 +35,9 @@ plain_values as (
         value,
         null::double as numerator_value,
         null::double as denominator_value,
-        true as is_paired
+        true as is_paired,
+        partner_key,
+        inputs as partner_inputs
     from indicator_values
     inner join indicators using (indicator_code)
     where indicators.aggregation <> 'ratio'
@@ -63,7 +74,9 @@ ratio_units as (
         null::double as value,
         numerators.value as numerator_value,
         denominators.value as denominator_value,
-        numerators.value is not null and denominators.value is not null as is_paired
+        numerators.value is not null and denominators.value is not null as is_paired,
+        coalesce(numerators.partner_key, denominators.partner_key) as partner_key,
+        coalesce(numerators.inputs, denominators.inputs) as partner_inputs
     from numerators
     full outer join denominators
         on

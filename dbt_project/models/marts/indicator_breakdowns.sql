@@ -5,9 +5,18 @@
 -- Ratios pair numerator and denominator inside each category (int_indicator_units).
 -- contributors: the partner x reporting unit series behind a cell (small-cell suppression
 -- hides cells built from fewer than the initiative's minimum for some roles).
-with units as (
-    select * from {{ ref('int_indicator_units') }}
-    where is_paired
+-- A period's cells follow from its units alone: rebuilt for the periods whose units changed.
+{{ period_incremental_config() }}
+
+with changed as (
+    {{ changed_periods() }}
+),
+
+units as (
+    select units.*
+    from {{ ref('int_indicator_units') }} as units
+    inner join changed using (period_start)
+    where units.is_paired
 ),
 
 indicators as (
@@ -83,8 +92,10 @@ final as (
         aggregated.value,
         aggregated.contributors,
         aggregated.partners_reporting,
-        aggregated.values_counted
+        aggregated.values_counted,
+        changed.period_inputs
     from aggregated
+    inner join changed using (period_start)
     left join dimension_names using (dimension_code)
     left join categories
         on

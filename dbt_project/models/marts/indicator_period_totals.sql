@@ -15,8 +15,8 @@
 -- Expected: partners registered for the indicator (a ratio: its numerator) whose reporting
 -- window covers the period (int_partner_windows); at a place, those of them that have reported
 -- the indicator there; plus any partner that did report.
-with contributions as (
-    select * from {{ ref('int_indicator_units') }}
+with period_sums as (
+    select * from {{ ref('int_period_aggregates') }}
 ),
 
 indicators as (
@@ -35,65 +35,170 @@ initiative as (
     select * from {{ ref('stg_registry__initiative') }}
 ),
 
-grains as (
+coarser_grains as (
+    -- The coarser periods a base period belongs to: quarter and year of a month, year of a week.
     select
-        contributions.*,
-        grain.period_type,
-        grain.period_type = grain.base as is_base,
-        case
-            when grain.period_type = grain.base then contributions.period
-            when grain.period_type = 'quarter'
-                then
-                    strftime(contributions.period_start, '%Y')
-                    || '-Q' || quarter(contributions.period_start)
-            else strftime(contributions.period_start, '%Y')
-        end as grain_period,
-        cast(date_trunc(grain.period_type, contributions.period_start) as date) as grain_start
-    from contributions
-    cross join (
-        values ('month', 'month'), ('quarter', 'month'), ('year', 'month'),
-        ('week', 'week'), ('year', 'week')
-    ) as grain (period_type, base)
+        grain.base,
+        grain.period_type
+    from (
+        values ('month', 'quarter'), ('month', 'year'), ('week', 'year')
+    ) as grain (base, period_type)
     where grain.base = {{ period_type() }}
 ),
 
-counted as (
-    select grains.*
-    from grains
+summed_in_grains as (
+    -- A summed or ratio indicator's quarter or year adds up its base periods' sums.
+    select
+        period_sums.*,
+        grain.period_type,
+        case
+            when grain.period_type = 'quarter'
+                then
+                    strftime(period_sums.period_start, '%Y')
+                    || '-Q' || quarter(period_sums.period_start)
+            else strftime(period_sums.period_start, '%Y')
+        end as grain_period,
+        cast(date_trunc(grain.period_type, period_sums.period_start) as date) as grain_start
+    from period_sums
     inner join indicators using (indicator_code)
-    qualify
-        indicators.aggregation <> 'latest'
-        or grains.period_start = max(grains.period_start) over (
-            partition by
-                grains.indicator_code, grains.partner_code, grains.reporting_unit,
-                grains.place_code, grains.disaggregation, grains.period_type, grains.grain_period
-        )
+    cross join coarser_grains as grain
+    where indicators.aggregation <> 'latest'
 ),
 
-by_place_and_area as (
-    {{ with_whole_area('counted') }}
+summed_grains as (
+    select
+        indicator_code,
+        period_type,
+        grain_period as period,
+        grain_start as period_start,
+        place_code,
+        sum(value_sum) as value_sum,
+        sum(numerator_value) as numerator_value,
+        sum(denominator_value) as denominator_value,
+        sum(values_counted) as values_counted,
+        sum(parts_unpaired) as parts_unpaired,
+        list_sort(list_distinct(flatten(list(reporting_partners)))) as reporting_partners
+    from summed_in_grains
+    group by all
+),
+
+latest_units as (
+    -- A point-in-time indicator's quarter or year counts each series' latest base period in it
+    -- (read from the units: only these indicators').
+    select
+        units.*,
+        grain.period_type,
+        case
+            when grain.period_type = 'quarter'
+                then
+                    strftime(units.period_start, '%Y')
+                    || '-Q' || quarter(units.period_start)
+            else strftime(units.period_start, '%Y')
+        end as grain_period,
+        cast(date_trunc(grain.period_type, units.period_start) as date) as grain_start
+    from {{ ref('int_indicator_units') }} as units
+    inner join indicators using (indicator_code)
+    cross join coarser_grains as grain
+    where indicators.aggregation = 'latest'
+    qualify units.period_start = max(units.period_start) over (
+        partition by
+            units.indicator_code, units.partner_code, units.reporting_unit,
+            units.place_code, units.disaggregation, grain.period_type, grain_period
+    )
+),
+
+latest_by_place_and_area as (
+    {{ with_whole_area('latest_units') }}
+),
+
+latest_grains as (
+    select
+        indicator_code,
+        period_type,
+        grain_period as period,
+        grain_start as period_start,
+        total_place as place_code,
+        sum(value) filter (where is_paired) as value_sum,
+        sum(numerator_value) filter (where is_paired) as numerator_value,
+        sum(denominator_value) filter (where is_paired) as denominator_value,
+        count(*) filter (where is_paired) as values_counted,
+        count(*) filter (where not is_paired) as parts_unpaired,
+        list_sort(list(distinct partner_code) filter (where is_paired and partner_code is not null))
+            as reporting_partners
+    from latest_by_place_and_area
+    group by indicator_code, period_type, grain_period, grain_start, total_place
+),
+
+all_grains as (
+    select
+        indicator_code,
+        {{ period_type() }} as period_type,
+        true as is_base,
+        period,
+        period_start,
+        place_code,
+        value_sum,
+        numerator_value,
+        denominator_value,
+        values_counted,
+        parts_unpaired,
+        reporting_partners
+    from period_sums
+    union all
+    select
+        indicator_code,
+        period_type,
+        false as is_base,
+        period,
+        period_start,
+        place_code,
+        value_sum,
+        numerator_value,
+        denominator_value,
+        values_counted,
+        parts_unpaired,
+        reporting_partners
+    from summed_grains
+    union all
+    select
+        indicator_code,
+        period_type,
+        false as is_base,
+        period,
+        period_start,
+        place_code,
+        value_sum,
+        numerator_value,
+        denominator_value,
+        values_counted,
+        parts_unpaired,
+        reporting_partners
+    from latest_grains
 ),
 
 aggregated as (
     select
-        by_place_and_area.indicator_code,
-        period_type,
-        any_value(is_base) as is_base,
-        grain_period as period,
-        grain_start as period_start,
-        total_place as place_code,
-        {{ aggregated_value(paired='is_paired') }} as value,
-        count(distinct partner_code) filter (where is_paired) as partners_reporting,
-        count(*) filter (where is_paired) as values_counted,
-        count(*) filter (where not is_paired) as parts_unpaired,
-        sum(numerator_value) filter (where is_paired) as numerator_value,
-        sum(denominator_value) filter (where is_paired) as denominator_value,
-        list(distinct partner_code) filter (where is_paired) as reporting_partners
-    from by_place_and_area
+        all_grains.indicator_code,
+        all_grains.period_type,
+        all_grains.is_base,
+        all_grains.period,
+        all_grains.period_start,
+        all_grains.place_code,
+        case
+            when indicators.aggregation = 'ratio'
+                then
+                    all_grains.numerator_value / nullif(all_grains.denominator_value, 0)
+                    * indicators.factor
+            else all_grains.value_sum
+        end as value,
+        len(all_grains.reporting_partners) as partners_reporting,
+        all_grains.values_counted,
+        all_grains.parts_unpaired,
+        all_grains.numerator_value,
+        all_grains.denominator_value,
+        all_grains.reporting_partners
+    from all_grains
     inner join indicators using (indicator_code)
-    group by
-        by_place_and_area.indicator_code, period_type, grain_period, grain_start,
-        total_place
 ),
 
 -- Which partners were expected for each base period (and place) that has a total.
@@ -116,10 +221,9 @@ registered as (
 reported_places as (
     select distinct
         indicator_code,
-        partner_code,
+        unnest(reporting_partners) as partner_code,
         place_code
-    from contributions
-    where is_paired
+    from period_sums
 ),
 
 base_totals as (

@@ -5,8 +5,18 @@
 --   dropout     (A - B) / A below 0 (more finished than started)
 --   ratio_range a ratio indicator's numerator / denominator x factor above its valid maximum
 --               (for a percentage: numerator > denominator)
-with indicator_values as (
-    select * from {{ ref('indicator_values') }}
+-- A partner's flags follow from its own values and the rules: rebuilt for the partners whose
+-- records changed.
+{{ partner_incremental_config() }}
+
+with changed as (
+    {{ changed_partners() }}
+),
+
+indicator_values as (
+    select indicator_values.* exclude (partner_inputs)
+    from {{ ref('indicator_values') }} as indicator_values
+    inner join changed using (partner_key)
 ),
 
 indicators as (
@@ -43,7 +53,8 @@ totals as (
         disaggregation,
         sum(value) as value,
         any_value(submission_id) as submission_id,
-        min(file_name) as file_name
+        min(file_name) as file_name,
+        partner_key
     from indicator_values
     group by all
 ),
@@ -59,6 +70,7 @@ paired as (
         b.value as b_value,
         a.submission_id,
         a.file_name,
+        a.partner_key,
         a_indicator.short_name as a_name,
         b_indicator.short_name as b_name
     from declared
@@ -128,9 +140,14 @@ final as (
             else
                 a_name || ' (' || {{ format_number('a_value') }} || ') over ' || b_name || ' ('
                 || {{ format_number('b_value') }} || ')'
-        end || coalesce(' - ' || nullif(description, ''), '') as description
+        end || coalesce(' - ' || nullif(description, ''), '') as description,
+        partner_key
     from judged
     where flagged
 )
 
-select * from final
+select
+    final.*,
+    changed.partner_inputs
+from final
+inner join changed using (partner_key)

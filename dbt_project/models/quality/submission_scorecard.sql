@@ -14,8 +14,19 @@
 -- Also: zeros reported and values missing (reported in the previous period, not in this one)
 -- are counted apart - zero is not missing - and flags on superseded submissions that the
 -- current one no longer has are counted as resolved.
-with reports as (
+-- A partner's scorecard follows from its own records, the rules and the day it is judged on:
+-- rebuilt for the partners whose records changed, every partner when the day or the rules did.
+{{ keyed_incremental_config(
+    'partner_key', 'partner_inputs', 'scorecard_inputs',
+    "select partner_code from {{ ref('partner_period_reports') }}") }}
+
+with changed as (
+    {{ changed_scorecard_partners() }}
+),
+
+reports as (
     select * from {{ ref('partner_period_reports') }}
+    where partner_code in (select partner_key from changed)
 ),
 
 partners as (
@@ -32,6 +43,7 @@ outcomes as (
         {{ report_start_of('partners.report_grain', 'outcomes.period_start') }} as report_start
     from {{ ref('int_records_outcomes') }} as outcomes
     inner join partners using (partner_code)
+    where outcomes.partner_code in (select partner_key from changed)
 ),
 
 submissions as (
@@ -45,7 +57,9 @@ value_flags as (
                            "cast(value_flags.period || '-01' as date)") }} as report_start
     from {{ ref('value_flags') }} as value_flags
     inner join partners using (partner_code)
-    where value_flags.period not like '%-W%'
+    where
+        value_flags.period not like '%-W%'
+        and value_flags.partner_code in (select partner_key from changed)
     union all
     select
         value_flags.*,
@@ -53,7 +67,9 @@ value_flags as (
                            "strptime(value_flags.period || '-1', '%G-W%V-%u')") }} as report_start
     from {{ ref('value_flags') }} as value_flags
     inner join partners using (partner_code)
-    where value_flags.period like '%-W%'
+    where
+        value_flags.period like '%-W%'
+        and value_flags.partner_code in (select partner_key from changed)
 ),
 
 outcome_periods as (
@@ -147,6 +163,7 @@ partner_rows as (
             and rows.partner_code = speaking.partner_code
             and speaking.report_start
             = {{ report_start_of('partners.report_grain', 'rows.period_start') }}
+    where rows.partner_code in (select partner_key from changed)
 ),
 
 row_counts as (
@@ -255,6 +272,7 @@ unit_counts as (
         count(*) as units_expected,
         count(*) filter (where received) as units_reported
     from {{ ref('reporting_unit_reports') }}
+    where partner_code in (select partner_key from changed)
     group by all
 ),
 
@@ -323,6 +341,8 @@ parts as (
 final as (
     select
         parts.*,
+        parts.partner_code as partner_key,
+        changed.partner_inputs,
         case
             when not received then 0.0 else round(100 * (
                 initiative.weight_completeness * completeness
@@ -332,6 +352,7 @@ final as (
             ), 1)
         end as score
     from parts
+    inner join changed on parts.partner_code = changed.partner_key
     cross join initiative
 )
 

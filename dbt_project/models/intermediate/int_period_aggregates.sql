@@ -1,0 +1,47 @@
+-- Each indicator's units added up per period of the initiative's type (month or week), for
+-- every place and the whole area: the sums indicator_period_totals builds its totals from (a
+-- quarter or a year adds up its months' sums; a ratio divides the sums of its paired parts
+-- there). Only the units both parts of a ratio were accepted for are summed; the others are
+-- counted in parts_unpaired.
+-- A period's sums follow from its units alone: rebuilt for the periods whose units changed
+-- (period_inputs, a hash of the period's units and of the definitions), so one new file costs
+-- the periods it reports, not the history.
+{{ period_incremental_config() }}
+
+with changed as (
+    {{ changed_periods() }}
+),
+
+units as (
+    select units.*
+    from {{ ref('int_indicator_units') }} as units
+    inner join changed using (period_start)
+),
+
+by_place_and_area as (
+    {{ with_whole_area('units') }}
+),
+
+final as (
+    select
+        indicator_code,
+        period,
+        period_start,
+        total_place as place_code,
+        sum(value) filter (where is_paired) as value_sum,
+        sum(numerator_value) filter (where is_paired) as numerator_value,
+        sum(denominator_value) filter (where is_paired) as denominator_value,
+        count(*) filter (where is_paired) as values_counted,
+        count(*) filter (where not is_paired) as parts_unpaired,
+        count(distinct partner_code) filter (where is_paired) as partners_reporting,
+        list_sort(list(distinct partner_code) filter (where is_paired and partner_code is not null))
+            as reporting_partners
+    from by_place_and_area
+    group by indicator_code, period, period_start, total_place
+)
+
+select
+    final.*,
+    changed.period_inputs
+from final
+inner join changed using (period_start)
