@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import duckdb
@@ -192,21 +193,82 @@ def prepare_sources(paths: ProjectPaths, registry: Registry, submissions: list[S
 
 # --- publishing ------------------------------------------------------------------------------
 
-def publish(paths: ProjectPaths) -> dict[str, int]:
-    """Copy the marts and quality results into a new serving file and swap it in atomically."""
+# The columns saying what a keyed incremental model's rows were built from, and their key
+# (dbt_project/macros): rows of a key built from the same inputs are the same rows.
+INPUTS_COLUMNS = {"partner_inputs": "partner_key", "period_inputs": "period_start"}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str,
+             name: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "select column_name, data_type from information_schema.columns where table_catalog = ? "
+        "and table_schema = ? and table_name = ? order by ordinal_position",
+        [catalog, schema, name]).fetchall()
+
+
+def _sync_keyed_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, key: str,
+                      inputs: str) -> bool:
+    """Bring a published copy of a keyed table up to the warehouse's, key by key: drop the rows
+    of keys built from other inputs since, add the warehouse's rows of those keys (and of new
+    keys). Whether any row changed."""
+    pair = f"{key}::varchar || ':' || {inputs}::varchar"
+    table = f"{schema}.{name}"
+    con.execute(f"create or replace temporary table live as "
+                f"select distinct {pair} as pair from warehouse.{table}")
+    removed = con.execute(f"delete from {table} where {pair} not in "
+                          f"(select pair from live)").fetchall()[0][0]
+    added = con.execute(
+        f"insert into {table} select * from warehouse.{table} where {pair} not in "
+        f"(select distinct {pair} from {table})").fetchall()[0][0]
+    con.execute("drop table live")
+    return bool(removed or added)
+
+
+@dataclass
+class Published:
+    counts: dict[str, int]  # rows of each published table
+    copied: list[str]  # the tables copied whole
+    updated: list[str]  # the keyed tables whose changed keys were replaced
+
+
+def publish(paths: ProjectPaths) -> Published:
+    """Copy the marts and quality results into a new serving file and swap it in atomically.
+    The new file starts as a copy of the published one: in a keyed table (its rows carry what
+    they were built from) only the keys built from other inputs since are replaced; the small
+    unkeyed tables are copied whole (the cost follows what changed; the readers never see a
+    half-written file)."""
     temporary = paths.serving.with_name(paths.serving.name + ".building")
     temporary.unlink(missing_ok=True)
+    if paths.serving.exists():
+        shutil.copyfile(paths.serving, temporary)
     counts: dict[str, int] = {}
+    result = Published(counts, [], [])
     con = duckdb.connect(str(temporary))
     try:
         con.execute(f"attach '{paths.warehouse}' as warehouse (read_only)")
+        serving = con.execute("select current_database()").fetchone()[0]
+        published = set(con.execute(
+            "select table_schema, table_name from information_schema.tables where "
+            "table_catalog = ?", [serving]).fetchall())
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_catalog = 'warehouse' and table_schema in "
             f"({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) order by 1, 2").fetchall()
+        for schema, name in published - set(tables):
+            con.execute(f"drop table {schema}.{name}")
         for schema, name in tables:
             con.execute(f"create schema if not exists {schema}")
-            con.execute(f"create table {schema}.{name} as select * from warehouse.{schema}.{name}")
+            columns = _columns(con, "warehouse", schema, name)
+            keyed = [(key, inputs) for inputs, key in INPUTS_COLUMNS.items()
+                     if {key, inputs} <= {column for column, _ in columns}]
+            if keyed and (schema, name) in published and \
+                    _columns(con, serving, schema, name) == columns:
+                if _sync_keyed_table(con, schema, name, *keyed[0]):
+                    result.updated.append(f"{schema}.{name}")
+            else:
+                con.execute(f"create or replace table {schema}.{name} as "
+                            f"select * from warehouse.{schema}.{name}")
+                result.copied.append(f"{schema}.{name}")
             counts[f"{schema}.{name}"] = con.execute(
                 f"select count(*) from {schema}.{name}").fetchall()[0][0]
         # For the backbone's pipeline page only: what the reader said about each file it could
@@ -215,15 +277,16 @@ def publish(paths: ProjectPaths) -> dict[str, int]:
                        "'warehouse' and table_schema = 'landing' and table_name = 'submissions' "
                        "and column_name = 'detail'").fetchall()[0][0]:
             con.execute("create schema if not exists intake")
-            con.execute("create table intake.file_details as select submission_id, detail from "
-                        "warehouse.landing.submissions where detail is not null")
+            con.execute("create or replace table intake.file_details as select submission_id, "
+                        "detail from warehouse.landing.submissions where detail is not null")
             counts["intake.file_details"] = con.execute(
                 "select count(*) from intake.file_details").fetchall()[0][0]
-        con.execute("create table main.published as select ? as published_at, ? as tables",
-                    [datetime.now(UTC).isoformat(timespec="seconds"), json.dumps(counts)])
+        con.execute("create or replace table main.published as select ? as published_at, "
+                    "? as tables", [datetime.now(UTC).isoformat(timespec="seconds"),
+                                    json.dumps(counts)])
         con.execute("detach warehouse")
     finally:
         con.close()
     os.replace(temporary, paths.serving)
-    return counts
+    return result
 

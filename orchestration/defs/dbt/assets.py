@@ -1,6 +1,8 @@
 """The dbt project (staging -> intermediate -> marts) as Dagster assets; dbt tests as checks."""
 
+import importlib
 import os
+import threading
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -24,6 +26,10 @@ def harmonised_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     # (partial_parse.msgpack) and the next run re-parses only what changed, which saves a
     # full parse (several seconds) on every run. The run lock keeps runs from sharing it.
     target = paths.state_dir / "dbt" / "target"
+    # Great Expectations takes seconds to import: import it (for submission_expectations, next)
+    # while dbt works in its own process, not after.
+    threading.Thread(target=importlib.import_module, args=("expectations.validate",),
+                     name="import-checks", daemon=True).start()
     yield from dbt.cli(PRODUCTION_BUILD, context=context, target_path=target).stream()
 
 

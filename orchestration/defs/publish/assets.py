@@ -20,16 +20,21 @@ PUBLISHED_MODELS = sorted((key for key in harmonised_models.keys
     group_name="publish",
     deps=[submission_expectations, *PUBLISHED_MODELS],
     description="serving.duckdb: the marts and quality results, rebuilt under a temporary "
-                "name and swapped in with os.replace, so readers never see a half-written "
-                "state and never block the pipeline.",
+                "name (from a copy of the published file: in the keyed tables only the keys "
+                "built again are replaced) and swapped in with os.replace, so readers never "
+                "see a half-written state and never block the pipeline.",
 )
 def serving_snapshot(context: dg.AssetExecutionContext,
                      initiative: InitiativeResource) -> dg.MaterializeResult:
-    counts = publish(initiative.paths)
-    context.log.info(f"published {len(counts)} tables to {initiative.paths.serving}")
+    published = publish(initiative.paths)
+    context.log.info(f"published {len(published.counts)} tables to {initiative.paths.serving} "
+                     f"({len(published.copied)} copied whole, {len(published.updated)} updated "
+                     f"key by key, the others unchanged)")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(initiative.paths.serving)),
-        **{name: rows for name, rows in counts.items()},
+        "copied whole": ", ".join(published.copied),
+        "updated key by key": ", ".join(published.updated),
+        **{name: rows for name, rows in published.counts.items()},
     })
 
 
