@@ -176,32 +176,50 @@ judged as (
     cross join settings
 ),
 
-with_duplicates as (
+repeated_keys as (
     -- The same key twice in one file: the first row counts, later ones are quarantined, unless
-    -- the mapping says such rows add up (duplicate_keys: sum, e.g. one row per site).
+    -- the mapping says such rows add up (duplicate_keys: sum, e.g. one row per site). The keys
+    -- given more than once (accepted and quarantined values apart), each with its first row in
+    -- the file's order: a grouping, not a window over every judged record, which is the
+    -- slowest step of a full build.
     select
-        *,
-        first_value(row_number) over key_in_file as first_row,
-        row_number() over key_in_file as occurrence
+        submission_id,
+        indicator_code,
+        partner_code,
+        reporting_unit,
+        period,
+        place_code,
+        disaggregation,
+        problem is null as accepted,
+        arg_min(record_id, (sheet, row_number, column_name)) as first_record_id,
+        arg_min(row_number, (sheet, row_number, column_name)) as first_row
     from judged
-    window key_in_file as (
-        partition by submission_id, (problem is null), indicator_code, partner_code,
-            reporting_unit, period, place_code, disaggregation
-        order by sheet, row_number, column_name
-    )
+    group by all
+    having count(*) > 1
 ),
 
 final as (
     select
-        * exclude (problem, first_row, occurrence, duplicate_keys),
+        judged.* exclude (problem, duplicate_keys),
         coalesce(
-            problem,
-            case when occurrence > 1 and duplicate_keys = 'quarantine'
+            judged.problem,
+            case when repeated_keys.first_record_id <> judged.record_id
+                and judged.duplicate_keys = 'quarantine'
                 then 'the same indicator, place, period and breakdown is already reported in row '
-                    || first_row || ' of this file'
+                    || repeated_keys.first_row || ' of this file'
             end
         ) as quarantine_reason
-    from with_duplicates
+    from judged
+    left join repeated_keys
+        on
+            judged.submission_id = repeated_keys.submission_id
+            and judged.indicator_code is not distinct from repeated_keys.indicator_code
+            and judged.partner_code is not distinct from repeated_keys.partner_code
+            and judged.reporting_unit is not distinct from repeated_keys.reporting_unit
+            and judged.period is not distinct from repeated_keys.period
+            and judged.place_code is not distinct from repeated_keys.place_code
+            and judged.disaggregation is not distinct from repeated_keys.disaggregation
+            and (judged.problem is null) = repeated_keys.accepted
 )
 
 select * from final
