@@ -28,8 +28,39 @@ indicators as (
     select * from {{ ref('stg_registry__indicators') }}
 ),
 
+summed_mappings as (
+    select mapping_name from {{ ref('stg_registry__mappings') }}
+    where duplicate_keys = 'sum'
+),
+
 keyed as (
-    -- One value per key and submission (rows a mapping sums are added up first).
+    -- One value per key and submission. A mapping whose rows add up (duplicate_keys: sum) may
+    -- give a key several rows: added up here. Any other mapping gives a key one row (the later
+    -- ones are quarantined): taken as it is, not grouped (grouping every record was the
+    -- slowest step of this model).
+    select
+        outcome,
+        submission_id,
+        indicator_code,
+        partner_code,
+        reporting_unit,
+        period,
+        period_start,
+        {{ period_index('period_start') }} as period_index,
+        place_code,
+        disaggregation,
+        value,
+        record_id,
+        file_name,
+        sheet,
+        row_number,
+        column_name
+    from outcomes
+    where not exists (
+        select 1 from summed_mappings
+        where summed_mappings.mapping_name = outcomes.mapping_name
+    )
+    union all
     select
         outcome,
         submission_id,
@@ -48,6 +79,7 @@ keyed as (
         arg_min(row_number, record_id) as row_number,
         arg_min(column_name, record_id) as column_name
     from outcomes
+    where mapping_name in (select summed_mappings.mapping_name from summed_mappings)
     group by all
 ),
 
