@@ -56,10 +56,11 @@ keyed as (
         row_number,
         column_name
     from outcomes
-    where not exists (
-        select 1 from summed_mappings
-        where summed_mappings.mapping_name = outcomes.mapping_name
-    )
+    where
+        not exists (
+            select 1 from summed_mappings
+            where summed_mappings.mapping_name = outcomes.mapping_name
+        )
     union all
     select
         outcome,
