@@ -173,14 +173,21 @@ def _ensure_tables(con) -> None:
             scope varchar, submission_id varchar, fingerprint varchar, validated_at varchar)""")
 
 
+# What a value's validation depends on: the columns GX is given (_FRAME).
+_VALIDATED_COLUMNS = ["record_id", *KEY_COLUMNS, "duplicate_keys"]
+
+
 def _stale_submissions(con, scope: str, source: str, fingerprint: str) -> list[tuple]:
-    """Submissions whose values or suite changed since their last validation, with row counts."""
+    """Submissions whose values (any column GX is given: a codes change re-resolves a value's
+    indicator or place without changing the value) or suite changed since their last
+    validation, with row counts."""
+    # One string per value: hash(a, b) combines linearly, swaps between values would cancel out.
+    value_text = " || chr(31) || ".join(f"coalesce({c}::varchar, chr(0))"
+                                        for c in _VALIDATED_COLUMNS)
     return con.execute(f"""
         with current as (
             select submission_id,
-                -- one string per value: hash(a, b) combines linearly, swaps would cancel out
-                ? || ':' || cast(bit_xor(hash(record_id || ':' || coalesce(value::varchar, '')))
-                                 as varchar) as fingerprint,
+                ? || ':' || cast(bit_xor(hash({value_text})) as varchar) as fingerprint,
                 count(*) as row_count
             from ({source}) group by submission_id
         )
