@@ -28,14 +28,7 @@ final as (
         period,
         period_start,
         total_place as place_code,
-        sum(value) filter (where is_paired) as value_sum,
-        sum(numerator_value) filter (where is_paired) as numerator_value,
-        sum(denominator_value) filter (where is_paired) as denominator_value,
-        count(*) filter (where is_paired) as values_counted,
-        count(*) filter (where not is_paired) as parts_unpaired,
-        count(distinct partner_code) filter (where is_paired) as partners_reporting,
-        list_sort(list(distinct partner_code) filter (where is_paired and partner_code is not null))
-            as reporting_partners
+        {{ unit_sums() }}
     from by_place_and_area
     group by indicator_code, period, period_start, total_place
 )

@@ -118,15 +118,16 @@ latest_grains as (
         grain_period as period,
         grain_start as period_start,
         total_place as place_code,
-        sum(value) filter (where is_paired) as value_sum,
-        sum(numerator_value) filter (where is_paired) as numerator_value,
-        sum(denominator_value) filter (where is_paired) as denominator_value,
-        count(*) filter (where is_paired) as values_counted,
-        count(*) filter (where not is_paired) as parts_unpaired,
-        list_sort(list(distinct partner_code) filter (where is_paired and partner_code is not null))
-            as reporting_partners
+        {{ unit_sums() }}
     from latest_by_place_and_area
     group by indicator_code, period_type, grain_period, grain_start, total_place
+),
+
+coarser_totals as (
+    -- The same columns, in the same order, from both ways of adding up a coarser period.
+    select * from summed_grains
+    union all
+    select * from latest_grains
 ),
 
 all_grains as (
@@ -158,22 +159,7 @@ all_grains as (
         values_counted,
         parts_unpaired,
         reporting_partners
-    from summed_grains
-    union all
-    select
-        indicator_code,
-        period_type,
-        false as is_base,
-        period,
-        period_start,
-        place_code,
-        value_sum,
-        numerator_value,
-        denominator_value,
-        values_counted,
-        parts_unpaired,
-        reporting_partners
-    from latest_grains
+    from coarser_totals
 ),
 
 aggregated as (
