@@ -9,14 +9,19 @@ Two scopes, each validated per submission (small frames, never a whole warehouse
   be published. Blocking.
 
 Only submissions whose values (or the suite) changed since they were last validated are
-validated again. Results go to ``quality.expectation_results`` for the dashboard; GX's own
-validation results and Data Docs (HTML) go to the initiative's ``gx/`` folder.
+validated again, in pieces of up to CHUNK_ROWS values; many pieces (a full refresh) are
+validated in several processes at once (_Validations). Results go to
+``quality.expectation_results`` for the dashboard; GX's own validation results and Data Docs
+(HTML) go to the initiative's ``gx/`` folder.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -52,7 +57,10 @@ SCOPES = {
                                condition="r.outcome = 'current'"),
 }
 BLOCKING_SCOPES = {"published"}
-CHUNK_ROWS = 500_000  # values per validation: few GX runs, memory bounded
+CHUNK_ROWS = 500_000  # values per validation at most: few GX runs, memory bounded
+MIN_PIECE_ROWS = 50_000  # values per validation at least, when split between workers
+PARALLEL_FROM_VALUES = 200_000  # fewer values to validate: in this process (a fork costs more)
+WORKERS_ENV = "MURMURATION_GX_WORKERS"
 ROWS_TO_LOCATE = 20_000  # unexpected rows GX is asked to locate in one validation (see _validate)
 RESULT_SCHEMA = pa.schema([
     ("scope", pa.string()), ("submission_id", pa.string()), ("suite_name", pa.string()),
@@ -117,7 +125,10 @@ def _validation_definition(context, suite, scope: str):
         gx.ValidationDefinition(name=f"{SUITE_NAME}_{scope}", data=batch, suite=suite))
 
 
-def run_quality(paths: ProjectPaths, registry: Registry) -> QualityReport:
+def run_quality(paths: ProjectPaths, registry: Registry,
+                workers: int | None = None) -> QualityReport:
+    """Validate the submissions whose values or suite changed, in ``workers`` processes
+    (default: validation_workers())."""
     expectations = suite_expectations(registry)
     fingerprint = suite_fingerprint(expectations)
     context = open_context(paths)
@@ -126,20 +137,26 @@ def run_quality(paths: ProjectPaths, registry: Registry) -> QualityReport:
     began = datetime.now(UTC)
     with connect(paths) as con:
         _ensure_tables(con)
-        for scope, source in SCOPES.items():
-            stale = _stale_submissions(con, scope, source, fingerprint)
-            definition = _validation_definition(context, suite, scope)
-            report.validated[scope] = len(stale)
-            pending: dict[str, dict[str, dict]] = {}  # submission -> expectation -> result
-            for piece in _pieces(stale):
-                ids = sorted({submission_id for submission_id, _, _ in piece.parts})
-                frame = _frame(con, source, piece)
-                rows = _validate(definition, frame, scope, ids)
-                del frame  # a piece at a time: memory follows CHUNK_ROWS, not the file
+        stale = {scope: _stale_submissions(con, scope, source, fingerprint)
+                 for scope, source in SCOPES.items()}
+        definitions = {scope: _validation_definition(context, suite, scope) for scope in SCOPES}
+        report.validated = {scope: len(items) for scope, items in stale.items()}
+        values = sum(count for items in stale.values() for _, _, count in items)
+        workers = 1 if values < PARALLEL_FROM_VALUES else workers or validation_workers()
+        # Pieces small enough that every worker has one, and no larger than CHUNK_ROWS.
+        size = min(CHUNK_ROWS, max(MIN_PIECE_ROWS, -(-values // workers)))
+        work = [(scope, piece) for scope in SCOPES for piece in _pieces(stale[scope], size)]
+        pending: dict[str, dict[str, dict[str, dict]]] = {scope: {} for scope in SCOPES}
+        with _Validations(definitions, workers) as validations:
+            # Frames are read here (the one connection to the warehouse), a piece at a time:
+            # memory follows the piece size and the workers, not the file.
+            for scope, piece, rows in validations.run(
+                    work, lambda scope, piece: _frame(con, SCOPES[scope], piece)):
                 for row in rows:
-                    _merge(pending.setdefault(row["submission_id"], {}), row)
-                done = [item for item in stale if item[0] in piece.completes]
-                _write_results(con, scope, done, pending)
+                    _merge(pending[scope].setdefault(row["submission_id"], {}), row)
+                done = [item for item in stale[scope] if item[0] in piece.completes]
+                _write_results(con, scope, done, pending[scope])
+        for scope, source in SCOPES.items():
             # Submissions no longer holding values in this scope drop their old results.
             con.execute(f"delete from quality.expectation_results where scope = ? and "
                         f"submission_id not in (select submission_id from ({source}))", [scope])
@@ -208,20 +225,79 @@ class Piece:
     completes: set[str]
 
 
-def _pieces(stale: list[tuple]):
-    """Whole submissions up to CHUNK_ROWS values a piece; a larger submission in slices of
-    about CHUNK_ROWS values (a national export of millions of values is validated a slice at a
+def validation_workers() -> int:
+    """Processes validating at once: MURMURATION_GX_WORKERS, else the cores this process may
+    use (at most 4: each holds a piece's frame and GX's copies of it)."""
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+# The validation definitions by scope, for the forked workers (set before they fork).
+_DEFINITIONS: dict[str, object] = {}
+
+
+def _validate_piece(scope: str, frame: pd.DataFrame, piece: Piece) -> list[dict]:
+    ids = sorted({submission_id for submission_id, _, _ in piece.parts})
+    return _validate(_DEFINITIONS[scope], frame, scope, ids)
+
+
+class _Validations:
+    """GX runs of pieces, here or in ``workers`` forked processes, results in the pieces'
+    order. GX validates with pandas in one thread: two processes on two cores halve a full
+    refresh's validation. Workers are forked once GX and the definitions are loaded (nothing to
+    import again); they are given frames and never touch the warehouse, whose one connection
+    stays in this process."""
+
+    def __init__(self, definitions: dict, workers: int):
+        self.definitions, self.workers, self.pool = definitions, workers, None
+
+    def __enter__(self) -> _Validations:
+        _DEFINITIONS.clear()
+        _DEFINITIONS.update(self.definitions)
+        if self.workers > 1:
+            self.pool = ProcessPoolExecutor(self.workers,
+                                            mp_context=multiprocessing.get_context("fork"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        _DEFINITIONS.clear()
+
+    def run(self, work: list[tuple[str, Piece]], read):
+        if self.pool is None:
+            for scope, piece in work:
+                yield scope, piece, _validate_piece(scope, read(scope, piece), piece)
+            return
+        queue: deque = deque()
+        for scope, piece in work:
+            # One frame waiting beyond the one each worker validates: none idles.
+            queue.append((scope, piece, self.pool.submit(
+                _validate_piece, scope, read(scope, piece), piece)))
+            if len(queue) > self.workers:
+                scope_done, piece_done, future = queue.popleft()
+                yield scope_done, piece_done, future.result()
+        while queue:
+            scope_done, piece_done, future = queue.popleft()
+            yield scope_done, piece_done, future.result()
+
+
+def _pieces(stale: list[tuple], size: int = CHUNK_ROWS):
+    """Whole submissions up to ``size`` values a piece; a larger submission in slices of
+    about ``size`` values (a national export of millions of values is validated a slice at a
     time, its results added up). A slice holds every value of the keys it holds (slices are
     by a hash of the key), so a key reported twice is caught whichever slice it falls in."""
     group, rows = [], 0
     for submission_id, _, count in stale:
-        if count > CHUNK_ROWS:
-            slices = -(-count // CHUNK_ROWS)
+        if count > size:
+            slices = -(-count // size)
             for index in range(slices):
                 yield Piece([(submission_id, index, slices)],
                             {submission_id} if index == slices - 1 else set())
             continue
-        if group and rows + count > CHUNK_ROWS:
+        if group and rows + count > size:
             yield Piece(group, {part[0] for part in group})
             group, rows = [], 0
         group.append((submission_id, 0, 1))

@@ -1,4 +1,8 @@
-"""Time a command and the peak memory of every process it starts (Linux /proc sampling)."""
+"""Time a command and the peak memory of every process it starts (Linux /proc sampling).
+
+Memory is the proportional set size (PSS: a page shared by n processes counts 1/n in each), so
+the processes of one kind add up without counting twice what a forked worker shares with its
+parent; where /proc has no smaps_rollup, the resident set size."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ class Measurement:
     seconds: float
     returncode: int
     stdout: str
-    peak_mib: dict[str, float] = field(default_factory=dict)  # process name -> peak RSS
+    peak_mib: dict[str, float] = field(default_factory=dict)  # process name -> peak PSS
 
     @property
     def peak_total_mib(self) -> float:
@@ -36,24 +40,33 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_and_name(pid: int) -> tuple[str, float] | None:
+def _memory_kib(pid: int) -> int:
+    """The process's PSS in KiB (its RSS where the kernel gives no smaps_rollup)."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        field = "Pss:"
+    except FileNotFoundError:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        field = "VmRSS:"
+    return next((int(line.split()[1]) for line in lines if line.startswith(field)), 0)
+
+
+def _memory_and_name(pid: int) -> tuple[str, float] | None:
+    try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        mib = _memory_kib(pid) / 1024
     except OSError:
         return None
-    rss = next((int(line.split()[1]) for line in status.splitlines()
-                if line.startswith("VmRSS:")), 0) / 1024
     words = [w.decode(errors="replace") for w in cmdline if w]
     name = next((Path(w).name for w in words[1:3] if w.endswith(("dbt", "murmuration"))), None)
     if name is None and len(words) > 2 and words[1] == "-m":
         name = words[2]
-    return name or (Path(words[0]).name if words else "?"), rss
+    return name or (Path(words[0]).name if words else "?"), mib
 
 
 def run(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
         interval: float = 0.1) -> Measurement:
-    """Run ``command``; sample the RSS of it and its descendants every ``interval`` s and keep
+    """Run ``command``; sample the memory of it and its descendants every ``interval`` s, keep
     each process kind's peak (processes of the same name at the same moment add up)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env={**os.environ, **(env or {})}, cwd=cwd,
@@ -65,11 +78,11 @@ def run(command: list[str], env: dict[str, str] | None = None, cwd: Path | None 
         while not done.is_set():
             now: dict[str, float] = {}
             for pid in [process.pid, *_children(process.pid)]:
-                found = _rss_and_name(pid)
+                found = _memory_and_name(pid)
                 if found:
                     now[found[0]] = now.get(found[0], 0.0) + found[1]
-            for name, rss in now.items():
-                peaks[name] = max(peaks.get(name, 0.0), rss)
+            for name, mib in now.items():
+                peaks[name] = max(peaks.get(name, 0.0), mib)
             done.wait(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)

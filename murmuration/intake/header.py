@@ -5,6 +5,7 @@ Pure functions on the first rows of a sheet; the rows themselves stay in DuckDB.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -29,6 +30,12 @@ def is_hxl_row(cells: list[str | None]) -> bool:
     return bool(filled) and sum(hxl_parts(c) is not None for c in filled) * 2 >= len(filled)
 
 
+@functools.lru_cache(maxsize=4096)
+def _normalised_option(option: str) -> str:
+    """A mapping's column name as header texts are compared (the same few for every file)."""
+    return normalise(option)
+
+
 @dataclass
 class Header:
     sheet: str
@@ -39,14 +46,18 @@ class Header:
     names: dict[str, int] = field(default_factory=dict)  # normalised header text -> position
     hxl: list[tuple[int, tuple[str, frozenset[str]]]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # Each header text normalised once (matching asks for every column of every option).
+        self._keys = [normalise(text) if text.strip() else None for text in self.texts]
+
     def matches(self, option: str) -> list[int]:
         """Every position a header text or an HXL pattern matches, left to right."""
         pattern = hxl_parts(option) if option.strip().startswith("#") else None
         if pattern is not None:
             return [position for position, (tag, attributes) in self.hxl
                     if tag == pattern[0] and pattern[1] <= attributes]
-        return [position for position, text in enumerate(self.texts, start=1)
-                if text.strip() and normalise(text) == normalise(option)]
+        key = _normalised_option(option)
+        return [position for position, found in enumerate(self._keys, start=1) if found == key]
 
     def matches_any(self, reference: ColumnRef | None) -> list[int]:
         """Every position any alternative of ``reference`` matches."""

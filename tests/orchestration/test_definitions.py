@@ -173,3 +173,24 @@ def test_inbox_sensor_runs_only_the_folder_with_a_new_file(sample_run, tmp_path)
     assert request.run_key.startswith("housing_trust:")
     [add] = second.dynamic_partitions_requests
     assert add.partition_keys == ["housing_trust"]
+
+
+def test_a_dbt_process_the_step_stopped_reading_is_ended_and_frees_the_warehouse(tmp_path):
+    """When reading dbt's events failed (a test the loaded manifest did not know: the project
+    was edited during a run), dagster-dbt left dbt running and holding the warehouse; the run's
+    summary then failed with a traceback: 'Could not set lock on file'."""
+    from orchestration.defs.dbt.assets import stop
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+        "con.execute('create table t as select 1 as x'); print('ready', flush=True); "
+        "time.sleep(120)"), str(warehouse)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "ready"
+    with pytest.raises(duckdb.IOException, match="lock"):
+        duckdb.connect(str(warehouse), read_only=True)
+    stop(holder, grace_seconds=10)
+    assert holder.returncode is not None
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("select x from t").fetchall() == [(1,)]
+    con.close()

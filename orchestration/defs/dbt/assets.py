@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import subprocess
 import threading
 
 import dagster as dg
@@ -30,7 +31,25 @@ def harmonised_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     # while dbt works in its own process, not after.
     threading.Thread(target=importlib.import_module, args=("expectations.validate",),
                      name="import-checks", daemon=True).start()
-    yield from dbt.cli(PRODUCTION_BUILD, context=context, target_path=target).stream()
+    invocation = dbt.cli(PRODUCTION_BUILD, context=context, target_path=target)
+    try:
+        yield from invocation.stream()
+    finally:
+        stop(invocation.process)
+
+
+def stop(process: subprocess.Popen, grace_seconds: float = 30) -> None:
+    """End dbt if the step ends before it does: when reading its events fails (a test the
+    loaded manifest does not know, the project edited during a run), dagster-dbt leaves dbt
+    running, holding the warehouse, and the run's summary could not open it."""
+    if process.poll() is not None:
+        return
+    process.terminate()  # DuckDB rolls back the model being built
+    try:
+        process.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 defs = dg.Definitions(assets=[harmonised_models])

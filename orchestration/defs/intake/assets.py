@@ -21,6 +21,9 @@ inbox_folders = dg.DynamicPartitionsDefinition(name="inbox_folders")
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 
+LISTED_FILES = 20  # landed files named in the run's log
+
+
 @dg.asset(group_name="intake", partitions_def=inbox_folders,
           backfill_policy=dg.BackfillPolicy.single_run(),
           description="Every inbox file kept byte for byte (by content hash) and its cells "
@@ -30,10 +33,15 @@ def received_submissions(context: dg.AssetExecutionContext,
     registry = initiative.registry()
     folders = set(context.partition_keys)
     report = land_inbox(initiative.paths, registry, folders=folders)
+    landed = [s for s in report.new if s.status == "landed"]
+    if landed:
+        # One line, not one per file: each log line is a Dagster event (a write to its event
+        # log), seconds for thousands of files. Every file is in marts.submissions.
+        shown = ", ".join(f"{s.location} ({s.rows_read} rows)" for s in landed[:LISTED_FILES])
+        more = len(landed) - LISTED_FILES
+        context.log.debug(f"landed {shown}" + (f" and {more} more" if more > 0 else ""))
     for submission in report.new:
-        if submission.status == "landed":
-            context.log.debug(f"{submission.location}: {submission.rows_read} rows")
-        else:
+        if submission.status != "landed":
             context.log.warning(f"{submission.location}: {submission.status} - "
                                 f"{submission.message}")
     for location in report.waiting:
