@@ -98,10 +98,12 @@ def submissions_table(paths: ProjectPaths, submissions: list[Submission]) -> pa.
 PER_MAPPING_TABLES = ("mappings", "code_lookup", "combo_lookup", "unit_factors")
 
 
-def definitions_fingerprint(registry: Registry, tables: dict[str, pa.Table]) -> str:
+def definitions_fingerprint(registry: Registry, tables: dict[str, pa.Table], sql: str) -> str:
     """Changes whenever the registry, the rows every mapping shares or the dbt project's SQL
-    change: the incremental models rebuild every submission then (int_records_*,
-    stg_landing__records). A mapping's own rows are in ``mapping_fingerprints``."""
+    (``sql``: sql_fingerprint()) change: the incremental models that resolve and judge
+    records rebuild every submission then (int_records_*). A mapping's own rows are in
+    ``mapping_fingerprints``; stg_landing__records follows the landed records and the SQL
+    only."""
     digest = hashlib.sha256()
     digest.update(registry.initiative.model_dump_json().encode())
     for name in sorted(tables):
@@ -110,6 +112,14 @@ def definitions_fingerprint(registry: Registry, tables: dict[str, pa.Table]) -> 
             rows = [row for row in rows if row["mapping_name"] == "*"]
         digest.update(name.encode())
         digest.update(json.dumps(rows, sort_keys=True, default=str).encode())
+    digest.update(sql.encode())  # sql_fingerprint()
+    return digest.hexdigest()[:16]
+
+
+def sql_fingerprint() -> str:
+    """Changes whenever the dbt project's SQL (models, macros, tests, settings) changes: what
+    stg_landing__records is built from besides a submission's landed records."""
+    digest = hashlib.sha256()
     for path in sorted(DBT_PROJECT_DIR.glob("**/*")):
         if path.suffix in {".sql", ".yml"} and "target" not in path.parts and \
                 "logs" not in path.parts:
@@ -139,7 +149,8 @@ def prepare_sources(paths: ProjectPaths, registry: Registry, submissions: list[S
     ``judged_at`` (default: ``as_of()``). Returns row counts."""
     paths.ensure()
     tables = registry_tables(registry)
-    shared = definitions_fingerprint(registry, tables)
+    sql = sql_fingerprint()
+    shared = definitions_fingerprint(registry, tables, sql)
     per_mapping = mapping_fingerprints(tables)
     mappings = tables["mappings"]
     tables["mappings"] = mappings.append_column("definitions_fingerprint", pa.array(
@@ -162,14 +173,15 @@ def prepare_sources(paths: ProjectPaths, registry: Registry, submissions: list[S
             "cast(? as date) as reporting_start, cast(? as timestamptz) as as_of, "
             "? as completeness_target, ? as timeliness_target, ? as weight_completeness, "
             "? as weight_timeliness, ? as weight_validity, ? as weight_plausibility, "
-            "? as definitions_fingerprint, ? as small_cells_min_contributors, "
+            "? as definitions_fingerprint, ? as sql_fingerprint, "
+            "? as small_cells_min_contributors, "
             "? as small_cells_roles, ? as cell_chars_in_messages, ? as scorecard_reports",
             [initiative.name, " ".join(initiative.description.split()),
              initiative.period_type.value, initiative.overlap_rule.value,
              period_start(initiative.reporting_start) if initiative.reporting_start else None,
              _aware(judged_at or as_of()).isoformat(), card.completeness_target, card.timeliness_target,
              card.weights["completeness"], card.weights["timeliness"], card.weights["validity"],
-             card.weights["plausibility"], shared,
+             card.weights["plausibility"], shared, sql,
              initiative.small_cells.min_contributors, ",".join(initiative.small_cells.roles),
              initiative.limits.cell_chars_in_messages, card.recent_reports])
         submission_table = submissions_table(paths, submissions)

@@ -1,14 +1,16 @@
 {#- The rows of ``inputs`` (a key and its fingerprint) that this model has not been built from
     yet: every row on its first or a full build. What each key was built from is recorded after
-    each build (record_built_inputs); a table built before that was recorded is compared by its
-    own rows' fingerprint column, if it has one. -#}
+    each build (record_built_inputs); a table built before that was recorded (or recorded under
+    another fingerprint) is compared by its own rows' fingerprint column, if it has one. -#}
 {% macro not_yet_built(inputs, key, fingerprint) -%}
     {%- set recorded = false -%}
     {%- if this is not none and is_incremental() -%}
         {%- set state = built_inputs_relation() -%}
-        {%- set recorded = adapter.get_relation(
-            database=state.database, schema=state.schema, identifier=state.identifier)
-            is not none -%}
+        {%- set found = adapter.get_relation(
+            database=state.database, schema=state.schema, identifier=state.identifier) -%}
+        {#- Recorded under another fingerprint (the model's key changed): not recorded. -#}
+        {%- set recorded = found is not none and fingerprint in (
+            adapter.get_columns_in_relation(found) | map(attribute='name') | list) -%}
     {%- endif %}
     {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | list
         if this is not none and is_incremental() and not recorded else [] -%}

@@ -56,7 +56,7 @@ resolved as (
     select
         records.record_id,
         records.submission_id,
-        records.build_fingerprint,
+        submissions.build_fingerprint,
         records.mapping_name,
         records.sheet,
         records.row_number,

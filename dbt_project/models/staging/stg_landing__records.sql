@@ -1,15 +1,14 @@
 -- Stored, not a view: read once from the landed Parquet files, then used by several models;
--- incremental by submission (only new or re-mapped submissions are read again).
-{{ submission_incremental_config() }}
+-- incremental by submission (only new or re-mapped submissions are read again: a change to
+-- the registry or to a mapping's codes is resolved downstream, from these same rows).
+{{ landed_incremental_config() }}
 
 with changed as (
-    {{ changed_submissions() }}  -- on a first or full build: every submission
+    {{ changed_landings() }}  -- on a first or full build: every submission
 ),
 
 source as (
-    select
-        records.*,
-        changed.build_fingerprint
+    select records.*
     from {{ source('landing', 'records') }} as records
     inner join changed using (submission_id)
 ),
@@ -43,7 +42,6 @@ renamed as (
         submission_id || '/' || coalesce(sheet, '') || '/' || row_number || '/'
         || coalesce(column_name, '') as record_id,
         source.submission_id,
-        source.build_fingerprint,
         source.mapping_name,
         source.sheet,
         source.row_number,

@@ -45,6 +45,11 @@ renamed as (
         || initiative.definitions_fingerprint || ':'
         || coalesce(mappings.definitions_fingerprint, '-')
             as build_fingerprint,
+        -- What stg_landing__records is built from: the submission's landed records and the
+        -- project's SQL (a change to a mapping's codes or to the registry does not read them
+        -- again).
+        coalesce(source.extraction_fingerprint, '-') || ':' || initiative.sql_fingerprint
+            as records_fingerprint,
         unused_columns,
         coalesce(unused_column_count, 0) as unused_column_count,
         missing_value_columns
