@@ -16,7 +16,7 @@ For each size it generates the initiative (app/benchmark/generate.py), then time
 
 It prints a table (seconds, ratio to the floor, values per second, peak memory of each process,
 the share of the run spent on checks) and writes it as JSON (``--json``, default
-benchmark-results.json).
+benchmark-results.json), with each run's step timings.
 """
 
 from __future__ import annotations
@@ -48,15 +48,21 @@ def murmuration_run(project: Path) -> Measurement:
                env={**OFFLINE, AS_OF_ENV: AS_OF})
 
 
-def check_share(project: Path, stdout: str, seconds: float) -> float | None:
-    """The share of the run spent on checks: Great Expectations plus the dbt tests and quality
-    models (their share of dbt's node time applied to dbt's wall time)."""
+def step_seconds(stdout: str) -> dict[str, float]:
+    """Each pipeline step's seconds, from the run's progress lines ("ok <step> (<s> s)")."""
     steps = {}
     for line in stdout.splitlines():
         line = line.strip()
         if line.startswith("ok ") and line.endswith(" s)"):
             name, _, rest = line[3:].partition(" (")
             steps[name] = float(rest.rstrip(" s)"))
+    return steps
+
+
+def check_share(project: Path, stdout: str, seconds: float) -> float | None:
+    """The share of the run spent on checks: Great Expectations plus the dbt tests and quality
+    models (their share of dbt's node time applied to dbt's wall time)."""
+    steps = step_seconds(stdout)
     results = sorted((project / ".murmuration" / "dbt").glob("*/run_results.json"),
                      key=lambda p: p.stat().st_mtime)
     if not results or "harmonised_models" not in steps:
@@ -96,6 +102,8 @@ def bench(size: Size, root: Path) -> list[dict]:
                          if v >= 20},
             "check_share": (round(share, 3) if with_checks and (share := check_share(
                 project, measurement.stdout, measurement.seconds)) is not None else None),
+            # Where the time went: each step's seconds (the rest is start-up and Dagster's).
+            "steps": step_seconds(measurement.stdout),
         }
         rows.append(row)
         print(f"[{size.name}] {scenario}: {row['seconds']} s", flush=True)
