@@ -15,7 +15,8 @@
         pre_hook="{{ delete_rows_to_rebuild('" ~ key ~ "', " ~ changed ~ ") }}",
         post_hook=[
             "delete from {{ this }} where " ~ key ~ " is null or " ~ key ~ " not in (" ~ kept ~ ")",
-            "create schema if not exists {{ built_inputs_relation().without_identifier() }}",
+            "create schema if not exists {{ built_inputs_relation('" ~ fingerprint
+                ~ "').without_identifier() }}",
             "{{ record_built_inputs(" ~ inputs ~ "(), '" ~ key ~ "', '" ~ fingerprint ~ "') }}"]
     ) }}
 {%- endmacro %}

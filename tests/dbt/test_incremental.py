@@ -113,7 +113,7 @@ def assert_every_key_recorded_as_built(paths: ProjectPaths) -> None:
     try:
         assert con.execute("select count(*) from quality.relation_flags").fetchall() == [(0,)]
         for model, (key, fingerprint, inputs) in KEYED_MODELS.items():
-            state = "incremental_state." + model.replace(".", "__")
+            state = f"incremental_state.{model.replace('.', '__')}__{fingerprint}"
             not_recorded = con.execute(
                 f"select count(*) from {inputs} as inputs where not exists (select 1 from "
                 f"{state} as built where built.{key} = inputs.{key} and "
@@ -139,8 +139,9 @@ def staged_inputs(paths: ProjectPaths) -> dict[str, str]:
     """Per submission, what stg_landing__records was last built from."""
     con = duckdb.connect(str(paths.warehouse), read_only=True)
     try:
-        return dict(con.execute("select submission_id, records_fingerprint from "
-                                "incremental_state.staging__stg_landing__records").fetchall())
+        return dict(con.execute(
+            "select submission_id, records_fingerprint from incremental_state."
+            "staging__stg_landing__records__records_fingerprint").fetchall())
     finally:
         con.close()
 
