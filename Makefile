@@ -15,9 +15,12 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# The locked environment (uv.lock), bytecode compiled (see pyproject: importing GX is 3x faster).
+# The locked environment (uv.lock), bytecode compiled (see pyproject: importing GX is 3x faster),
+# and the dbt project parsed once (its manifest tells Dagster the dbt assets; the first run would
+# otherwise parse it, several seconds; it is parsed again whenever the project changes).
 install: $(UV)
 	$(UV) sync --frozen --quiet
+	$(VENV)/bin/python -c "from murmuration.environment import ensure_dbt_manifest as m; m()"
 
 demo: install
 	$(VENV)/bin/murmuration demo
