@@ -10,6 +10,7 @@ from pathlib import Path
 
 from murmuration.environment import ensure_dbt_manifest, prepare_environment
 from murmuration.paths import ProjectPaths
+from murmuration.processes import sigterm_kept
 from murmuration.runlock import RunLock
 
 # Landing statuses of files that are not submissions at all (lock files, thumbnails): set aside
@@ -85,8 +86,9 @@ def _run(paths: ProjectPaths, progress: bool) -> PipelineResult:
             job, tags = defs.resolve_job_def(PIPELINE_JOB), all_folders_tags(ordered)
         else:
             job, tags = defs.resolve_job_def(HARMONISE_JOB), {}
-        result = job.execute_in_process(instance=instance, run_config=run_config, tags=tags,
-                                        raise_on_error=False)
+        with sigterm_kept():  # Dagster would leave it ignored when SIGINT is (murmuration/processes.py)
+            result = job.execute_in_process(instance=instance, run_config=run_config, tags=tags,
+                                            raise_on_error=False)
     failed_checks = [
         CheckFailure(asset=e.asset_key.to_user_string(), check=e.check_name,
                      severity=e.severity.value, blocking=(e.asset_key, e.check_name) in blocking)

@@ -11,6 +11,7 @@ from dash import Dash, dcc, html
 
 from dashboards import auth, queries
 from murmuration.paths import feedback_dir_beside
+from murmuration.processes import stoppable
 
 HERE = Path(__file__).parent
 PARTNER_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -98,6 +99,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8050)
     args = parser.parse_args()
+    stoppable()  # started in the background, it may have inherited SIGTERM ignored
     from waitress import serve
 
     serve(create_app().server, host=args.host, port=args.port, threads=8,

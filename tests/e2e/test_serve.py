@@ -70,3 +70,28 @@ def test_serve_starts_both_uis_and_stops_cleanly_on_ctrl_c(sample_run, sample_us
     for port in (dashboard, dagster):
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3)
+
+
+def test_a_dashboard_server_started_with_sigterm_ignored_still_stops_on_sigterm(tmp_path):
+    """Started by a process whose SIGTERM was ignored (after a Dagster run in process, from a
+    shell that started it in the background), the dashboard server inherited SIGTERM ignored:
+    four test servers could not be stopped ('timed out after 20 seconds') and lived on."""
+    from murmuration.paths import SAMPLE_PROJECT_DIR
+    from tests.e2e.conftest import wait_for
+
+    port = free_port()
+    env = {**os.environ, **OFFLINE, "MURMURATION_PROJECT_DIR": str(SAMPLE_PROJECT_DIR),
+           "MURMURATION_STATE_DIR": str(tmp_path / "state")}
+    env.pop("MURMURATION_SERVING", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dashboards.app", "--port", str(port)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
+    try:
+        wait_for(f"http://127.0.0.1:{port}/login")
+        server.terminate()
+        assert server.wait(timeout=15) == -signal.SIGTERM
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
