@@ -7,7 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from murmuration.paths import DBT_PROJECT_DIR, PROJECT_ENV, STATE_ENV, ProjectPaths
+from murmuration.paths import (
+    DBT_PROJECT_DIR,
+    PROJECT_ENV,
+    STATE_ENV,
+    ProjectPaths,
+    dbt_project_files,
+)
 
 DAGSTER_YAML = """\
 # Written by murmuration: no telemetry (no network at run time), one run at a time (DuckDB
@@ -79,10 +85,7 @@ def ensure_dbt_manifest() -> Path:
     initiative (sources live in the warehouse, not in paths).
     """
     manifest = manifest_path()
-    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.is_file()
-               and p.suffix in {".sql", ".yml", ".yaml"} and "target" not in p.parts
-               and "logs" not in p.parts]
-    newest = max((p.stat().st_mtime for p in sources), default=0)
+    newest = max((p.stat().st_mtime for p in dbt_project_files()), default=0)
     if manifest.exists() and manifest.stat().st_mtime >= newest:
         return manifest
     environment = {**os.environ, **OFFLINE}

@@ -15,6 +15,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PROJECT_DIR = REPO_ROOT / "data" / "sample"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
+
+def dbt_project_files() -> list[Path]:
+    """The dbt project's own files (SQL, YAML), in a stable order: what its manifest is parsed
+    from and what the incremental models' sql_fingerprint hashes (not target/ or logs/)."""
+    return sorted(p for p in DBT_PROJECT_DIR.rglob("*") if p.is_file()
+                  and p.suffix in {".sql", ".yml", ".yaml"}
+                  and not {"target", "logs"} & set(p.relative_to(DBT_PROJECT_DIR).parts))
+
 PROJECT_ENV = "MURMURATION_PROJECT_DIR"
 STATE_ENV = "MURMURATION_STATE_DIR"
 SCHEDULE_ENV = "MURMURATION_SCHEDULE"

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from murmuration.intake.extract import RECORD_SCHEMA, load_extraction, records_files
 from murmuration.intake.landing import Submission
-from murmuration.paths import AS_OF_ENV, DBT_PROJECT_DIR, ProjectPaths
+from murmuration.paths import AS_OF_ENV, DBT_PROJECT_DIR, ProjectPaths, dbt_project_files
 from murmuration.registry import Registry
 from murmuration.registry.models import period_start
 from murmuration.registry.tables import registry_tables
@@ -120,11 +120,9 @@ def sql_fingerprint() -> str:
     """Changes whenever the dbt project's SQL (models, macros, tests, settings) changes: what
     stg_landing__records is built from besides a submission's landed records."""
     digest = hashlib.sha256()
-    for path in sorted(DBT_PROJECT_DIR.glob("**/*")):
-        if path.suffix in {".sql", ".yml"} and "target" not in path.parts and \
-                "logs" not in path.parts:
-            digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
-            digest.update(path.read_bytes())
+    for path in dbt_project_files():
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -43,7 +43,6 @@ class Header:
     data_after: int  # the last structural row (the header, or the HXL row under it)
     texts: list[str]
     tags: list[str] = field(default_factory=list)
-    names: dict[str, int] = field(default_factory=dict)  # normalised header text -> position
     hxl: list[tuple[int, tuple[str, frozenset[str]]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -94,10 +93,6 @@ class Header:
 
 def build_header(sheet: str, row_number: int, cells: list, next_cells: list | None) -> Header:
     texts = [str(c) if c is not None else "" for c in cells]
-    names: dict[str, int] = {}
-    for position, text in enumerate(texts, start=1):
-        if text.strip():
-            names.setdefault(normalise(text), position)
     tags: list[str] = []
     data_after = row_number
     if next_cells is not None and is_hxl_row(next_cells):
@@ -105,7 +100,7 @@ def build_header(sheet: str, row_number: int, cells: list, next_cells: list | No
         data_after = row_number + 1
     hxl = [(position, parts) for position, text in enumerate(tags, start=1)
            if (parts := hxl_parts(text)) is not None]
-    return Header(sheet, row_number, data_after, texts, tags, names, hxl)
+    return Header(sheet, row_number, data_after, texts, tags, hxl)
 
 
 def required_references(mapping: Mapping) -> dict[str, ColumnRef]:
