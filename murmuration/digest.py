@@ -101,6 +101,7 @@ SNAPSHOT_QUERIES = {
     "partners": "select partner_code, partner_name from marts.partners",
     "places": "select place_code, place_name, display_order from marts.places",
 }
+LAZY_TABLES = {"contributions"}
 META_QUERY = """
     select p.published_at, i.initiative_name, i.period_type, i.as_of::varchar as as_of
     from main.published p, marts.initiative i"""
@@ -118,10 +119,15 @@ class Snapshot:
     initiative_name: str
     period_type: str
     as_of: str
-    tables: dict[str, pd.DataFrame] = field(repr=False)
+    # A kept snapshot's large tables stay in their Parquet file until a whole one is asked for
+    # (LAZY_TABLES): the digest reads only the contributions of the totals that changed.
+    tables: dict[str, pd.DataFrame | Path] = field(repr=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        return self.tables[name]
+        table = self.tables[name]
+        if isinstance(table, Path):
+            table = self.tables[name] = pd.read_parquet(table)
+        return table
 
     @property
     def key(self) -> str:
@@ -218,9 +224,13 @@ def load_snapshot(state_dir: Path, key: str) -> Snapshot | None:
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         tables = {name: pd.read_parquet(folder / f"{name}.parquet")
-                  for name in SNAPSHOT_QUERIES}
+                  for name in SNAPSHOT_QUERIES if name not in LAZY_TABLES}
     except (OSError, ValueError):
         return None
+    for name in LAZY_TABLES:
+        tables[name] = folder / f"{name}.parquet"
+        if not tables[name].is_file():
+            return None
     return Snapshot(tables=tables, **meta)
 
 
@@ -314,13 +324,24 @@ def _contributions(snapshot: Snapshot, wanted: set[tuple]) -> dict[tuple, dict[s
     if not wanted:
         return found
     keys = pd.DataFrame(sorted(wanted), columns=["indicator_code", "period", "place_code"])
-    frame = snapshot["contributions"]
-    for column in keys.columns:  # the same types on both sides of the join
-        keys[column] = keys[column].astype(frame[column].dtype)
-    for row in frame.merge(keys, on=list(keys.columns)).itertuples(index=False):
-        found.setdefault((row.indicator_code, row.period, row.place_code), {})[
-            row.partner_code] = (int(row.values_counted), round(float(row.value_sum), 9),
-                                 row.submissions)
+    kept = snapshot.tables["contributions"]
+    columns = ["indicator_code", "period", "place_code", "partner_code", "values_counted",
+               "value_sum", "submissions"]
+    if isinstance(kept, Path):  # millions of rows at national scale: only the wanted ones read
+        con = duckdb.connect()
+        try:
+            con.register("wanted", keys)
+            rows = con.execute(f"select {', '.join(f'c.{c}' for c in columns)} from "
+                               "read_parquet(?) as c inner join wanted using "
+                               "(indicator_code, period, place_code)", [str(kept)]).fetchall()
+        finally:
+            con.close()
+    else:
+        rows = kept.merge(keys.astype({c: kept[c].dtype for c in keys.columns}),
+                          on=list(keys.columns))[columns].itertuples(index=False, name=None)
+    for code, period, place, partner, counted, total, submissions in rows:
+        found.setdefault((code, period, place), {})[partner] = (
+            int(counted), round(float(total), 9), submissions)
     return found
 
 
@@ -429,7 +450,13 @@ def _totals_changed(names: _Names, previous: Snapshot, current: Snapshot,
     keys = ["indicator_code", "place_code", "period"]
     merged = new_totals.merge(old_totals, on=keys, how="left", suffixes=("", "_was"),
                               indicator=True)
-    revised = [row for row in _records(merged[merged["_merge"] == "both"])
+    both = merged[merged["_merge"] == "both"]
+    # Equal values are the same; only the others are compared with the tolerance (as records:
+    # every total of a national initiative as a dict was seconds a run).
+    differing = (both["value"] != both["value_was"]) | \
+        (both["value"].isna() != both["value_was"].isna())
+    differing = differing.fillna(True).astype(bool)  # pandas' NA compares as NA
+    revised = [row for row in _records(both[differing])
                if not _same(row["value"], row["value_was"])]
     # Who contributed, read only for the revised totals (all contributions are millions of
     # rows at national scale: a dict of every one took a minute and gigabytes).

@@ -62,10 +62,15 @@ def test_incremental_builds_of_a_generated_initiative_equal_a_full_refresh(tmp_p
     document["codes"] = {"place": {"PLACE 3": "p0004"}}
     mapping.write_text(yaml.safe_dump(document, sort_keys=False))
     assert extract_pending(paths, load_registry(paths), load_submissions(paths)) == []
+    validate(paths)
     build_outside_dagster(paths, as_of)
     after = build_fingerprints(paths)
     assert {mapping for submission, (mapping, built) in after.items()
             if before[submission][1] != built} == {"long_csv"}
+    # Great Expectations validates again exactly the submissions dbt rebuilt (their values
+    # name other places now), as the submissions they are ("submission" scope).
+    assert validate(paths)["submission"] == {
+        submission for submission, (mapping, _) in after.items() if mapping == "long_csv"}
     # ... and their landed records are not staged again (stg_landing__records was rebuilt for
     # every submission of the mapping, 4 M records at the benchmark's size M).
     assert staged_inputs(paths) == staged
@@ -75,7 +80,50 @@ def test_incremental_builds_of_a_generated_initiative_equal_a_full_refresh(tmp_p
     remapped = extract_pending(paths, load_registry(paths), load_submissions(paths))
     assert 0 < len(remapped) < len(load_submissions(paths))
     build_outside_dagster(paths, as_of)
-    assert_same(paths, fresh_build_of(paths, tmp_path / "fresh", as_of))
+    validate(paths)
+    fresh = fresh_build_of(paths, tmp_path / "fresh", as_of)
+    assert_same(paths, fresh)
+    # ... and the results of validating only what changed, run after run, are a fresh
+    # validation's.
+    validate(fresh)
+    assert expectation_results(paths) == expectation_results(fresh)
+
+
+def validate(paths: ProjectPaths) -> dict[str, set[str]]:
+    """Great Expectations on what changed since the last validation: the submissions validated,
+    by scope."""
+    from expectations.validate import run_quality
+    from murmuration.registry import load_registry
+
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        before = set(con.execute("select scope, submission_id, fingerprint from "
+                                 "quality.validated_submissions").fetchall()) \
+            if con.execute("select count(*) from information_schema.tables where table_schema = "
+                           "'quality' and table_name = 'validated_submissions'").fetchall()[0][0] \
+            else set()
+    finally:
+        con.close()
+    run_quality(paths, load_registry(paths), workers=1)
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        after = set(con.execute("select scope, submission_id, fingerprint from "
+                                "quality.validated_submissions").fetchall())
+    finally:
+        con.close()
+    validated: dict[str, set[str]] = {"submission": set(), "published": set()}
+    for scope, submission, _ in after - before:
+        validated[scope].add(submission)
+    return validated
+
+
+def expectation_results(paths: ProjectPaths) -> list[tuple]:
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        return con.execute("select * exclude (validated_at, expectation_id) from "
+                           "quality.expectation_results order by all").fetchall()
+    finally:
+        con.close()
 
 
 KEYED_MODELS = {

@@ -12,10 +12,13 @@ from murmuration.paths import ProjectPaths
 from murmuration.registry import load_registry
 
 
-def test_a_value_resolved_to_another_indicator_is_validated_again(sample_run, tmp_path):
+def test_a_submission_rebuilt_from_other_inputs_is_validated_again(sample_run, tmp_path):
     """A codes change re-resolves a value's indicator without changing the value: its
     submission was not validated again (only record ids and values were compared), so its
-    results told of the old indicator's definition."""
+    results told of the old indicator's definition. What a submission's values are built from is
+    the model's incremental fingerprint (dbt rebuilds the submission when it changes): a
+    submission is validated again when it changed, and only then (the end-to-end case, a real
+    codes change, is in tests/dbt/test_incremental.py)."""
     from expectations.validate import run_quality
 
     assert sample_run.returncode in PUBLISHED, sample_run.stdout[-2000:]
@@ -29,7 +32,9 @@ def test_a_value_resolved_to_another_indicator_is_validated_again(sample_run, tm
     [(submission_id,)] = con.execute(
         "select min(submission_id) from intermediate.int_records_validated "
         "where extract_problem is null and not is_withdrawal").fetchall()
-    con.execute("update intermediate.int_records_validated set indicator_code = 'not_defined' "
+    # As dbt rebuilds it after a codes change: another indicator, another build fingerprint.
+    con.execute("update intermediate.int_records_validated set indicator_code = 'not_defined', "
+                "build_fingerprint = build_fingerprint || ':recoded' "
                 "where record_id = (select min(record_id) from intermediate.int_records_validated "
                 "where submission_id = ?)", [submission_id])
     con.close()

@@ -84,27 +84,22 @@ keyed as (
     group by all
 ),
 
-series_points as (
+series as (
+    -- Each series' current values in period order, as lists: its trend and spread are worked
+    -- out on the lists, a series at a time (four medians each joined back to every value of
+    -- the history were this model's slowest part).
     select
         indicator_code,
         partner_code,
         reporting_unit,
         place_code,
         disaggregation,
-        period_index,
-        value,
-        row_number() over series_order as position,
-        count(*) over (
-            partition by
-                indicator_code, partner_code, reporting_unit, place_code,
-                disaggregation
-        ) as points
+        list(value order by period_index) as points,
+        list(period_index order by period_index) as indexes,
+        count(*) as history_values
     from keyed
     where outcome = 'current'
-    window series_order as (
-        partition by indicator_code, partner_code, reporting_unit, place_code, disaggregation
-        order by period_index
-    )
+    group by all
 ),
 
 slopes as (
@@ -112,79 +107,63 @@ slopes as (
     -- each value of the first half and its partner half a series later, so one wild value
     -- moves at most one of them; linear in the series' length.
     select
-        a.indicator_code,
-        a.partner_code,
-        a.reporting_unit,
-        a.place_code,
-        a.disaggregation,
-        median((b.value - a.value) / (b.period_index - a.period_index)) as slope
-    from series_points as a
-    inner join series_points as b
-        on
-            a.indicator_code = b.indicator_code
-            and a.partner_code = b.partner_code
-            and a.reporting_unit = b.reporting_unit
-            and a.place_code = b.place_code
-            and a.disaggregation = b.disaggregation
-            and b.position = a.position + a.points // 2
-    where a.points >= 2
-    group by all
+        * exclude (history_values),
+        history_values,
+        coalesce(
+            list_median(list_transform(
+                range(1, history_values - history_values // 2 + 1),
+                lambda i: (points[i + history_values // 2] - points[i])
+                / (indexes[i + history_values // 2] - indexes[i])
+            )),
+            0
+        ) as slope
+    from series
 ),
 
 fits as (
     select
-        series_points.indicator_code,
-        series_points.partner_code,
-        series_points.reporting_unit,
-        series_points.place_code,
-        series_points.disaggregation,
-        count(*) as history_values,
-        coalesce(any_value(slopes.slope), 0) as slope,
-        median(series_points.value - coalesce(slopes.slope, 0) * series_points.period_index)
-            as intercept
-    from series_points
-    left join slopes
-        using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
-    group by all
+        *,
+        list_median(list_transform(
+            range(1, history_values + 1), lambda i: points[i] - slope * indexes[i]
+        )) as intercept
+    from slopes
 ),
 
 residuals as (
     select
-        series_points.*,
-        series_points.value - (fits.intercept + fits.slope * series_points.period_index)
-            as residual
-    from series_points
-    inner join fits
-        using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
+        *,
+        list_transform(
+            range(1, history_values + 1),
+            lambda i: points[i] - (intercept + slope * indexes[i])
+        ) as residual
+    from fits
 ),
 
-residual_spread as (
+spread as (
+    select
+        *,
+        list_avg(residual) as mean_residual,
+        list_stddev_samp(residual) as sd_residual,
+        list_median(residual) as median_residual
+    from residuals
+),
+
+deviations as (
     select
         indicator_code,
         partner_code,
         reporting_unit,
         place_code,
         disaggregation,
-        avg(residual) as mean_residual,
-        stddev_samp(residual) as sd_residual,
-        median(residual) as median_residual
-    from residuals
-    group by all
-),
-
-deviations as (
-    select
-        residual_spread.*,
-        fits.history_values,
-        fits.slope,
-        fits.intercept,
-        median(abs(residuals.residual - residual_spread.median_residual)) as mad_residual
-    from residual_spread
-    inner join residuals
-        using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
-    inner join fits
-        using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
-    group by all
+        history_values,
+        slope,
+        intercept,
+        mean_residual,
+        sd_residual,
+        median_residual,
+        list_median(list_transform(residual, lambda r: abs(r - median_residual)))
+            as mad_residual
+    from spread
 ),
 
 scored as (
