@@ -9,7 +9,7 @@ Two scopes, each validated per submission (small frames, never a whole warehouse
   be published. Blocking.
 
 Only submissions whose values (or the suite) changed since they were last validated are
-validated again, in pieces of up to CHUNK_ROWS values; a submission whose published values are
+validated again (which ones may have: what dbt built them from, see _submissions), in pieces of up to CHUNK_ROWS values; a submission whose published values are
 all of its values (nothing quarantined, superseded or withdrawn) is one frame in both scopes,
 validated once (its ``published`` results are its ``submission`` results; GX's own results and
 Data Docs hold its submission validation); many pieces (a full refresh) are
@@ -155,6 +155,8 @@ def run_quality(paths: ProjectPaths, registry: Registry,
         stale = {scope: [held.item for held in found[scope].values()
                          if held.stale and held.submission_id not in same[scope]]
                  for scope in SCOPES}
+        built = {scope: {submission_id: held.built_from
+                         for submission_id, held in found[scope].items()} for scope in SCOPES}
         definitions = {scope: _validation_definition(context, suite, scope) for scope in SCOPES}
         values = sum(count for items in stale.values() for _, _, count in items)
         workers = 1 if values < PARALLEL_FROM_VALUES else workers or validation_workers()
@@ -170,10 +172,11 @@ def run_quality(paths: ProjectPaths, registry: Registry,
                 for row in rows:
                     _merge(pending[scope].setdefault(row["submission_id"], {}), row)
                 done = [item for item in stale[scope] if item[0] in piece.completes]
-                _write_results(con, scope, done, pending[scope])
+                _write_results(con, scope, done, pending[scope], built[scope])
         for scope, holding in found.items():
             _copy_results(con, scope, [held.item for held in holding.values()
-                                       if held.stale and held.submission_id in same[scope]])
+                                       if held.stale and held.submission_id in same[scope]],
+                          built[scope])
             # Submissions no longer holding values in this scope drop their old results.
             for table in ("expectation_results", "validated_submissions"):
                 con.execute(f"delete from quality.{table} where scope = ? and submission_id "
@@ -204,51 +207,82 @@ def _ensure_tables(con) -> None:
     con.execute("""
         create table if not exists quality.validated_submissions (
             scope varchar, submission_id varchar, fingerprint varchar, validated_at varchar)""")
+    # What the values were built from when last validated (a version without it: added empty,
+    # so the next run compares values once).
+    con.execute("alter table quality.validated_submissions "
+                "add column if not exists built_from varchar")
 
 
 @dataclass
 class Held:
     """A submission holding values in a scope: what they were built from, how many, whether
-    they changed since their last validation, and how many of them are also in the
+    they changed since their last validation (``fingerprint``: of their values, read only for
+    submissions built from other inputs since), and how many of them are also in the
     ``submission`` scope (a published scope's values that are all of the submission's are the
     same frame: validated once, see run_quality)."""
 
     submission_id: str
-    fingerprint: str
+    built_from: str
     row_count: int
-    stale: bool
     shared: int
+    fingerprint: str | None = None
+    stale: bool = False
 
     @property
     def item(self) -> tuple[str, str, int]:
         return self.submission_id, self.fingerprint, self.row_count
 
 
-def _submissions(con, scope: str, fingerprint: str) -> dict[str, Held]:
-    """The submissions holding values in ``scope``, by id.
+# What a value's validation depends on: the columns GX is given (_FRAME).
+_VALIDATED_COLUMNS = ["record_id", *KEY_COLUMNS, "duplicate_keys"]
 
-    What a submission's values are is told by what the model built them from (its incremental
-    fingerprint: the submission's records, mapping, registry and SQL for int_records_validated;
-    its partner's for int_records_outcomes, where a later submission can supersede values), not
-    by hashing every value again: that read every validated value each run (about 3 s a scope
-    for 4 M values)."""
-    table, condition, built_from = _SCOPE_ROWS[scope]
-    rows = con.execute(f"""
-        with current as (
-            select submission_id,
-                ? || ':' || string_agg(distinct r.{built_from}::varchar, ','
-                                       order by r.{built_from}::varchar) as fingerprint,
-                count(*) as row_count,
-                count(*) filter (where {_SCOPE_ROWS["submission"][1]}) as shared
-            from {table} as r where {condition} group by submission_id
-        )
-        select current.submission_id, current.fingerprint, current.row_count,
-            done.fingerprint is distinct from current.fingerprint as stale, current.shared
-        from current
-        left join quality.validated_submissions as done
-            on done.scope = ? and done.submission_id = current.submission_id
-        order by current.submission_id""", [fingerprint, scope]).fetchall()
-    return {row[0]: Held(*row) for row in rows}
+
+def _submissions(con, scope: str, suite: str) -> dict[str, Held]:
+    """The submissions holding values in ``scope``, by id, each stale if its values or the
+    suite changed since its last validation.
+
+    Which submissions may have changed is told by what the model built them from (its
+    incremental fingerprint: the submission's records, mapping, registry and SQL for
+    int_records_validated; its partner's for int_records_outcomes, where a later submission can
+    supersede values): only their values are read and compared with the validated ones (a
+    codes or registry change rebuilds submissions whose values mostly stay the same). Hashing
+    every validated value each run read 8 M values at the benchmark's size M."""
+    table, condition, column = _SCOPE_ROWS[scope]
+    held = {row[0]: Held(*row[:4]) for row in con.execute(f"""
+        select submission_id,
+            ? || ':' || string_agg(distinct r.{column}::varchar, ','
+                                   order by r.{column}::varchar) as built_from,
+            count(*) as row_count,
+            count(*) filter (where {_SCOPE_ROWS["submission"][1]}) as shared
+        from {table} as r where {condition} group by submission_id
+        order by submission_id""", [suite]).fetchall()}
+    done = {submission_id: (fingerprint, built_from) for submission_id, fingerprint, built_from
+            in con.execute("select submission_id, fingerprint, built_from from "
+                           "quality.validated_submissions where scope = ?", [scope]).fetchall()}
+    rebuilt = [submission_id for submission_id, item in held.items()
+               if done.get(submission_id, (None, None))[1] != item.built_from]
+    if not rebuilt:
+        return held
+    # One string per value: hash(a, b) combines linearly, swaps between values would cancel out.
+    value_text = " || chr(31) || ".join(f"coalesce({c}::varchar, chr(0))"
+                                        for c in _VALIDATED_COLUMNS)
+    fingerprints = dict(con.execute(f"""
+        select submission_id, ? || ':' || cast(bit_xor(hash({value_text})) as varchar)
+        from ({SCOPES[scope]}) where submission_id in (select unnest(?::varchar[]))
+        group by submission_id""", [suite, rebuilt]).fetchall())
+    same = []
+    for submission_id in rebuilt:
+        item = held[submission_id]
+        item.fingerprint = fingerprints.get(submission_id)
+        item.stale = done.get(submission_id, (None, None))[0] != item.fingerprint
+        if not item.stale:
+            same.append(submission_id)
+    if same:  # the same values, built from other inputs: their results stand
+        con.execute("update quality.validated_submissions as done set built_from = now.built "
+                    "from (select unnest(?::varchar[]) as id, unnest(?::varchar[]) as built) "
+                    "as now where done.scope = ? and done.submission_id = now.id",
+                    [same, [held[i].built_from for i in same], scope])
+    return held
 
 
 def _same_frames(found: dict[str, dict[str, Held]], scope: str) -> set[str]:
@@ -260,7 +294,7 @@ def _same_frames(found: dict[str, dict[str, Held]], scope: str) -> set[str]:
             if submission_id in own and held.row_count == held.shared == own[submission_id].row_count}
 
 
-def _copy_results(con, scope: str, items: list[tuple]) -> None:
+def _copy_results(con, scope: str, items: list[tuple], built: dict[str, str]) -> None:
     """``scope``'s results of submissions whose frame in it is their ``submission`` frame: the
     submission scope's results (validated before, in this run or an earlier one)."""
     if not items:
@@ -274,9 +308,19 @@ def _copy_results(con, scope: str, items: list[tuple]) -> None:
                 "? as blocking, ? as validated_at) from quality.expectation_results "
                 "where scope = 'submission' and submission_id in (select unnest(?::varchar[]))",
                 [scope, scope in BLOCKING_SCOPES, now, ids])
-    con.execute("insert into quality.validated_submissions select ?, unnest(?::varchar[]), "
-                "unnest(?::varchar[]), ?", [scope, ids,
-                                            [fingerprint for _, fingerprint, _ in items], now])
+    _record_validated(con, scope, items, built, now)
+
+
+def _record_validated(con, scope: str, items: list[tuple], built: dict[str, str],
+                      now: str) -> None:
+    """What each submission's values were (and were built from) when validated."""
+    # One statement for all (executemany is a round trip per submission: seconds at 2,880).
+    con.execute("insert into quality.validated_submissions (scope, submission_id, fingerprint, "
+                "validated_at, built_from) select ?, unnest(?::varchar[]), "
+                "unnest(?::varchar[]), ?, unnest(?::varchar[])",
+                [scope, [submission_id for submission_id, _, _ in items],
+                 [fingerprint for _, fingerprint, _ in items], now,
+                 [built[submission_id] for submission_id, _, _ in items]])
 
 
 @dataclass
@@ -403,7 +447,8 @@ def _merge(results: dict[str, dict], row: dict) -> None:
     known["success"] = known["success"] and row["success"]
 
 
-def _write_results(con, scope: str, done: list[tuple], pending: dict) -> None:
+def _write_results(con, scope: str, done: list[tuple], pending: dict,
+                   built: dict[str, str]) -> None:
     """Replace the stored results of the submissions validated to the end."""
     if not done:
         return
@@ -418,11 +463,7 @@ def _write_results(con, scope: str, done: list[tuple], pending: dict) -> None:
         con.register("rows_frame", rows_frame)
         con.execute("insert into quality.expectation_results by name select * from rows_frame")
         con.unregister("rows_frame")
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    # One statement for all (executemany is a round trip per submission: seconds at 2,880).
-    con.execute("insert into quality.validated_submissions select ?, unnest(?::varchar[]), "
-                "unnest(?::varchar[]), ?", [scope, [sid for sid, _, _ in done],
-                                            [fingerprint for _, fingerprint, _ in done], now])
+    _record_validated(con, scope, done, built, datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def _validate(definition, frame: pd.DataFrame, scope: str, ids: list[str]) -> list[dict]:

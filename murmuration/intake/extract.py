@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -38,6 +41,7 @@ from murmuration.sqltext import literal, normalised_sql
 
 RECORDS_FILE = "records.parquet"
 EXTRACT_FILE = "extract.json"
+WRITING_THREADS = min(4, os.cpu_count() or 1)  # records files written at once
 HEADER_SEARCH_ROWS = 50
 EXTRACTION_VERSION = 7  # bump when the record layout changes, so every submission is redone
 UNUSED_COLUMNS_LISTED = 100
@@ -188,13 +192,18 @@ def extract_batch(paths: ProjectPaths, registry: Registry,
     finally:
         for scratch in SCRATCH_TABLES:
             con.execute(f"drop table if exists {scratch}")
-    for submission in submissions:
+
+    def write(submission: Submission) -> None:
         extraction = extractions[submission.submission_id]
         table = tables.get(submission.submission_id, RECORD_SCHEMA.empty_table())
         extraction.records = table.num_rows
         folder = paths.submission_dir(submission.submission_id)
         pq.write_table(table.cast(RECORD_SCHEMA), folder / RECORDS_FILE)
         write_json_atomic(folder / EXTRACT_FILE, asdict(extraction), indent=2)
+
+    # Parquet encodes outside the GIL: the files of a batch written a few at a time.
+    with ThreadPoolExecutor(max_workers=WRITING_THREADS) as pool:
+        list(pool.map(write, submissions))
     return [extractions[s.submission_id] for s in submissions]
 
 
@@ -325,11 +334,17 @@ def _apply_plans(con, mapping: Mapping, plans: list[Plan], period_type: str
     table = con.sql(_records_query(mapping, sql)).to_arrow_table()
     counts = _row_counts(con, sql)
     tables = _split(table)
+    # Rows that gave records, per submission: one grouping for the layout (one per file was
+    # seconds at thousands of files).
+    rows = table.group_by(["submission_id", "sheet", "row_number"]).aggregate([]) \
+        .group_by("submission_id").aggregate([([], "count_all")])
+    data_rows_of = dict(zip(rows.column("submission_id").to_pylist(),
+                            rows.column("count_all").to_pylist(), strict=True))
     for plan in plans:
         submission_id = plan.submission.submission_id
         mine = tables.get(submission_id, RECORD_SCHEMA.empty_table())
         below, structure, other = counts.get(submission_id, (0, 0, 0))
-        data_rows = mine.group_by(["sheet", "row_number"]).aggregate([]).num_rows
+        data_rows = data_rows_of.get(submission_id, 0)
         plan.extraction.structure_rows, plan.extraction.other_sheet_rows = structure, other
         plan.extraction.data_rows, plan.extraction.empty_rows = data_rows, below - data_rows
         tables[submission_id] = mine
@@ -430,11 +445,13 @@ def _split(table: pa.Table) -> dict[str, pa.Table]:
     """A table ordered by submission_id, cut into one table per submission."""
     if table.num_rows == 0:
         return {}
-    ids = table.column("submission_id").to_numpy(zero_copy_only=False)
-    starts = [0] + [n for n in range(1, len(ids)) if ids[n] != ids[n - 1]]
-    ends = starts[1:] + [len(ids)]
-    return {ids[start]: table.slice(start, end - start) for start, end in zip(starts, ends,
-                                                                            strict=True)}
+    ids = table.column("submission_id").combine_chunks().dictionary_encode()
+    codes = ids.indices.to_numpy(zero_copy_only=False)
+    starts = [0, *(numpy.flatnonzero(numpy.diff(codes)) + 1).tolist()]
+    ends = starts[1:] + [len(codes)]
+    names = ids.dictionary.to_pylist()
+    return {names[codes[start]]: table.slice(start, end - start)
+            for start, end in zip(starts, ends, strict=True)}
 
 
 CONSTANT_COLUMNS = {"submission_id": pa.string(), "unit_text": pa.string(),

@@ -50,6 +50,9 @@ def test_incremental_builds_of_a_generated_initiative_equal_a_full_refresh(tmp_p
     write_partner(paths.inbox_dir, Size("T", 8, 7, 8), 0, months=range(6, 7))
     write_partner(paths.inbox_dir, size, 1, months=range(5, 6), changed=True)
     build_outside_dagster(paths, as_of)
+    # Two of 48 submissions, two of 8 partners: built key by key, not whole.
+    assert built_key_by_key(paths, "intermediate/int_records_validated")
+    assert built_key_by_key(paths, "quality/value_flags")
     from murmuration.intake.extract import extract_pending
     from murmuration.intake.landing import load_submissions
     from murmuration.registry import load_registry
@@ -57,6 +60,7 @@ def test_incremental_builds_of_a_generated_initiative_equal_a_full_refresh(tmp_p
     # A mapping's codes change: its submissions are judged again and no other mapping's are
     # rebuilt; their files are not mapped again (the records are the same, dbt resolves codes).
     before, staged = build_fingerprints(paths), staged_inputs(paths)
+    values_before = validated_values(paths)
     mapping = paths.mappings_dir / "long_csv.yaml"
     document = yaml.safe_load(mapping.read_text())
     document["codes"] = {"place": {"PLACE 3": "p0004"}}
@@ -67,10 +71,14 @@ def test_incremental_builds_of_a_generated_initiative_equal_a_full_refresh(tmp_p
     after = build_fingerprints(paths)
     assert {mapping for submission, (mapping, built) in after.items()
             if before[submission][1] != built} == {"long_csv"}
-    # Great Expectations validates again exactly the submissions dbt rebuilt (their values
-    # name other places now), as the submissions they are ("submission" scope).
-    assert validate(paths)["submission"] == {
-        submission for submission, (mapping, _) in after.items() if mapping == "long_csv"}
+    # Great Expectations validates again exactly the submissions whose values now name other
+    # places: of the submissions dbt rebuilt, only those (their values are compared, not only
+    # what they were built from).
+    values_after = validated_values(paths)
+    recoded = {submission for submission, values in values_after.items()
+               if values_before.get(submission) != values}
+    assert recoded and {after[submission][0] for submission in recoded} == {"long_csv"}
+    assert validate(paths)["submission"] == recoded
     # ... and their landed records are not staged again (stg_landing__records was rebuilt for
     # every submission of the mapping, 4 M records at the benchmark's size M).
     assert staged_inputs(paths) == staged
@@ -115,6 +123,19 @@ def validate(paths: ProjectPaths) -> dict[str, set[str]]:
     for scope, submission, _ in after - before:
         validated[scope].add(submission)
     return validated
+
+
+def validated_values(paths: ProjectPaths) -> dict[str, str]:
+    """Per submission, a digest of the values Great Expectations is given ("submission")."""
+    from expectations.validate import SCOPES
+
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        return dict(con.execute(
+            f"select submission_id, md5(string_agg(v::varchar, '|' order by record_id)) "
+            f"from ({SCOPES['submission']}) as v group by submission_id").fetchall())
+    finally:
+        con.close()
 
 
 def expectation_results(paths: ProjectPaths) -> list[tuple]:
@@ -172,6 +193,13 @@ def assert_every_key_recorded_as_built(paths: ProjectPaths) -> None:
         con.close()
 
 
+def built_key_by_key(paths: ProjectPaths, model: str) -> bool:
+    """Whether dbt's last build (murmuration.build's, target ``check``) of a keyed model replaced
+    its keys one by one (delete and insert) rather than writing the table whole."""
+    run = paths.state_dir / "dbt" / "check" / "run" / "murmuration" / "models" / f"{model}.sql"
+    return "delete from" in run.read_text().lower()
+
+
 def build_fingerprints(paths: ProjectPaths) -> dict[str, tuple[str, str]]:
     """Per submission: its mapping and what its incremental models were built from."""
     con = duckdb.connect(str(paths.warehouse), read_only=True)
@@ -204,6 +232,10 @@ def test_incremental_build_of_the_sample_after_a_registry_change_equals_a_full_r
     dimensions.write_text(dimensions.read_text().replace("aliases: [North Gate]",
                                                          "aliases: [North Gate, Nortgate]"))
     build_outside_dagster(paths, SAMPLE_AS_OF)
+    # Every submission and partner to build again: the keyed models are built whole
+    # (should_full_refresh), not key by key (slower when most keys change), with the same rows.
+    assert not built_key_by_key(paths, "intermediate/int_records_validated")
+    assert not built_key_by_key(paths, "quality/value_flags")
     con = duckdb.connect(str(paths.warehouse), read_only=True)
     assert con.execute("select count(*) from marts.quarantined_values where place_text = "
                        "'Nortgate'").fetchall() == [(0,)]

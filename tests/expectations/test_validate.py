@@ -32,6 +32,17 @@ def test_a_submission_rebuilt_from_other_inputs_is_validated_again(sample_run, t
     [(submission_id,)] = con.execute(
         "select min(submission_id) from intermediate.int_records_validated "
         "where extract_problem is null and not is_withdrawal").fetchall()
+    # Built again from other inputs (a registry edit), the same values: its results stand, and
+    # what it was built from is recorded (the next run does not read its values again).
+    con.execute("update intermediate.int_records_validated set "
+                "build_fingerprint = build_fingerprint || ':edited' where submission_id = ?",
+                [submission_id])
+    con.close()
+    assert run_quality(paths, registry).validated == {"submission": 0, "published": 0}
+    con = duckdb.connect(str(paths.warehouse))
+    assert con.execute("select built_from like '%:edited' from quality.validated_submissions "
+                       "where scope = 'submission' and submission_id = ?",
+                       [submission_id]).fetchall() == [(True,)]
     # As dbt rebuilds it after a codes change: another indicator, another build fingerprint.
     con.execute("update intermediate.int_records_validated set indicator_code = 'not_defined', "
                 "build_fingerprint = build_fingerprint || ':recoded' "
