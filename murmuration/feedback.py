@@ -29,6 +29,7 @@ from murmuration.csvsafe import (
     neutralised_formula_sql,
     write_safe_csv,
 )
+from murmuration.files import write_text_atomic
 from murmuration.formatting import format_count, format_date, format_datetime, format_percent
 from murmuration.intake.reasons import shown_cell
 from murmuration.paths import ProjectPaths
@@ -158,8 +159,20 @@ def write_feedback_packs(paths: ProjectPaths) -> list[Pack]:
             "select partner_code, partner_name from marts.partners order by partner_code"
         ).fetchall()
         prints = _fingerprints(con)
-        todo = [(code, name, prints.get(code, "")) for code, name in partners
-                if _stored_fingerprint(root / code) != prints.get(code, "")]
+        stored = {code: _stored_fingerprints(root / code) for code, _ in partners}
+        rebuilt = [code for code, _ in partners if stored[code][0] != prints.get(code, "")]
+        # What a partner's rows were built from changed (a registry or codes change rebuilds
+        # partners whose rows mostly stay as they were): for those partners only, the rows
+        # themselves are compared with the ones their pack was written from.
+        rows = _row_fingerprints(con, rebuilt) if rebuilt else {}
+        todo = []
+        for code, name in partners:
+            if code not in rows:
+                continue
+            if stored[code][1] == rows[code]:  # the same pack: only what it was built from
+                _write_marker(root / code, prints.get(code, ""), rows[code])
+            else:
+                todo.append((code, name, f"{prints.get(code, '')}\n{rows[code]}"))
 
         def write(item: tuple[str, str, str]) -> Pack:
             cursor = con.cursor()  # one per thread: DuckDB runs their queries side by side
@@ -201,15 +214,50 @@ def _fingerprints(con) -> dict[str, str]:
             for code, found in parts.items()}
 
 
+def _row_fingerprints(con, codes: list[str]) -> dict[str, str]:
+    """Per partner of ``codes``, a hash of the rows its pack shows: every row it reads (but
+    what they were built from), its name, the indicators' and places' names it quotes, the
+    initiative's settings and the pack template."""
+    shared = con.execute(
+        "select (select bit_xor(hash(i::varchar)) from marts.indicators i), "
+        "(select bit_xor(hash(p::varchar)) from marts.places p), "
+        "(select hash(i) from marts.initiative i)").fetchall()[0]
+    template = hash_text((Path(__file__).parent / "templates" / "feedback.html").read_text())
+    parts: dict[str, list[str]] = {}
+    for source in [*PACK_SOURCES, "marts.partners"]:
+        schema, table = source.split(".")
+        columns = {row[0] for row in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and "
+            "table_name = ?", [schema, table]).fetchall()}
+        built_from = sorted(columns & {"partner_key", "partner_inputs"})
+        rows = f"select * exclude ({', '.join(built_from)}) from {source}" if built_from \
+            else f"select * from {source}"
+        for code, digest in con.execute(
+                f"select partner_code, bit_xor(hash(t::varchar))::varchar || ':' || count(*) "
+                f"from ({rows}) t where partner_code in (select unnest(?::varchar[])) "
+                f"group by 1", [codes]).fetchall():
+            parts.setdefault(code, []).append(f"{source}:{digest}")
+    return {code: hash_text(";".join(sorted(parts.get(code, []))) + f";{shared};{template}")
+            for code in codes}
+
+
 def hash_text(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _stored_fingerprint(folder: Path) -> str | None:
+def _stored_fingerprints(folder: Path) -> tuple[str | None, str | None]:
+    """What a pack was written from: its partner's inputs (_fingerprints) and rows
+    (_row_fingerprints); a pack an older version wrote has no second line."""
     marker = folder / FINGERPRINT_FILE
-    return marker.read_text().strip() if marker.exists() else None
+    lines = marker.read_text().split("\n") if marker.exists() else []
+    return (lines[0].strip() if lines else None,
+            lines[1].strip() if len(lines) > 1 and lines[1].strip() else None)
+
+
+def _write_marker(folder: Path, inputs: str, rows: str) -> None:
+    write_text_atomic(folder / FINGERPRINT_FILE, f"{inputs}\n{rows}")
 
 
 def _copy_csv(con, path: Path, header: list[str], sql: str, parameters: list) -> int:

@@ -15,7 +15,16 @@
     {%- if config_full_refresh or not execute or keyed is none -%}
         {%- do return(config_full_refresh) -%}
     {%- endif -%}
-    {%- do return(most_keys_to_build(keyed)) -%}
+    {#- Asked several times a node (is_incremental, the hooks, the materialization): the
+        answer is kept on the node's context for the rest of the node. -#}
+    {%- if model is mapping and 'murmuration_built_whole' in model -%}
+        {%- do return(model['murmuration_built_whole']) -%}
+    {%- endif -%}
+    {%- set whole = most_keys_to_build(keyed) -%}
+    {%- if model is mapping -%}
+        {%- do model.update({'murmuration_built_whole': whole}) -%}
+    {%- endif -%}
+    {%- do return(whole) -%}
 {% endmacro %}
 
 {#- Whether at least rebuild_whole_from of the model's keys were built from other inputs than
