@@ -9,11 +9,12 @@ Two scopes, each validated per submission (small frames, never a whole warehouse
   be published. Blocking.
 
 Only submissions whose values (or the suite) changed since they were last validated are
-validated again (which ones may have: what dbt built them from, see _submissions), in pieces of up to CHUNK_ROWS values; a submission whose published values are
-all of its values (nothing quarantined, superseded or withdrawn) is one frame in both scopes,
-validated once (its ``published`` results are its ``submission`` results; GX's own results and
-Data Docs hold its submission validation); many pieces (a full refresh) are
-validated in several processes at once (_Validations). Results go to
+validated again (which ones may have: what dbt built them from, see _submissions), in pieces
+of up to CHUNK_ROWS values; a submission whose published values are all of its values (nothing
+quarantined, superseded or withdrawn) is one frame in both scopes, validated once (its
+``published`` results are its ``submission`` results; GX's own results and Data Docs hold its
+submission validation); many pieces (a full refresh) are validated in several processes at
+once (_Validations). Results go to
 ``quality.expectation_results`` for the dashboard; GX's own validation results and Data Docs
 (HTML) go to the initiative's ``gx/`` folder.
 """
@@ -291,7 +292,8 @@ def _same_frames(found: dict[str, dict[str, Held]], scope: str) -> set[str]:
     values, so equal counts are equal sets)."""
     own = found["submission"]
     return {submission_id for submission_id, held in found[scope].items()
-            if submission_id in own and held.row_count == held.shared == own[submission_id].row_count}
+            if submission_id in own
+            and held.row_count == held.shared == own[submission_id].row_count}
 
 
 def _copy_results(con, scope: str, items: list[tuple], built: dict[str, str]) -> None:
