@@ -134,9 +134,16 @@ def test_a_failing_blocking_check_keeps_the_previous_snapshot(sample_run, tmp_pa
     paths = ProjectPaths.for_project(copy)
     before = paths.serving.read_bytes()
     con = duckdb.connect(str(paths.warehouse))
-    con.execute("update intermediate.int_records_outcomes set value = 5000 where record_id = "
-                "(select min(record_id) from intermediate.int_records_outcomes "
-                "where indicator_code = 'children_enrolled' and outcome = 'current')")
+    # As a rebuild of the partner would write it: the value, and what its rows were built from
+    # (Great Expectations looks again at what dbt built from other inputs).
+    [(record_id, partner_key)] = con.execute(
+        "select min(record_id), min_by(partner_key, record_id) from "
+        "intermediate.int_records_outcomes where indicator_code = 'children_enrolled' and "
+        "outcome = 'current'").fetchall()
+    con.execute("update intermediate.int_records_outcomes set value = 5000 where record_id = ?",
+                [record_id])
+    con.execute("update intermediate.int_records_outcomes set partner_inputs = "
+                "partner_inputs + 1 where partner_key = ?", [partner_key])
     con.close()
     result = dg.materialize(
         [submission_expectations, serving_snapshot],
