@@ -302,15 +302,20 @@ def _copy_results(con, scope: str, items: list[tuple], built: dict[str, str]) ->
     if not items:
         return
     ids = [submission_id for submission_id, _, _ in items]
-    for table in ("expectation_results", "validated_submissions"):
-        con.execute(f"delete from quality.{table} where scope = ? and "
-                    f"submission_id in (select unnest(?::varchar[]))", [scope, ids])
+    _forget(con, scope, ids)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     con.execute("insert into quality.expectation_results by name select * replace (? as scope, "
                 "? as blocking, ? as validated_at) from quality.expectation_results "
                 "where scope = 'submission' and submission_id in (select unnest(?::varchar[]))",
                 [scope, scope in BLOCKING_SCOPES, now, ids])
     _record_validated(con, scope, items, built, now)
+
+
+def _forget(con, scope: str, ids: list[str]) -> None:
+    """Drop the stored results, and the record of validation, of these submissions."""
+    for table in ("expectation_results", "validated_submissions"):
+        con.execute(f"delete from quality.{table} where scope = ? and "
+                    f"submission_id in (select unnest(?::varchar[]))", [scope, ids])
 
 
 def _record_validated(con, scope: str, items: list[tuple], built: dict[str, str],
@@ -456,10 +461,7 @@ def _write_results(con, scope: str, done: list[tuple], pending: dict,
         return
     ids = [submission_id for submission_id, _, _ in done]
     rows = [row for submission_id in ids for row in pending.pop(submission_id, {}).values()]
-    con.execute("delete from quality.expectation_results where scope = ? and "
-                "submission_id in (select unnest(?::varchar[]))", [scope, ids])
-    con.execute("delete from quality.validated_submissions where scope = ? and "
-                "submission_id in (select unnest(?::varchar[]))", [scope, ids])
+    _forget(con, scope, ids)
     if rows:
         rows_frame = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
         con.register("rows_frame", rows_frame)

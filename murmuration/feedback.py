@@ -194,13 +194,10 @@ def _fingerprints(con) -> dict[str, str]:
     """Per partner, a hash of every row its pack reads (order does not matter) and of the
     initiative's settings and the pack template."""
     settings = con.execute("select hash(i) from marts.initiative i").fetchall()[0][0]
-    template = hash_text((Path(__file__).parent / "templates" / "feedback.html").read_text())
+    template = _template_hash()
     parts: dict[str, list[str]] = {}
     for source in PACK_SOURCES:
-        schema, table = source.split(".")
-        columns = {row[0] for row in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and "
-            "table_name = ?", [schema, table]).fetchall()}
+        columns = _columns(con, source)
         # Partner-keyed incremental models carry the hash of their partner's inputs (its
         # submissions and the rules they were built by): that says whether the rows changed,
         # without hashing millions of them.
@@ -223,14 +220,10 @@ def _row_fingerprints(con, codes: list[str]) -> dict[str, str]:
         "select (select bit_xor(hash(i::varchar)) from marts.indicators i), "
         "(select bit_xor(hash(p::varchar)) from marts.places p), "
         "(select hash(i) from marts.initiative i)").fetchall()[0]
-    template = hash_text((Path(__file__).parent / "templates" / "feedback.html").read_text())
+    template = _template_hash()
     parts: dict[str, list[str]] = {}
     for source in [*PACK_SOURCES, "marts.partners"]:
-        schema, table = source.split(".")
-        columns = {row[0] for row in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and "
-            "table_name = ?", [schema, table]).fetchall()}
-        built_from = sorted(columns & {"partner_key", "partner_inputs"})
+        built_from = sorted(_columns(con, source) & {"partner_key", "partner_inputs"})
         rows = f"select * exclude ({', '.join(built_from)}) from {source}" if built_from \
             else f"select * from {source}"
         for code, digest in con.execute(
@@ -240,6 +233,17 @@ def _row_fingerprints(con, codes: list[str]) -> dict[str, str]:
             parts.setdefault(code, []).append(f"{source}:{digest}")
     return {code: hash_text(";".join(sorted(parts.get(code, []))) + f";{shared};{template}")
             for code in codes}
+
+
+def _columns(con, source: str) -> set[str]:
+    schema, table = source.split(".")
+    return {row[0] for row in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and "
+        "table_name = ?", [schema, table]).fetchall()}
+
+
+def _template_hash() -> str:
+    return hash_text((Path(__file__).parent / "templates" / "feedback.html").read_text())
 
 
 def hash_text(text: str) -> str:

@@ -12,21 +12,25 @@
     {%- endif %}
     {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | list
         if this is not none and is_incremental() and not recorded else [] -%}
+    {%- if recorded -%}
+        {{ inputs_not_built_in(inputs, key, fingerprint, state) }}
+    {%- elif fingerprint in built -%}
+        {{ inputs_not_built_in(inputs, key, fingerprint, this) }}
+    {%- else -%}
+        select inputs.{{ key }}, inputs.{{ fingerprint }} from ({{ inputs }}) as inputs
+    {%- endif %}
+{%- endmacro %}
+
+{#- The rows of ``inputs`` whose key ``built`` (a relation with the key and fingerprint
+    columns) does not hold with that fingerprint. -#}
+{% macro inputs_not_built_in(inputs, key, fingerprint, built) -%}
     select inputs.{{ key }}, inputs.{{ fingerprint }}
     from ({{ inputs }}) as inputs
-    {%- if recorded %}
     where not exists (
-        select 1 from {{ state }} as built
+        select 1 from {{ built }} as built
         where built.{{ key }} = inputs.{{ key }}
             and built.{{ fingerprint }} = inputs.{{ fingerprint }}
     )
-    {%- elif fingerprint in built %}
-    where not exists (
-        select 1 from {{ this }} as built
-        where built.{{ key }} = inputs.{{ key }}
-            and built.{{ fingerprint }} = inputs.{{ fingerprint }}
-    )
-    {%- endif %}
 {%- endmacro %}
 
 {#- Where an incremental model's built inputs are recorded: schema incremental_state (never

@@ -35,15 +35,13 @@
                                 identifier=state.identifier) is none -%}
         {%- do return(true) -%}
     {%- endif -%}
-    {%- set key, fingerprint = keyed['key'], keyed['fingerprint'] -%}
+    {%- set inputs = keyed_inputs(keyed['inputs']) -%}
     {%- set query -%}
         select
-            count(*) filter (where built.{{ key }} is null) as to_build,
-            count(*) as keys
-        from ({{ keyed_inputs(keyed['inputs']) }}) as inputs
-        left join {{ state }} as built
-            on built.{{ key }} = inputs.{{ key }}
-            and built.{{ fingerprint }} = inputs.{{ fingerprint }}
+            (select count(*) from (
+                {{ inputs_not_built_in(inputs, keyed['key'], keyed['fingerprint'], state) }}
+            )) as to_build,
+            (select count(*) from ({{ inputs }})) as keys
     {%- endset -%}
     {%- set counts = run_query(query).rows[0] -%}
     {%- set share = env_var('MURMURATION_REBUILD_WHOLE_FROM', var('rebuild_whole_from') | string)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ import pyarrow.parquet as pq
 
 from murmuration.files import write_json_atomic
 from murmuration.intake.header import Header, find_header
-from murmuration.intake.landing import ROWS_FILE, Submission
+from murmuration.intake.landing import LANDING_THREADS, ROWS_FILE, Submission
 from murmuration.intake.metadata import MetadataError, id_names
 from murmuration.intake.readers import DHIS2_FIELDS, scratch_connection
 from murmuration.intake.reasons import shown_cell, shown_cell_sql
@@ -41,7 +40,6 @@ from murmuration.sqltext import literal, normalised_sql
 
 RECORDS_FILE = "records.parquet"
 EXTRACT_FILE = "extract.json"
-WRITING_THREADS = min(4, os.cpu_count() or 1)  # records files written at once
 HEADER_SEARCH_ROWS = 50
 EXTRACTION_VERSION = 7  # bump when the record layout changes, so every submission is redone
 UNUSED_COLUMNS_LISTED = 100
@@ -201,8 +199,9 @@ def extract_batch(paths: ProjectPaths, registry: Registry,
         pq.write_table(table.cast(RECORD_SCHEMA), folder / RECORDS_FILE)
         write_json_atomic(folder / EXTRACT_FILE, asdict(extraction), indent=2)
 
-    # Parquet encodes outside the GIL: the files of a batch written a few at a time.
-    with ThreadPoolExecutor(max_workers=WRITING_THREADS) as pool:
+    # Parquet encodes outside the GIL: the files of a batch written a few at a time, as many
+    # as files are landed at once.
+    with ThreadPoolExecutor(max_workers=LANDING_THREADS) as pool:
         list(pool.map(write, submissions))
     return [extractions[s.submission_id] for s in submissions]
 
