@@ -114,6 +114,28 @@ def places() -> pd.DataFrame:
     return _frame("select * from marts.places order by display_order")
 
 
+def place_tree() -> pd.DataFrame:
+    """The places in the hierarchy's order (each place followed by the places below it, in
+    registry order), with their level and depth."""
+    frame = places()
+    if frame.empty:
+        return frame
+    children: dict = {}
+    for row in frame.to_dict("records"):
+        parent = row.get("parent_code")
+        children.setdefault(parent if isinstance(parent, str) else None, []).append(row)
+    ordered, stack = [], list(reversed(children.get(None, [])))
+    while stack:
+        row = stack.pop()
+        ordered.append(row)
+        stack.extend(reversed(children.get(row["place_code"], [])))
+    return pd.DataFrame(ordered, columns=frame.columns)
+
+
+# A place's values: those reported there and at every place below it (marts.place_ancestors).
+WITHIN_PLACE = "in (select place_code from marts.place_ancestors where ancestor_code = ?)"
+
+
 def partners() -> pd.DataFrame:
     return _frame("select partner_code, partner_name from marts.partners order by partner_code")
 
@@ -134,7 +156,7 @@ def base_totals(indicator_code: str | None = None) -> pd.DataFrame:
     area; one indicator's or every indicator's."""
     return _frame("""
         select indicator_code, period, period_start, place_code, value, partners_reporting,
-            partners_expected, parts_unpaired, completeness_state, due_date
+            partners_expected, values_counted, parts_unpaired, completeness_state, due_date
         from marts.indicator_period_totals
         where period_type = (select period_type from marts.initiative)
             and (? is null or indicator_code = ?)
@@ -166,29 +188,29 @@ def contributions(indicator_code: str, place_code: str) -> pd.DataFrame:
 def flagged_periods(indicator_code: str, place_code: str) -> pd.DataFrame:
     """How many current values behind each period's total were flagged as unusual (counts
     only: which partner's rows is for those who may see them)."""
-    return _frame("""
+    return _frame(f"""
         select f.period, count(*) as flags,
             count(*) filter (where f.severity = 'extreme') as extreme_flags
         from quality.value_flags f
         join marts.indicators i
             on f.indicator_code in (i.indicator_code, i.numerator_code, i.denominator_code)
         where i.indicator_code = ? and f.outcome = 'current'
-            and (? = ? or f.place_code = ?)
-        group by f.period""", [indicator_code, place_code, WHOLE_AREA, place_code])
+            and (? = ? or f.place_code {WITHIN_PLACE})
+        group by f.period""", [indicator_code, WHOLE_AREA, place_code, place_code])
 
 
 def quarantined_periods(indicator_code: str, place_code: str) -> pd.DataFrame:
     """How many values of an indicator (or a ratio's parts) were quarantined per period: the
     total of that period misses them (counts only, by reason)."""
-    return _frame("""
+    return _frame(f"""
         select q.period, count(*) as quarantined,
             string_agg(distinct q.quarantine_reason, '; ') as reasons
         from marts.quarantined_values q
         join marts.indicators i
             on q.indicator_code in (i.indicator_code, i.numerator_code, i.denominator_code)
         where i.indicator_code = ? and not q.is_not_data and q.period is not null
-            and (? = ? or q.place_code = ?)
-        group by q.period""", [indicator_code, place_code, WHOLE_AREA, place_code])
+            and (? = ? or q.place_code {WITHIN_PLACE})
+        group by q.period""", [indicator_code, WHOLE_AREA, place_code, place_code])
 
 
 def lineage(user: User, indicator_code: str, place_code: str, period: str) -> pd.DataFrame:
@@ -207,16 +229,16 @@ def lineage(user: User, indicator_code: str, place_code: str, period: str) -> pd
         join marts.partners p using (partner_code)
         left join marts.places pl on pl.place_code = v.place_code
         where wanted.indicator_code = ? and v.period = ?
-            and (? = ? or v.place_code = ?) and {where}
+            and v.place_code {WITHIN_PLACE} and {where}
         order by p.partner_name, v.reporting_unit, i.display_order, pl.display_order,
-            v.disaggregation""", [indicator_code, period, place_code, WHOLE_AREA, place_code,
-                                 *parameters])
+            v.disaggregation""", [indicator_code, period, place_code, *parameters])
 
 
 def base_period_totals(indicator_code: str, place_code: str) -> pd.DataFrame:
     return _frame("""
         select period, period_start, value, partners_reporting, partners_expected,
-            numerator_value, denominator_value, parts_unpaired, completeness_state, due_date
+            values_counted, numerator_value, denominator_value, parts_unpaired,
+            completeness_state, due_date
         from marts.indicator_period_totals
         where indicator_code = ? and place_code = ?
             and period_type = (select period_type from marts.initiative)

@@ -71,9 +71,11 @@ def suite_expectations(registry: Registry) -> list:
         expectations.append(gxe.ExpectColumnValuesToBeInSet(
             column="disaggregation", value_set=allowed_disaggregations(indicator, registry),
             row_condition=only))
+        # A value by place is at any level of the hierarchy, the whole area's included (a file
+        # reporting a region's or the country's figure); otherwise at the whole area only.
         expectations.append(gxe.ExpectColumnValuesToBeInSet(
-            column="place_code", value_set=places if indicator.by_place else [WHOLE_AREA],
-            row_condition=only))
+            column="place_code", value_set=[WHOLE_AREA, *places] if indicator.by_place
+            else [WHOLE_AREA], row_condition=only))
     return expectations
 
 

@@ -100,3 +100,39 @@ def period_hover_format(period_type: str) -> str:
 
 def today() -> date:
     return datetime.now(UTC).date()
+
+
+# How an indicator rolls up, in words (registry Aggregation and TimeAggregation).
+AGGREGATION_WORDS = {"sum": "sum", "mean": "mean", "median": "median", "min": "minimum",
+                     "max": "maximum", "count": "count", "ratio": "ratio", "last": "last value",
+                     "first": "first value"}
+NOT_ADDED_UP = {"mean", "median", "min", "max"}
+
+
+def aggregation_phrase(indicator: dict, period_type: str = "month") -> str:
+    """'Median across partners and places; the mean of its months for a quarter or year.'"""
+    across = indicator.get("place_aggregation") or indicator.get("aggregation") or "sum"
+    over = indicator.get("time_aggregation") or "sum"
+    if indicator.get("aggregation") == "ratio":
+        first = "A ratio: numerator and denominator each added up across partners and places"
+    elif indicator.get("aggregation") == "latest":
+        first = "A count at a point in time, added up across partners and places"
+    else:
+        first = {"sum": "Added up", "count": "Counted"}.get(
+            across, f"The {AGGREGATION_WORDS.get(across, across)}") + \
+            " across partners and places"
+    months = f"{period_type}s"
+    second = {"sum": f"its {months} added up", "last": f"its latest {period_type}",
+              "first": f"its first {period_type}",
+              "count": f"the {months} reported counted"}.get(
+        over, f"the {AGGREGATION_WORDS.get(over, over)} of its {months}")
+    return f"{first}; for a quarter or year, {second} (per series)."
+
+
+def values_phrase(indicator: dict, values_counted) -> str | None:
+    """'median of 22 values' for a total that is not a sum (None for sums and ratios)."""
+    across = indicator.get("place_aggregation") or indicator.get("aggregation")
+    if across not in NOT_ADDED_UP or _missing(values_counted):
+        return None
+    count = int(values_counted)
+    return f"{AGGREGATION_WORDS[across]} of {format_count(count)} value{'s' if count != 1 else ''}"

@@ -2,6 +2,7 @@
 ``murmuration.formatting`` (which the pipeline imports too, without Dash)."""
 
 from murmuration.formatting import (  # noqa: F401
+    aggregation_phrase,
     format_change,
     format_count,
     format_date,
@@ -12,4 +13,5 @@ from murmuration.formatting import (  # noqa: F401
     period_hover_format,
     period_label,
     today,
+    values_phrase,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.components.format import format_value, period_hover_format
+from dashboards.components.format import format_value, period_hover_format, values_phrase
 from dashboards.components.status import STATUS_COLOURS, STATUS_LABELS
 
 POINT_SYMBOLS = {"baseline": "circle-open", "milestone": "diamond", "target": "star"}
@@ -20,13 +20,17 @@ def _is_complete(totals: pd.DataFrame) -> list[bool]:
 
 
 def _coverage_text(row: dict, revised: dict | None = None, flags: dict | None = None,
-                   quarantined: dict | None = None) -> str:
-    """'2 of 3 partners reported, due 2026-12-15 (not yet due)' for a point's hover, and
-    whether a later file revised it or values behind it were flagged."""
+                   quarantined: dict | None = None, indicator: dict | None = None) -> str:
+    """'2 of 3 partners reported, due 2026-12-15 (not yet due)' for a point's hover (for a
+    median, mean, minimum or maximum, what it is over: 'median of 22 values'), and whether a
+    later file revised it or values behind it were flagged."""
     reporting, expected = row.get("partners_reporting"), row.get("partners_expected")
     text = (f"{int(reporting)} of {int(expected)} partners reported"
             if expected is not None and expected == expected
             else f"{int(reporting)} partners reported")
+    over = values_phrase(indicator or {}, row.get("values_counted"))
+    if over:
+        text = f"{over[0].upper() + over[1:]}; {text}"
     state = row.get("completeness_state")
     if state in STATE_WORDS:
         due = row.get("due_date")
@@ -76,7 +80,7 @@ def milestone_figure(indicator: dict, totals: pd.DataFrame, points: pd.DataFrame
         # Complete periods make the line; incomplete and not-yet-due ones are hollow points
         # off it (a gap in the line), their hover saying how many partners reported.
         complete = _is_complete(totals)
-        hover = [[_coverage_text(row, revised, flags, quarantined), row.get("period")]
+        hover = [[_coverage_text(row, revised, flags, quarantined, indicator), row.get("period")]
                  for row in totals.to_dict("records")]
         value_format = "%{y:,." + str(decimals) + "f} " + unit
         template = when + ": " + value_format + "<br>%{customdata[0]}<extra></extra>"

@@ -15,6 +15,7 @@ from dashboards.components.format import (
     format_period,
     format_value,
     period_label,
+    values_phrase,
 )
 from dashboards.components.status import STATUS_COLOURS
 from murmuration.registry.models import WHOLE_AREA
@@ -38,7 +39,7 @@ def tile_facts(indicator: dict, totals: pd.DataFrame, period_type: str,
         latest = totals.loc[position]
         facts["value"] = format_value(latest["value"], decimals, unit)
         facts["period"] = format_period(latest["period"], latest["period_start"], period_type)
-        facts["reported"] = _reported(latest)
+        facts["reported"] = _reported(latest, indicator)
         earlier = totals.loc[:position - 1]
         before = earlier[complete.loc[:position - 1]] if position > 0 else earlier
         if not before.empty:
@@ -53,17 +54,22 @@ def tile_facts(indicator: dict, totals: pd.DataFrame, period_type: str,
         newest = later.iloc[-1]
         state = STATE_WORDS.get(newest["completeness_state"], newest["completeness_state"])
         facts["pending"] = (f"{format_period(newest['period'], newest['period_start'], period_type)}"
-                            f": {_reported(newest)} so far ({state})")
+                            f": {_reported(newest, indicator)} so far ({state})")
     return facts
 
 
-def _reported(row) -> str:
+def _reported(row, indicator: dict | None = None) -> str:
+    """'2 of 3 partners reported', and for a total that is not a sum what it is over
+    ('median of 22 values; ...')."""
+    over = values_phrase(indicator or {}, row.get("values_counted"))
     expected = row.get("partners_expected")
     if expected is None or expected != expected:
         count = row["partners_reporting"]
-        return f"{format_count(count)} partner{'s' if count != 1 else ''} reported"
-    return (f"{format_count(row['partners_reporting'])} of {format_count(expected)} "
-            f"partner{'s' if expected != 1 else ''} reported")
+        said = f"{format_count(count)} partner{'s' if count != 1 else ''} reported"
+    else:
+        said = (f"{format_count(row['partners_reporting'])} of {format_count(expected)} "
+                f"partner{'s' if expected != 1 else ''} reported")
+    return f"{over[0].upper() + over[1:]}; {said}" if over else said
 
 
 def sparkline(totals: pd.DataFrame, status: str, period_type: str,

@@ -13,7 +13,14 @@ from dashboards.components.breakdown_chart import (
     breakdown_panels,
     contribution_figure,
 )
-from dashboards.components.format import format_count, format_period, format_value, today
+from dashboards.components.format import (
+    aggregation_phrase,
+    format_count,
+    format_period,
+    format_value,
+    today,
+    values_phrase,
+)
 from dashboards.components.layout import not_published, status_badge
 from dashboards.components.learning_log import (
     CONTEXT,
@@ -24,6 +31,7 @@ from dashboards.components.learning_log import (
 from dashboards.components.milestone_chart import milestone_figure
 from dashboards.components.suppression import threshold_for
 from dashboards.components.tables import data_table
+from murmuration.formatting import AGGREGATION_WORDS
 from murmuration.paths import ProjectPaths
 from murmuration.registry.models import WHOLE_AREA
 
@@ -48,15 +56,12 @@ def layout(indicator: str | None = None, place: str | None = None, **_query):
 
 def _page(user, indicator, place):
     catalogue = queries.indicators_seen_in_full(user)
-    place_list = queries.places()
     codes = catalogue["indicator_code"].tolist()
     if not codes:
         return html.P("None of the indicators is in your working groups; the overview shows "
                       "where each one stands.", className="muted")
     chosen = indicator if indicator in codes else _first_with_target(catalogue)
-    place_options = [{"label": "Whole area", "value": WHOLE_AREA}] + [
-        {"label": row["place_name"], "value": row["place_code"]}
-        for row in place_list.to_dict("records")]
+    place_options = place_choices(queries.place_tree())
     chosen_place = place if place in {o["value"] for o in place_options} else WHOLE_AREA
     return html.Div([
         html.Div(className="controls", children=[
@@ -80,6 +85,18 @@ def _page(user, indicator, place):
         notes_section(chosen, chosen_place, user),
         html.Div(id="milestone-definition", className="definition"),
     ])
+
+
+def place_choices(tree: pd.DataFrame) -> list[dict]:
+    """The whole area, then each place followed by the places below it, indented, with its
+    level ("Kabul (Province)")."""
+    options = [{"label": "Whole area", "value": WHOLE_AREA}]
+    for row in tree.to_dict("records"):
+        depth = int(row.get("place_depth") or 1)
+        level = row.get("level_name")
+        label = row["place_name"] + (f" ({level})" if isinstance(level, str) and level else "")
+        options.append({"label": "\u2003" * (depth - 1) + label, "value": row["place_code"]})
+    return options
 
 
 def _first_with_target(catalogue) -> str:
@@ -195,13 +212,17 @@ def _breakdowns(indicator: dict, place_code: str, period_type: str, k: int, comp
     cells = queries.breakdowns(indicator["indicator_code"], place_code)
     cells = cells[cells["period"].isin(complete)]
     place_totals = None
-    if place_code == WHOLE_AREA and indicator.get("by_place"):
-        totals = queries.base_totals(indicator["indicator_code"])
-        place_totals = totals[(totals["place_code"] != WHOLE_AREA)
-                              & totals["period"].isin(complete)].merge(
-            queries.places()[["place_code", "place_name", "display_order"]], on="place_code")
-        place_totals = place_totals.rename(columns={"place_name": "category_name",
-                                                    "display_order": "category_order"})
+    if indicator.get("by_place"):
+        # By place: the places one level below the one shown (the top level for the whole
+        # area), each with its own total.
+        tree = queries.places()
+        parents = tree["parent_code"].where(tree["parent_code"].notna(), WHOLE_AREA)
+        below = tree[parents == place_code][["place_code", "place_name", "display_order"]]
+        if not below.empty:
+            totals = queries.base_totals(indicator["indicator_code"])
+            place_totals = totals[totals["period"].isin(complete)].merge(below, on="place_code")
+            place_totals = place_totals.rename(columns={"place_name": "category_name",
+                                                        "display_order": "category_order"})
     panels, hidden = breakdown_panels(cells, place_totals, k)
     if not panels:
         return html.P("This indicator is not broken down by sex, age or place in what partners "
@@ -217,6 +238,12 @@ def _breakdowns(indicator: dict, place_code: str, period_type: str, k: int, comp
 
 
 def _contributions(indicator: dict, parts: pd.DataFrame, period_type: str, k: int, user):
+    if not indicator.get("shows_contributions", True):
+        words = AGGREGATION_WORDS.get(indicator.get("place_aggregation"), "value")
+        return html.P(f"The total is the {words} of every partner's values, not a sum: a "
+                      f"partner's own {words} is not a part of it, so no partner's part is "
+                      "shown. Click a point for the values behind it.", className="muted",
+                      id="contributions-not-parts")
     if parts.empty:
         return html.P("No values yet.", className="muted")
     own = user.partner_scope() or ()
@@ -233,14 +260,22 @@ def _contributions(indicator: dict, parts: pd.DataFrame, period_type: str, k: in
     return html.Div(children)
 
 
+def _period_type() -> str:
+    try:
+        return queries.initiative()["period_type"]
+    except queries.NotPublished:
+        return "month"
+
+
 def _definition(indicator: dict):
     better = {"higher_is_better": " Higher is better.", "lower_is_better": " Lower is better."}
     return html.Div([
         html.H4(indicator["indicator_name"]),
         html.P(indicator["definition"]),
-        html.P(f"Unit: {indicator['unit_name']}. Aggregation: {indicator['aggregation']}."
+        html.P(f"Unit: {indicator['unit_name']}. {aggregation_phrase(indicator, _period_type())}"
                f"{better.get(indicator['direction'], '')} Working group: "
-               f"{indicator['working_group_name']}.", className="muted"),
+               f"{indicator['working_group_name']}.", className="muted",
+               id="indicator-aggregation"),
     ])
 
 
@@ -274,8 +309,10 @@ def _lineage(indicator: dict, place_code: str, period: str, user):
         return html.P("No total for this period.", className="muted")
     row = point.iloc[0]
     period_type = queries.initiative()["period_type"]
+    over = values_phrase(indicator, row.get("values_counted"))
     title = (f"{format_period(period, row['period_start'], period_type)}: "
              f"{format_value(row['value'], int(indicator['decimals'] or 0), indicator['unit_name'])}"
+             f"{f', the {over},' if over else ''}"
              f" from {format_count(row['partners_reporting'])} partners")
     values = queries.lineage(user, indicator_code, place_code, period)
     listed = len(values)

@@ -3,11 +3,14 @@
     '{{ var("whole_area") }}'
 {%- endmacro %}
 
-{#- Every row of ``relation`` at its own place and again for the whole area as
-    total_place (rows reported for the whole area only count there once). -#}
-{% macro with_whole_area(relation) -%}
-    select {{ relation }}.*, {{ relation }}.place_code as total_place from {{ relation }}
-    where place_code <> {{ whole_area() }}
-    union all
-    select {{ relation }}.*, {{ whole_area() }} as total_place from {{ relation }}
+{#- Every row of ``relation`` once for its own place and once for each place above it and the
+    whole area, as total_place (stg_registry__place_ancestors): a value counts in the total of
+    every level it belongs to; rows reported for the whole area count there once. -#}
+{% macro with_places_above(relation) -%}
+    select
+        {{ relation }}.*,
+        places_above.ancestor_code as total_place
+    from {{ relation }}
+    inner join {{ ref('stg_registry__place_ancestors') }} as places_above
+        on {{ relation }}.place_code = places_above.place_code
 {%- endmacro %}

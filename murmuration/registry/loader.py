@@ -26,6 +26,7 @@ from murmuration.registry.models import (
     period_type_of,
 )
 from murmuration.registry.periods import format_problem
+from murmuration.registry.places import PlaceTree, build_place_tree
 from murmuration.registry.yamlfile import RegistryError, YamlDocument
 
 REGISTRY_FILES = {
@@ -51,6 +52,20 @@ class Registry:
     @cached_property
     def indicators(self) -> dict[str, Indicator]:
         return {i.code: i for i in self.catalogue.indicators}
+
+    @cached_property
+    def place_tree(self) -> PlaceTree:
+        return build_place_tree(self.dimensions)
+
+    def place_code(self, text: str) -> str | None:
+        """The place (or the whole area) a code stands for, its case ignored."""
+        if text.lower() == WHOLE_AREA:
+            return WHOLE_AREA
+        return self._place_codes.get(text.lower())
+
+    @cached_property
+    def _place_codes(self) -> dict[str, str]:
+        return {p.code.lower(): p.code for p in self.dimensions.places}
 
     @cached_property
     def partner_by_code(self) -> dict[str, Partner]:
@@ -134,13 +149,34 @@ def load_registry(paths: ProjectPaths) -> Registry:
 def _cross_check(registry: Registry, docs: dict[str, YamlDocument],
                  mapping_docs: list[YamlDocument]) -> list[str]:
     """Every code used in one file must be defined in another."""
-    problems = [*_check_indicators(registry, docs["indicators"]),
+    problems = [*_check_places(registry, docs["dimensions"]),
+                *_check_indicators(registry, docs["indicators"]),
                 *_check_relations(registry, docs["indicators"]),
                 *_check_partners(registry, docs["partners"]),
                 *_check_periods(registry, docs),
                 *_check_targets(registry, docs["targets"])]
     for document, mapping in zip(mapping_docs, registry.mappings, strict=True):
         problems.extend(_check_mapping(document, mapping, registry))
+    return problems
+
+
+def _check_places(registry: Registry, dimensions_doc: YamlDocument) -> list[str]:
+    """The hierarchy: known parents, no cycle, each place at one level; a text names one
+    place (the whole area's aliases included)."""
+    problems = [dimensions_doc.describe(("places", n, part), message)
+                for n, part, message in registry.place_tree.problems]
+    owner: dict[str, str] = {}
+    texts = [(("whole_area",), WHOLE_AREA, text)
+             for text in [registry.dimensions.whole_area.name,
+                          *registry.dimensions.whole_area.aliases]]
+    texts += [(("places", n), p.code, text) for n, p in enumerate(registry.dimensions.places)
+              for text in [p.code, p.name, *p.aliases]]
+    for where, code, text in texts:
+        key = normalise(text)
+        if owner.get(key, code) != code:
+            problems.append(dimensions_doc.describe(where, f"{text!r} names both "
+                                                    f"{owner[key]!r} and {code!r}"))
+        owner.setdefault(key, code)
     return problems
 
 
@@ -251,7 +287,6 @@ def _check_periods(registry: Registry, docs: dict[str, YamlDocument]) -> list[st
 def _check_targets(registry: Registry, target_doc: YamlDocument) -> list[str]:
     problems: list[str] = []
     indicators = registry.indicators
-    places = {p.code for p in registry.dimensions.places}
     seen_targets: set[tuple[str, str]] = set()
     for n, target in enumerate(registry.targets):
         if target.indicator not in indicators:
@@ -261,10 +296,11 @@ def _check_targets(registry: Registry, target_doc: YamlDocument) -> list[str]:
             problems.append(target_doc.describe(("targets", n, "indicator"),
                             f"{target.indicator!r} has direction neutral; a target needs "
                             "higher_is_better or lower_is_better"))
-        if target.place != WHOLE_AREA and target.place not in places:
+        place = registry.place_code(target.place)
+        if place is None:
             problems.append(target_doc.describe(("targets", n, "place"),
                             f"{target.place!r} is not a place (or '{WHOLE_AREA}')"))
-        key = (target.indicator, target.place)
+        key = (target.indicator, place or target.place)
         if key in seen_targets:
             problems.append(target_doc.describe(("targets", n), f"a target for {key[0]} at "
                                                 f"{key[1]} is already defined"))
@@ -326,10 +362,14 @@ def _check_mapping_codes(document: YamlDocument, mapping: Mapping,
             problems.append(document.describe(("codes", role), f"{role!r} is not a role "
                             "(indicator, place, partner) or a disaggregation"))
             continue
+        known = known_codes[role]
+        folded = {c.lower() for c in known} if role == "place" else known
         for text, code in codes.items():
-            if code not in known_codes[role]:
+            if (code.lower() if role == "place" else code) not in folded:
+                shown = sorted(known)
                 problems.append(document.describe(("codes", role, text), f"{code!r} is not a "
-                                f"{role} code (known: {', '.join(sorted(known_codes[role]))})"))
+                                f"{role} code (known: {', '.join(shown[:20])}"
+                                f"{f' and {len(shown) - 20} more' if len(shown) > 20 else ''})"))
     for combo, parts in mapping.combos.items():
         for dimension, code in parts.items():
             if dimension in known_codes and code not in known_codes[dimension]:

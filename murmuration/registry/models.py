@@ -56,9 +56,37 @@ PeriodText = Annotated[str, Field(description="YYYY-MM or YYYY-Www")]
 
 
 class Aggregation(StrEnum):
+    """How an indicator's values roll up across partners and places (DHIS2's aggregation type,
+    README "How values roll up"). ``latest`` is a count at a point in time: summed across places,
+    the last value of each series across time (DHIS2's LAST, sum in the org unit hierarchy)."""
+
     SUM = "sum"
+    MEAN = "mean"
+    MEDIAN = "median"
+    MIN = "min"
+    MAX = "max"
+    COUNT = "count"
     RATIO = "ratio"
     LATEST = "latest"
+
+
+class TimeAggregation(StrEnum):
+    """How each series (partner x reporting unit x place x breakdown) rolls up from its months
+    (or weeks) to a quarter or a year, before the series are rolled up across places."""
+
+    SUM = "sum"
+    MEAN = "mean"
+    MEDIAN = "median"
+    MIN = "min"
+    MAX = "max"
+    COUNT = "count"
+    LAST = "last"
+    FIRST = "first"
+
+
+# The aggregation across places that sums (so each partner's part adds up to the total, and
+# breakdown panels add up); the others (mean, median, min, max) are not shares of anything.
+ADDITIVE = {Aggregation.SUM, Aggregation.COUNT, Aggregation.LATEST}
 
 
 class Direction(StrEnum):
@@ -244,31 +272,59 @@ class Disaggregation(Strict):
         return self
 
 
+PLACE_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+PlaceCode = Annotated[str, Field(pattern=PLACE_CODE_PATTERN,
+                                 description="letters, digits, _ . - (P-codes as written: "
+                                             "AF01, SY0200; matched case-insensitively)")]
+
+
 class Place(Strict):
-    code: Code
+    code: PlaceCode
     name: str
     aliases: list[str] = []
+    level: str | None = Field(None, description="the level's code (levels), e.g. province")
+    parent: str | None = Field(None, description="the code of the place one level up; none "
+                                                 "for a top-level place (under the whole area)")
 
     @field_validator("code")
     @classmethod
     def _not_reserved(cls, value: str) -> str:
-        if value == WHOLE_AREA:
+        if value.lower() == WHOLE_AREA:
             raise ValueError(f"'{WHOLE_AREA}' is reserved for the whole area; choose another code")
         return value
 
 
+class Level(Strict):
+    """One level of the place hierarchy (DHIS2's organisation unit level, an admin level of
+    OCHA's Common Operational Datasets)."""
+
+    code: Code
+    name: str
+
+
+class WholeArea(Strict):
+    """The initiative's whole area (place code ``all``): its name and the texts files use for
+    it (a national row, the country's P-code)."""
+
+    name: str = "Whole area"
+    aliases: list[str] = []
+
+
 class Dimensions(Strict):
+    levels: list[Level] = Field(
+        [], description="the place hierarchy's levels, top to bottom (below the whole area)")
+    whole_area: WholeArea = WholeArea()
     places: list[Place] = Field(min_length=1)
     disaggregations: list[Disaggregation] = []
 
     @model_validator(mode="after")
     def _unique(self):
-        _require_unique([p.code for p in self.places], "place code")
+        _require_unique([p.code.lower() for p in self.places], "place code (case ignored)")
+        _require_unique([lv.code for lv in self.levels], "level code")
         _require_unique([d.code for d in self.disaggregations], "disaggregation code")
         if any(d.code == "place" for d in self.disaggregations):
             raise ValueError("'place' is built in: list places under places, not disaggregations")
         return self
-
 
 class ValidRange(Strict):
     min: float | None = None
@@ -302,7 +358,13 @@ class Indicator(Strict):
                                                 "mapping resolves them")
     definition: str
     unit: str
-    aggregation: Aggregation
+    aggregation: Aggregation = Field(
+        description="across partners and places: sum, mean, median, min, max, count, ratio "
+                    "(numerator / denominator x factor) or latest (a count at a point in time)")
+    time_aggregation: TimeAggregation | None = Field(
+        None, description="from months (or weeks) to a quarter or year, per series: sum, "
+                          "mean, median, min, max, count, last or first (default: as "
+                          "`aggregation`; last for latest, sum for ratio)")
     direction: Direction
     working_group: str
     disaggregations: list[str] = Field(
@@ -320,9 +382,41 @@ class Indicator(Strict):
         if self.aggregation is Aggregation.RATIO:
             if not (self.numerator and self.denominator):
                 raise ValueError("a ratio indicator needs a numerator and a denominator")
+            if self.time_aggregation not in (None, TimeAggregation.SUM, TimeAggregation.LAST):
+                raise ValueError("a ratio adds up its parts over time (time_aggregation: sum) "
+                                 "or takes each series' last period (last)")
         elif self.numerator or self.denominator:
             raise ValueError("numerator and denominator are only for aggregation: ratio")
+        if self.aggregation is Aggregation.LATEST and \
+                self.time_aggregation not in (None, TimeAggregation.LAST):
+            raise ValueError("latest is a sum across places of each series' last value; for "
+                             "another rule over time write aggregation: sum with "
+                             "time_aggregation")
         return self
+
+    @property
+    def across_places(self) -> str:
+        """The rule across partners and places, as the marts apply it (latest sums)."""
+        return "sum" if self.aggregation is Aggregation.LATEST else self.aggregation.value
+
+    @property
+    def across_time(self) -> str:
+        """The rule from base periods to quarters and years, per series."""
+        if self.time_aggregation is not None:
+            return self.time_aggregation.value
+        return {Aggregation.LATEST: "last", Aggregation.RATIO: "sum"}.get(
+            self.aggregation, self.aggregation.value)
+
+    @property
+    def additive(self) -> bool:
+        """Partners' and places' parts add up to the total (breakdown panels add up)."""
+        return self.aggregation in ADDITIVE
+
+    @property
+    def shows_contributions(self) -> bool:
+        """Each partner's part means something beside the total: a share of a sum, or a
+        partner's own ratio; a partner's part of a median price is not a part of anything."""
+        return self.additive or self.aggregation is Aggregation.RATIO
 
     @property
     def by_place(self) -> bool:
@@ -422,7 +516,7 @@ class TargetPoint(Strict):
 
 class Target(Strict):
     indicator: str
-    place: str = WHOLE_AREA
+    place: str = Field(WHOLE_AREA, description="a place code, at any level, or the whole area")
     baseline: TargetPoint
     milestones: list[TargetPoint] = []
     target: TargetPoint

@@ -33,6 +33,8 @@ def _indicators(registry: Registry) -> Rows:
             "indicator_code": i.code, "indicator_name": i.name, "short_name": i.label,
             "definition": " ".join(i.definition.split()), "unit": i.unit,
             "unit_name": units[i.unit].name or i.unit, "aggregation": i.aggregation.value,
+            "place_aggregation": i.across_places, "time_aggregation": i.across_time,
+            "is_additive": i.additive, "shows_contributions": i.shows_contributions,
             "direction": i.direction.value, "working_group_code": i.working_group,
             "working_group_name": groups[i.working_group].name, "by_place": i.by_place,
             "valid_min": i.valid_range.min, "valid_max": i.valid_range.max,
@@ -52,8 +54,25 @@ def _indicator_dimensions(registry: Registry) -> Rows:
 
 
 def _places(registry: Registry) -> Rows:
-    return [{"place_code": p.code, "place_name": p.name, "display_order": n}
+    tree = registry.place_tree
+    return [{"place_code": p.code, "place_name": p.name, "display_order": n,
+             "parent_code": tree.parent[p.code], "place_depth": tree.depth[p.code],
+             "level_code": tree.level_code[p.code], "level_name": tree.level_name[p.code]}
             for n, p in enumerate(registry.dimensions.places)]
+
+
+def _place_ancestors(registry: Registry) -> Rows:
+    """Every place with itself, each place above it and the whole area: what a total at a
+    place adds up (a value counts at its own place and at every one above it)."""
+    tree = registry.place_tree
+    rows = [{"place_code": WHOLE_AREA, "ancestor_code": WHOLE_AREA, "distance": 0}]
+    for p in registry.dimensions.places:
+        chain = [p.code, *tree.ancestors(p.code)]
+        rows += [{"place_code": p.code, "ancestor_code": code, "distance": k}
+                 for k, code in enumerate(chain)]
+        rows.append({"place_code": p.code, "ancestor_code": WHOLE_AREA,
+                     "distance": len(chain)})
+    return rows
 
 
 def _categories(registry: Registry) -> Rows:
@@ -84,7 +103,8 @@ def _target_points(registry: Registry) -> Rows:
                   ("target", t.target)]
         for sequence, (kind, point) in enumerate(points):
             rows.append({
-                "indicator_code": t.indicator, "place_code": t.place, "point_kind": kind,
+                "indicator_code": t.indicator, "place_code": registry.place_code(t.place),
+                "point_kind": kind,
                 "sequence": sequence, "period": point.period,
                 "period_start": period_start(point.period), "target_value": point.value,
                 "note": point.note})
@@ -125,6 +145,9 @@ def code_lookup(registry: Registry) -> Rows:
         for text in sorted({i.code, i.name, i.label, *i.aliases}):
             add("*", "indicator", text, i.code, "registry/indicators.yaml")
     add("*", "place", WHOLE_AREA, WHOLE_AREA, "(built in: the whole area)")
+    whole_area = registry.dimensions.whole_area
+    for text in [whole_area.name, *whole_area.aliases]:
+        add("*", "place", text, WHOLE_AREA, "registry/dimensions.yaml")
     for p in registry.dimensions.places:
         for text in [p.code, p.name, *p.aliases]:
             add("*", "place", text, p.code, "registry/dimensions.yaml")
@@ -138,6 +161,8 @@ def code_lookup(registry: Registry) -> Rows:
     for m in registry.mappings:
         for role, codes in m.codes.items():
             for text, code in codes.items():
+                if role == "place":  # a place code as written in any case
+                    code = registry.place_code(code) or code
                 add(m.name, role, text, code, str(registry.mapping_files.get(m.name, m.name)))
     if problems:
         raise RegistryError(problems)
@@ -172,7 +197,7 @@ def _unit_factors(registry: Registry) -> Rows:
 
 TABLES: dict[str, Callable[[Registry], Rows]] = {
     "indicators": _indicators, "indicator_dimensions": _indicator_dimensions,
-    "places": _places, "categories": _categories, "partners": _partners,
+    "places": _places, "place_ancestors": _place_ancestors, "categories": _categories, "partners": _partners,
     "partner_indicators": _partner_indicators, "target_points": _target_points,
     "mappings": _mappings, "reporting_units": _reporting_units, "code_lookup": code_lookup,
     "relations": _relations, "combo_lookup": _combo_lookup, "unit_factors": _unit_factors,
@@ -183,6 +208,7 @@ TYPES: dict[str, dict[str, pa.DataType]] = {
     "indicators": {"valid_min": F, "valid_max": F, "numerator_code": S,
                    "denominator_code": S, "factor": F},
     "indicator_dimensions": {"indicator_code": S, "dimension_code": S},
+    "places": {"parent_code": S, "level_code": S, "level_name": S},
     "categories": {"dimension_code": S, "dimension_name": S, "category_code": S,
                    "category_name": S, "display_order": INT},
     "partners": {"reports_from": D, "reports_until": D},

@@ -1,8 +1,9 @@
--- Each indicator's units added up per period of the initiative's type (month or week), for
--- every place and the whole area: the sums indicator_period_totals builds its totals from (a
--- quarter or a year adds up its months' sums; a ratio divides the sums of its paired parts
--- there). Only the units both parts of a ratio were accepted for are summed; the others are
--- counted in parts_unpaired.
+-- Each indicator's units rolled up per period of the initiative's type (month or week), for
+-- every place at every level of the hierarchy and the whole area, by the indicator's rule
+-- across places (sum, mean, median, min, max, count; a ratio divides the sums of its paired
+-- parts there): what indicator_period_totals builds its totals from (a summed indicator's
+-- quarter or year adds up its months' sums). Only the units both parts of a ratio were
+-- accepted for are counted; the others are counted in parts_unpaired.
 -- A period's sums follow from its units alone: rebuilt for the periods whose units changed
 -- (period_inputs, a hash of the period's units and of the definitions), so one new file costs
 -- the periods it reports, not the history.
@@ -13,13 +14,16 @@ with changed as (
 ),
 
 units as (
-    select units.*
+    select
+        units.*,
+        indicators.place_aggregation
     from {{ ref('int_indicator_units') }} as units
     inner join changed using (period_start)
+    inner join {{ ref('stg_registry__indicators') }} as indicators using (indicator_code)
 ),
 
 by_place_and_area as (
-    {{ with_whole_area('units') }}
+    {{ with_places_above('units') }}
 ),
 
 final as (

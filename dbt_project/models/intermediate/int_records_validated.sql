@@ -18,8 +18,17 @@ indicator_dimensions as (
 ),
 
 places as (
-    select string_agg(place_name, ', ' order by display_order) as known_places
+    -- The places a reason names as known (the first ten of a long list, and how many more).
+    select
+        array_to_string(list(place_name order by display_order)[1:10], ', ')
+        || case when count(*) > 10 then ' and ' || (count(*) - 10) || ' more' else '' end
+            as known_places
     from {{ ref('stg_registry__places') }}
+),
+
+places_above as (
+    select * from {{ ref('stg_registry__place_ancestors') }}
+    where distance > 0 and ancestor_code <> place_code
 ),
 
 mappings as (
@@ -129,8 +138,6 @@ judged as (
                     then '''' || {{ shown_cell('records.place_text') }}
                         || ''' is not a known place (known: '
                         || places.known_places || ')'
-                when indicators.by_place and records.place_code = {{ whole_area() }}
-                    then indicators.short_name || ' is reported by place; give the place'
                 when not indicators.by_place
                     and coalesce(records.place_code, {{ whole_area() }}) <> {{ whole_area() }}
                     then indicators.short_name || ' is not reported by place (given '''
@@ -176,6 +183,91 @@ judged as (
     cross join settings
 ),
 
+levels_below as (
+    -- A file that gives values for places and also for a place above them (a region's or the
+    -- whole country's row beside its provinces) gives the higher row as a total of the lower
+    -- ones: per file, partner, unit, indicator and period, the places with accepted values
+    -- below them. Murmuration rolls the lower values up itself, by the indicator's rule.
+    select distinct
+        judged.submission_id,
+        judged.partner_code,
+        judged.reporting_unit,
+        judged.indicator_code,
+        judged.period,
+        places_above.ancestor_code as place_code
+    from judged
+    inner join places_above on judged.place_code = places_above.place_code
+    where judged.problem is null
+),
+
+level_total_records as (
+    select
+        judged.record_id,
+        judged.submission_id,
+        judged.partner_code,
+        judged.reporting_unit,
+        judged.indicator_code,
+        judged.period,
+        judged.place_code,
+        judged.disaggregation,
+        judged.value
+    from judged
+    semi join levels_below
+        on
+            judged.submission_id = levels_below.submission_id
+            and judged.partner_code = levels_below.partner_code
+            and judged.reporting_unit is not distinct from levels_below.reporting_unit
+            and judged.indicator_code = levels_below.indicator_code
+            and judged.period = levels_below.period
+            and judged.place_code = levels_below.place_code
+    where judged.problem is null
+),
+
+rolled_up as (
+    -- What the file's lowest values (those that are not totals themselves) roll up to at each
+    -- place it gives a total for, in the same breakdown: the reason compares it with the row.
+    select
+        totals.record_id,
+        count(distinct lowest.place_code) as places_below,
+        {{ place_aggregate('lowest.value', 'indicators.place_aggregation') }} as value,
+        any_value(indicators.place_aggregation) as place_aggregation
+    from level_total_records as totals
+    inner join places_above on totals.place_code = places_above.ancestor_code
+    inner join judged as lowest
+        on
+            places_above.place_code = lowest.place_code
+            and totals.submission_id = lowest.submission_id
+            and totals.partner_code = lowest.partner_code
+            and totals.reporting_unit is not distinct from lowest.reporting_unit
+            and totals.indicator_code = lowest.indicator_code
+            and totals.period = lowest.period
+            and totals.disaggregation = lowest.disaggregation
+    inner join indicators on lowest.indicator_code = indicators.indicator_code
+    where
+        lowest.problem is null
+        and lowest.record_id not in (select record_id from level_total_records)
+    group by totals.record_id
+),
+
+level_totals as (
+    select
+        totals.record_id,
+        'a total of this file''s values for the places below it ('
+        || coalesce(
+            rolled_up.places_below || ' places, '
+            || case rolled_up.place_aggregation
+                when 'sum' then 'adding up to '
+                when 'count' then 'counting '
+                else 'their ' || rolled_up.place_aggregation || ' '
+            end || {{ format_number('rolled_up.value') }} || '; this row says '
+            || {{ format_number('totals.value') }},
+            'none with the same breakdown'
+        ) || '): Murmuration rolls them up itself, so the row is not counted again'
+            as level_total_reason
+    from level_total_records as totals
+    left join rolled_up using (record_id)
+),
+
 repeated_keys as (
     -- The same key twice in one file: the first row counts, later ones are quarantined, unless
     -- the mapping says such rows add up (duplicate_keys: sum, e.g. one row per site). The keys
@@ -200,9 +292,15 @@ repeated_keys as (
 
 final as (
     select
-        judged.* exclude (problem, duplicate_keys),
+        judged.* exclude (problem, duplicate_keys, is_not_data, extract_problem_kind),
+        judged.is_not_data or level_totals.record_id is not null as is_not_data,
+        coalesce(
+            judged.extract_problem_kind,
+            case when level_totals.record_id is not null then 'summary' end
+        ) as extract_problem_kind,
         coalesce(
             judged.problem,
+            level_totals.level_total_reason,
             case when repeated_keys.first_record_id <> judged.record_id
                 and judged.duplicate_keys = 'quarantine'
                 then 'the same indicator, place, period and breakdown is already reported in row '
@@ -220,6 +318,7 @@ final as (
             and judged.place_code is not distinct from repeated_keys.place_code
             and judged.disaggregation is not distinct from repeated_keys.disaggregation
             and (judged.problem is null) = repeated_keys.accepted
+    left join level_totals on judged.record_id = level_totals.record_id
 )
 
 select * from final

@@ -48,7 +48,7 @@ split as (
 ),
 
 by_place_and_area as (
-    {{ with_whole_area('split') }}
+    {{ with_places_above('split') }}
 ),
 
 aggregated as (

@@ -26,7 +26,7 @@ changes as (
 ),
 
 by_place_and_area as (
-    {{ with_whole_area('units') }}
+    {{ with_places_above('units') }}
 ),
 
 aggregated as (
@@ -51,7 +51,7 @@ revisions as (
         indicators.indicator_code,
         changes.partner_code,
         changes.period,
-        place.place_code,
+        place.ancestor_code as place_code,
         count(*) as values_revised
     from changes
     inner join indicators
@@ -59,14 +59,9 @@ revisions as (
             indicators.indicator_code, indicators.numerator_code,
             indicators.denominator_code
         )
-    -- The place's own total and the whole area's.
-    cross join
-        unnest(
-            case
-                when changes.place_code = {{ whole_area() }} then [{{ whole_area() }}]
-                else [changes.place_code, {{ whole_area() }}]
-            end
-        ) as place (place_code)
+    -- The place's own total, those of the places above it and the whole area's.
+    inner join {{ ref('stg_registry__place_ancestors') }} as place
+        on changes.place_code = place.place_code
     group by all
 ),
 

@@ -1,12 +1,16 @@
 -- Each indicator's total per period (the initiative's period type - month or week - and, for
--- months, quarters and years; for weeks, years) for every place and the whole area
--- ('all'), following the indicator's aggregation:
---   sum    - values add up over partners, units, places, breakdowns and months;
+-- months, quarters and years; for weeks, years) for every place at every level of the place
+-- hierarchy and the whole area ('all'), following the indicator's aggregation (across
+-- partners and places) and time_aggregation (per series, across the months of a quarter):
+--   sum, mean, median, min, max, count - over every value reported at the place or below it
+--            (a mean or median over no value is no value; values_counted says how many);
 --   latest - a count at a point in time: over a quarter or year each series counts its latest
 --            month, then series add up;
 --   ratio  - numerator / denominator x factor, both summed only over the units (partner x
 --            reporting unit x place x breakdown x period) where both parts were accepted; the
 --            units with only one part are left out and counted in parts_unpaired.
+-- A quarter or year of any rule but a plain sum takes each series' value over its months
+-- (time_aggregation: mean, median, last...), then rolls the series up across places.
 -- Each total carries how complete it is: partners reporting / expected and a state:
 --   complete     at least complete_share (status rule) of the expected partners reported;
 --   not_yet_due  fewer did, and the period's due date has not passed (as of the initiative's
@@ -47,7 +51,8 @@ coarser_grains as (
 ),
 
 summed_in_grains as (
-    -- A summed or ratio indicator's quarter or year adds up its base periods' sums.
+    -- A summed indicator (or a ratio whose parts add up over time): a quarter or year adds up
+    -- its base periods' sums.
     select
         period_sums.*,
         grain.period_type,
@@ -62,7 +67,7 @@ summed_in_grains as (
     from period_sums
     inner join indicators using (indicator_code)
     cross join coarser_grains as grain
-    where indicators.aggregation <> 'latest'
+    where indicators.place_aggregation in ('sum', 'ratio') and indicators.time_aggregation = 'sum'
 ),
 
 summed_grains as (
@@ -72,6 +77,7 @@ summed_grains as (
         grain_period as period,
         grain_start as period_start,
         place_code,
+        sum(value_sum) as value,
         sum(value_sum) as value_sum,
         sum(numerator_value) as numerator_value,
         sum(denominator_value) as denominator_value,
@@ -82,11 +88,17 @@ summed_grains as (
     group by all
 ),
 
-latest_units as (
-    -- A point-in-time indicator's quarter or year counts each series' latest base period in it
-    -- (read from the units: only these indicators').
+series_in_grains as (
+    -- Every other rule (a stock's latest month, a price's mean or median...): each series
+    -- (partner x reporting unit x place x breakdown) first rolls its base periods in the
+    -- quarter or year up by the indicator's time_aggregation, then the series roll up across
+    -- places by its aggregation (below). Read from the units: only these indicators'.
     select
-        units.*,
+        units.indicator_code,
+        units.partner_code,
+        units.reporting_unit,
+        units.place_code,
+        units.disaggregation,
         grain.period_type,
         case
             when grain.period_type = 'quarter'
@@ -95,23 +107,31 @@ latest_units as (
                     || '-Q' || quarter(units.period_start)
             else strftime(units.period_start, '%Y')
         end as grain_period,
-        cast(date_trunc(grain.period_type, units.period_start) as date) as grain_start
+        cast(date_trunc(grain.period_type, units.period_start) as date) as grain_start,
+        any_value(indicators.place_aggregation) as place_aggregation,
+        any_value(indicators.time_aggregation) as time_aggregation,
+        {{ time_aggregate('units.value', 'indicators.time_aggregation', 'units.period_start',
+                          'units.is_paired') }} as value,
+        -- A ratio's parts: the last paired period's (time_aggregation: last).
+        arg_max(units.numerator_value, units.period_start) filter (where units.is_paired)
+            as numerator_value,
+        arg_max(units.denominator_value, units.period_start) filter (where units.is_paired)
+            as denominator_value,
+        bool_or(units.is_paired) as is_paired
     from {{ ref('int_indicator_units') }} as units
     inner join indicators using (indicator_code)
     cross join coarser_grains as grain
-    where indicators.aggregation = 'latest'
-    qualify units.period_start = max(units.period_start) over (
-        partition by
-            units.indicator_code, units.partner_code, units.reporting_unit,
-            units.place_code, units.disaggregation, grain.period_type, grain_period
+    where not (
+        indicators.place_aggregation in ('sum', 'ratio') and indicators.time_aggregation = 'sum'
     )
+    group by all
 ),
 
-latest_by_place_and_area as (
-    {{ with_whole_area('latest_units') }}
+series_by_place_and_area as (
+    {{ with_places_above('series_in_grains') }}
 ),
 
-latest_grains as (
+series_grains as (
     select
         indicator_code,
         period_type,
@@ -119,15 +139,18 @@ latest_grains as (
         grain_start as period_start,
         total_place as place_code,
         {{ unit_sums() }}
-    from latest_by_place_and_area
+    from series_by_place_and_area
     group by indicator_code, period_type, grain_period, grain_start, total_place
 ),
 
 coarser_totals as (
-    -- The same columns, in the same order, from both ways of adding up a coarser period.
+    -- The same columns, in the same order, from both ways of rolling up a coarser period.
     select * from summed_grains
     union all
-    select * from latest_grains
+    select
+        indicator_code, period_type, period, period_start, place_code, value, value_sum,
+        numerator_value, denominator_value, values_counted, parts_unpaired, reporting_partners
+    from series_grains
 ),
 
 all_grains as (
@@ -138,6 +161,7 @@ all_grains as (
         period,
         period_start,
         place_code,
+        value,
         value_sum,
         numerator_value,
         denominator_value,
@@ -153,6 +177,7 @@ all_grains as (
         period,
         period_start,
         place_code,
+        value,
         value_sum,
         numerator_value,
         denominator_value,
@@ -175,7 +200,7 @@ aggregated as (
                 then
                     all_grains.numerator_value / nullif(all_grains.denominator_value, 0)
                     * indicators.factor
-            else all_grains.value_sum
+            else all_grains.value
         end as value,
         len(all_grains.reporting_partners) as partners_reporting,
         all_grains.values_counted,
@@ -359,6 +384,10 @@ periods_in_grain as (
     where not aggregated.is_base
 ),
 
+places as (
+    select * from {{ ref('stg_registry__places') }}
+),
+
 final as (
     select
         aggregated.indicator_code,
@@ -366,6 +395,11 @@ final as (
         aggregated.period,
         aggregated.period_start,
         aggregated.place_code,
+        case
+            when aggregated.place_code = {{ whole_area() }} then 'Whole area'
+            else coalesce(places.level_name, 'Place')
+        end as place_level,
+        coalesce(places.place_depth, 0) as place_depth,
         aggregated.value,
         aggregated.partners_reporting,
         coalesce(base_states.partners_expected, grain_states.partners_expected)
@@ -393,6 +427,7 @@ final as (
         case when aggregated.is_base then 1 else periods_in_grain.periods end as periods_in_period
     from aggregated
     cross join initiative
+    left join places using (place_code)
     left join base_states
         on
             aggregated.is_base

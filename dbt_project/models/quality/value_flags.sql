@@ -6,7 +6,8 @@
 --                         is: moderate when |z| >= outlier_moderate_z or |modified z| >=
 --                         outlier_moderate_modified_z, extreme at the _extreme_ thresholds;
 --                         modified z = 0.6745 (r - median r) / MAD of the residuals r.
---   consistency_over_time per partner and indicator (summed over places and breakdowns): the
+--   consistency_over_time per partner and indicator (over places and breakdowns, by the
+--                         indicator's rule: summed, or a price's median...): the
 --                         period's total / mean of the consistency_periods preceding periods,
 --                         flagged outside 1 +/- consistency_tolerance.
 -- Both the current values and superseded ones are judged against the current history, so a
@@ -261,21 +262,26 @@ outlier_flags as (
 ),
 
 partner_totals as (
-    -- Current values add up over the submissions that speak for the period; a superseded
-    -- submission is judged on its own total.
+    -- Current values roll up (by the indicator's rule across places: a sum, a median price...)
+    -- over the submissions that speak for the period; a superseded submission is judged on its
+    -- own total.
     select
-        outcome,
-        case when outcome = 'superseded' then submission_id end as superseded_submission,
-        indicator_code,
-        partner_code,
-        period,
-        period_start,
-        any_value(submission_id) as submission_id,
-        sum(value) as value,
-        min(record_id) as record_id,
-        min(file_name) as file_name
+        keyed.outcome,
+        case when keyed.outcome = 'superseded' then keyed.submission_id end
+            as superseded_submission,
+        keyed.indicator_code,
+        keyed.partner_code,
+        keyed.period,
+        keyed.period_start,
+        any_value(keyed.submission_id) as submission_id,
+        {{ place_aggregate('keyed.value', 'indicators.place_aggregation') }} as value,
+        min(keyed.record_id) as record_id,
+        min(keyed.file_name) as file_name
     from keyed
-    group by outcome, superseded_submission, indicator_code, partner_code, period, period_start
+    inner join indicators using (indicator_code)
+    group by
+        keyed.outcome, superseded_submission, keyed.indicator_code, keyed.partner_code,
+        keyed.period, keyed.period_start
 ),
 
 current_totals as (
@@ -313,7 +319,7 @@ consistency as (
         ) as preceding_periods
     from partner_totals as totals
     inner join indicators using (indicator_code)
-    where indicators.aggregation in ('sum', 'latest')
+    where indicators.aggregation <> 'ratio'
 ),
 
 consistency_flags as (
