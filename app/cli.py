@@ -263,6 +263,53 @@ def cmd_users(args) -> int:
         return _fail(str(error))
 
 
+def cmd_places(args) -> int:
+    """`places import FILE...`: the place hierarchy from a COD table or DHIS2 units."""
+    from murmuration.registry.place_import import PlaceImportError, read_places, write_dimensions
+
+    paths = _paths(args)
+    files = [Path(f) for f in args.files]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        return _fail(f"no such file: {', '.join(missing)}")
+    try:
+        imported = read_places(files, args.levels.split(",") if args.levels else None)
+    except PlaceImportError as error:
+        return _fail(str(error))
+    per_level = {code: sum(p.level == code for p in imported.places)
+                 for code, _ in imported.levels}
+    print(f"Read {len(imported.places):,} places from {imported.source}: "
+          + ", ".join(f"{per_level[code]:,} at level {name}" for code, name in imported.levels)
+          + (f"; the whole area is {imported.whole_area_name} "
+             f"({', '.join(imported.whole_area_aliases)})" if imported.whole_area_name else ""))
+    for note in imported.notes:
+        print(f"Note: {note}")
+    target = paths.registry_dir / "dimensions.yaml"
+    if args.dry_run:
+        print(f"Dry run: {target} not written.")
+        return 0
+    previous = target.read_text(encoding="utf-8") if target.exists() else None
+    dropped = write_dimensions(target, imported)
+    try:
+        load_registry(paths)
+    except RegistryError as error:
+        if previous is not None:
+            backup = target.with_name(target.name + ".before-import")
+            backup.write_text(previous, encoding="utf-8")
+        print(f"Wrote {target}, but the initiative's definitions do not load with these places"
+              + (f" (the file as it was is kept as {backup.name})" if previous is not None
+                 else "") + ":", file=sys.stderr)
+        for problem in error.problems[:20]:
+            print(f"  - {problem}", file=sys.stderr)
+        if len(error.problems) > 20:
+            print(f"  ... and {len(error.problems) - 20} more", file=sys.stderr)
+        return 2
+    print(f"Wrote {target}" + (f"; {len(dropped)} places that were there are not in the import "
+                               f"({', '.join(dropped[:10])}{', ...' if len(dropped) > 10 else ''})"
+                               if dropped else ""))
+    return 0
+
+
 def _note_user(store, username: str):
     user = store.get(username)
     if user is None:
@@ -453,6 +500,19 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("id", help="the note's number (murmuration notes list)")
     sub.add_argument("--user", required=True, help="who removes it: its author or an admin")
     sub.set_defaults(func=cmd_notes)
+
+    places = commands.add_parser("places", help="the place hierarchy").add_subparsers(
+        dest="places_command", required=True)
+    sub = places.add_parser(
+        "import", help="replace registry/dimensions.yaml's places with a COD P-code table "
+                       "(CSV or Excel) or a DHIS2 organisationUnits export (JSON, with its "
+                       "organisationUnitLevels)")
+    sub.add_argument("files", nargs="+", help="the P-code table, or the DHIS2 JSON file(s)")
+    sub.add_argument("--levels", help="names of the levels below the whole area, top first, "
+                                      "comma-separated (e.g. Province,District)")
+    sub.add_argument("--dry-run", action="store_true", help="read and report, write nothing")
+    sub.add_argument("--project", default=str(SAMPLE_PROJECT_DIR))
+    sub.set_defaults(func=cmd_places, state_dir=None)
 
     sub = commands.add_parser("init", help="start a new initiative folder from the template")
     sub.add_argument("folder")
