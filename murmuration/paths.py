@@ -108,6 +108,11 @@ class ProjectPaths:
         return self.state_dir / "dagster_home"
 
     @property
+    def accepted_file(self) -> Path:
+        """Replacements held for review that the backbone accepted (murmuration.review)."""
+        return self.state_dir / "accepted.json"
+
+    @property
     def run_lock(self) -> Path:
         """Held by the one run writing this initiative's state (murmuration/runlock.py)."""
         return self.state_dir / "run.lock"

@@ -37,7 +37,7 @@ PLANTED = {
     "missing": ("parents_together", "2025-08"),
     "resubmitted": ("brightstart", "2025-05"),
     "unresolved_organisation": ("brightstart", "2025-07", "Brite Start"),
-    "not_a_number": ("brightstart", "2025-02", "n/a"),
+    "not_a_number": ("brightstart", "2025-02", "TBC"),
     "below_range": ("brightstart", "2025-02", "-3"),
     "unknown_place": ("library_service", "2025-09", "Nortgate"),
     "unknown_category": ("little_steps", "2026-01", "5-6"),

@@ -26,6 +26,7 @@ from murmuration.paths import AS_OF_ENV, DBT_PROJECT_DIR, ProjectPaths, dbt_proj
 from murmuration.registry import Registry
 from murmuration.registry.models import period_start
 from murmuration.registry.tables import registry_tables
+from murmuration.review import accepted_table
 from murmuration.sqltext import literal
 
 PUBLISHED_SCHEMAS = ("marts", "quality")
@@ -187,6 +188,11 @@ def prepare_sources(paths: ProjectPaths, registry: Registry, submissions: list[S
         con.execute("create or replace table landing.submissions as select * from incoming")
         con.unregister("incoming")
         counts["landing.submissions"] = submission_table.num_rows
+        accepted = accepted_table(paths)
+        con.register("incoming", accepted)
+        con.execute("create or replace table landing.accepted_submissions as "
+                    "select * from incoming")
+        con.unregister("incoming")
         files = [str(f) for f in records_files(paths)]
         if files:
             listing = ", ".join(literal(f) for f in files)

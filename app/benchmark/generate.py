@@ -142,7 +142,7 @@ def figures(rng: random.Random, level: float, month: int, size: Size):
             reached = max(0, round(rng.gauss(level * (1 + month / 48), level / 10)))
             if rng.random() < 0.002:
                 reached *= 10  # a lost decimal point
-            text = str(reached) if rng.random() > 0.005 else "n/a"
+            text = str(reached) if rng.random() > 0.005 else "tbc"
             yield place, sex, text, str(round(reached * 0.3))
 
 

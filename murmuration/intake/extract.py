@@ -35,13 +35,13 @@ from murmuration.paths import ProjectPaths
 from murmuration.registry import Registry
 from murmuration.registry.loader import normalise
 from murmuration.registry.mapping import Layout, Mapping, alternatives
-from murmuration.registry.periods import parse_period, period_in_name
+from murmuration.registry.periods import parse_period, period_in_name, year_in_name
 from murmuration.sqltext import literal, normalised_sql
 
 RECORDS_FILE = "records.parquet"
 EXTRACT_FILE = "extract.json"
 HEADER_SEARCH_ROWS = 50
-EXTRACTION_VERSION = 7  # bump when the record layout changes, so every submission is redone
+EXTRACTION_VERSION = 8  # bump when the record layout changes, so every submission is redone
 UNUSED_COLUMNS_LISTED = 100
 BATCH_FILES = 500  # files read into one scratch table at a time
 # The scratch tables a batch creates on the shared connection (dropped after each).
@@ -56,6 +56,11 @@ RECORD_SCHEMA = pa.schema([
     ("partner_source", pa.string()),
     ("partner_text", pa.string()),
     ("unit_text", pa.string()),  # the partner's reporting unit (null: the partner as a whole)
+    # The values of the columns that make rows different reports (distinct_reports_by:
+    # project, donor, lead organisation), joined with ' / '; null when the mapping names none.
+    ("report_text", pa.string()),
+    # The site (or beneficiary group) of the row (dedupe_by), joined with ' / '.
+    ("dedupe_text", pa.string()),
     ("period_text", pa.string()),
     ("period_start", pa.date32()),
     ("period_source", pa.string()),  # cell, sheet name or file name
@@ -100,7 +105,7 @@ class Extraction:
 # What a mapping says that only dbt reads (codes resolved, combos split, units converted):
 # changing them does not map the files again (their records are the same); the submissions are
 # rebuilt through their mapping's definitions fingerprint (murmuration.warehouse).
-RESOLVED_IN_DBT = {"codes", "combos", "units", "description"}
+RESOLVED_IN_DBT = {"codes", "combos", "units", "description", "complete"}
 
 
 def mapping_fingerprint(mapping: Mapping | None) -> str:
@@ -266,7 +271,7 @@ def _plans(con, paths: ProjectPaths, mapping: Mapping, submissions: list[Submiss
             if names:
                 con.executemany("insert into id_name values (?, ?, ?, ?)",
                                 [(submission.submission_id, *name) for name in names])
-        columns = MappedColumns(header, mapping, extraction)
+        columns = MappedColumns(header, mapping, extraction, period_type, submission.file_name)
         drift = _template_drift(header, mapping, columns, cell_chars)
         if drift:
             extraction.problem = drift
@@ -293,14 +298,18 @@ def _plan_sql(mapping: Mapping, header: Header, columns: MappedColumns,
     # template row holding only these, zeros and dashes is empty, not data.
     context = sorted(columns.context_positions)
     value_columns = []
-    for order, (position, indicator, codes) in enumerate(columns.value_columns):
+    for order, (position, indicator, codes, period_text, period_start) in enumerate(
+            columns.value_columns):
         column_pairs = ", ".join(f"{{'dimension': {literal(d)}, 'text': {literal(c)}}}"
                                  for d, c in codes.items())
         value_columns.append(
             f"select {order} as value_order, {literal(header.label(position))} as column_name, "
             f"{position} as cell, "
             f"{literal(indicator) if indicator else 'null::varchar'} as indicator_code, "
-            f"[{column_pairs}]::struct(dimension varchar, text varchar)[] as column_disaggregation")
+            f"[{column_pairs}]::struct(dimension varchar, text varchar)[] as column_disaggregation, "
+            f"{literal(period_text) if period_text else 'null::varchar'} as column_period_text, "
+            f"{literal(period_start.isoformat()) + '::date' if period_start else 'null::date'} "
+            "as column_period_start")
     return {
         "sheet": literal(header.sheet),
         "data_after": str(header.data_after),
@@ -312,6 +321,8 @@ def _plan_sql(mapping: Mapping, header: Header, columns: MappedColumns,
         "partner": columns.cell("partner", mapping.partner.column),
         "combo": columns.cell("combo", mapping.columns.combo),
         "unit": unit,
+        "report": columns.joined("report", mapping.distinct_reports_by),
+        "dedupe": columns.joined("dedupe", mapping.dedupe_by),
         "disaggregations": f"[{pairs}]::struct(dimension varchar, text varchar)[]",
         "row_problem": row_problem,
         "row_kind": row_kind,
@@ -354,8 +365,12 @@ def _records_query(mapping: Mapping, sql: dict[str, str]) -> str:
     """The records of every file of the layout (temp tables raw, layout, value_column,
     constant, period_lookup): one per reported value, one per row that reported none."""
     # In a wide table an empty cell means "not reported"; in a long one the row still counts.
-    value_filter = ("value_text is not null and trim(value_text) <> ''"
-                    if mapping.layout is Layout.WIDE else "true")
+    # A cell the mapping's empty_values name ('-', 'n/a') reports nothing in either.
+    empty = ", ".join(literal(normalise(v)) for v in mapping.empty_values)
+    said_nothing = f"coalesce({normalised_sql('value_text')} in ({empty}), false)" if empty \
+        else "false"
+    value_filter = (f"value_text is not null and trim(value_text) <> '' and not {said_nothing}"
+                    if mapping.layout is Layout.WIDE else f"not {said_nothing}")
     withdraw = ", ".join(literal(normalise(v)) for v in mapping.withdraw_values) or "null"
     partner_source = literal("column" if mapping.partner.column else "folder")
     return f"""
@@ -386,7 +401,13 @@ def _records_query(mapping: Mapping, sql: dict[str, str]) -> str:
             where not is_blank and (row_problem is not null or not is_empty)
         ),
         candidate as (
-            select r.*, v.value_order, v.column_name, v.indicator_code, v.column_disaggregation,
+            select r.* exclude (period_text, period_start, period_source),
+                coalesce(v.column_period_text, r.period_text) as period_text,
+                case when v.column_period_text is not null then v.column_period_start
+                     else r.period_start end as period_start,
+                case when v.column_period_text is not null then 'column header'
+                     else r.period_source end as period_source,
+                v.value_order, v.column_name, v.indicator_code, v.column_disaggregation,
                 list_extract(r.cells, v.cell) as value_text
             from data_row_with_period r cross join value_column v
             where r.row_problem is null
@@ -405,6 +426,8 @@ def _records_query(mapping: Mapping, sql: dict[str, str]) -> str:
             {partner_source} as partner_source,
             {sql['partner']} as partner_text,
             {sql['unit'].replace('constant.', '')} as unit_text,
+            {sql['report']} as report_text,
+            {sql['dedupe']} as dedupe_text,
             period_text, period_start, period_source,
             {sql['place']} as place_text,
             coalesce(indicator_code, {sql['indicator']}) as indicator_text,
@@ -418,6 +441,7 @@ def _records_query(mapping: Mapping, sql: dict[str, str]) -> str:
         union all
         select submission_id, {literal(mapping.name)}, sheet, row_number, null,
             {partner_source}, {sql['partner']}, {sql['unit'].replace('constant.', '')},
+            {sql['report']}, {sql['dedupe']},
             period_text, period_start, period_source, {sql['place']}, null, null, false, null,
             []::struct(dimension varchar, text varchar)[],
             coalesce(row_problem, 'no values reported in this row'),
@@ -502,14 +526,23 @@ def _period_lookup(con, sql: dict[str, str], mapping: Mapping, period_type: str)
                          for t in texts])
 
 
+def _year_in(file_name: str, sheet: str | None) -> int | None:
+    """The year a file's or sheet's name gives, for period headers without one."""
+    return year_in_name(file_name) or year_in_name(sheet)
+
+
 # A cell that reports nothing: empty, a zero (a formula total over empty cells) or a dash.
 EMPTY_CELL_PATTERN = "|[-–—]|0+([.,]0+)?%?"
 
 
 class MappedColumns:
-    """Where each column the mapping reads sits in this file's header, and what is left over."""
+    """Where each column the mapping reads sits in this file's header, and what is left over.
 
-    def __init__(self, header: Header, mapping: Mapping, extraction: Extraction):
+    ``value_columns``: (position, indicator, breakdown codes, period text, period start) per
+    value column; the period is None unless the column gives it (periods as columns)."""
+
+    def __init__(self, header: Header, mapping: Mapping, extraction: Extraction,
+                 period_type: str = "month", file_name: str = ""):
         self.header, self.mapping, self.extraction = header, mapping, extraction
         self.resolved_roles = set(mapping.resolve_ids)
         self.used: set[int] = set()
@@ -521,18 +554,45 @@ class MappedColumns:
             position = header.position(reference) if reference else None
             if position is not None:
                 self.context_positions.add(position)
+        self.value_columns: list[tuple] = []
         if mapping.layout is Layout.LONG:
-            self.value_columns = [(header.position(mapping.columns.value), None, {})]
+            self.value_columns = [(header.position(mapping.columns.value), None, {}, None, None)]
         else:
-            self.value_columns = []
-            for value in mapping.values:
+            formats = [f for f in mapping.formats(period_type) if f != "excel_serial"]
+            default_year = mapping.period_default_year or _year_in(file_name, header.sheet)
+            for value in mapping.fixed_value_columns:
                 position = header.position(value.column)
                 self._warn(value.column)
                 if position is None:
                     extraction.missing_value_columns.append(" or ".join(alternatives(value.column)))
-                else:
-                    self.value_columns.append((position, value.indicator, value.disaggregation))
-        self.used |= {position for position, _, _ in self.value_columns}
+                    continue
+                start = parse_period(value.period, mapping.formats(period_type),
+                                     mapping.period_default_year) if value.period else None
+                self.value_columns.append((position, value.indicator, value.disaggregation,
+                                           value.period, start))
+            taken = self._role_positions() | {p for p, *_ in self.value_columns}
+            for value in mapping.values:
+                if not value.period_headers:
+                    continue
+                for position in range(1, len(header.texts) + 1):
+                    label = header.label(position)
+                    if position in taken or not header.texts[position - 1].strip():
+                        continue
+                    pattern = value.header_pattern
+                    found = pattern.search(label) if pattern else None
+                    text = found["period"] if found else (None if pattern else label)
+                    start = parse_period(text, formats, default_year) if text else None
+                    if start is not None:
+                        self.value_columns.append((position, value.indicator,
+                                                   value.disaggregation, label, start))
+                        taken.add(position)
+            if any(v.period_headers for v in mapping.values) and not any(
+                    period for *_, period in self.value_columns):
+                extraction.missing_value_columns.append(
+                    "a column whose header is a period (Jan, 2025-01, ...)"
+                    + ("" if default_year else "; for months without a year give "
+                       "period_default_year"))
+        self.used |= {position for position, *_ in self.value_columns}
         # Columns read by summary_rows / require_rows rules and deliberately ignored ones are
         # known to the mapping too.
         roles = {"partner": mapping.partner.column, **mapping.columns.roles()}
@@ -541,6 +601,24 @@ class MappedColumns:
             if position is not None:
                 self.used.add(position)
         self.ignored = {p for ref in mapping.ignore_columns for p in header.matches_any(ref)}
+
+    def _role_positions(self) -> set[int]:
+        """Where the columns of the mapping's roles are (never read as period headers)."""
+        mapping, header = self.mapping, self.header
+        references = [*mapping.columns.roles().values(), mapping.partner.column,
+                      mapping.reporting_unit.column if mapping.reporting_unit else None,
+                      *mapping.dedupe_by, *mapping.distinct_reports_by,
+                      *(rule.column for rule in [*mapping.summary_rows, *mapping.require_rows])]
+        found = {header.position(ref) for ref in references if ref}
+        found |= {p for ref in mapping.ignore_columns for p in header.matches_any(ref)}
+        return {p for p in found if p is not None}
+
+    def joined(self, role: str, references: list) -> str:
+        """SQL joining the cells of several columns with ' / ' (null when all are empty)."""
+        if not references:
+            return "null::varchar"
+        cells = [f"nullif(trim({self.cell(role, ref)}), '')" for ref in references]
+        return f"nullif(concat_ws(' / ', {', '.join(cells)}), '')"
 
     def _warn(self, reference) -> None:
         warning = self.header.ambiguity(reference)
@@ -590,7 +668,8 @@ def _template_drift(header: Header, mapping: Mapping, columns: MappedColumns,
     allowed = mapping.max_unknown_columns if mapping.max_unknown_columns is not None \
         else max(len(known), 1)
     missing = extraction.missing_value_columns
-    too_many_missing = mapping.layout is Layout.WIDE and len(missing) * 2 > len(mapping.values)
+    expected = len(mapping.fixed_value_columns) + any(v.period_headers for v in mapping.values)
+    too_many_missing = mapping.layout is Layout.WIDE and len(missing) * 2 > expected
     if len(unknown) <= allowed and not too_many_missing:
         return None
     parts = []
@@ -600,7 +679,7 @@ def _template_drift(header: Header, mapping: Mapping, columns: MappedColumns,
         parts.append(f"{len(unknown):,} of its {len(present):,} columns are not in the mapping "
                      f"({shown}{', ...' if len(unknown) > 5 else ''})")
     if missing:
-        parts.append(f"{len(missing)} of the {len(mapping.values)} value columns are missing "
+        parts.append(f"{len(missing)} of the {expected} value columns are missing "
                      f"({', '.join(repr(m) for m in missing[:5])}"
                      f"{', ...' if len(missing) > 5 else ''})")
     return ("not the agreed template: " + " and ".join(parts) + f"; mapping {mapping.name} "
@@ -657,6 +736,7 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
             sheet, row_number, null::varchar as column_name,
             {partner_source} as partner_source,
             null::varchar as partner_text, null::varchar as unit_text,
+            null::varchar as report_text, null::varchar as dedupe_text,
             null::varchar as period_text, null::date as period_start,
             null::varchar as period_source,
             null::varchar as place_text, null::varchar as indicator_text,

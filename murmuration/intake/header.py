@@ -12,22 +12,26 @@ from dataclasses import dataclass, field
 from murmuration.registry.loader import normalise
 from murmuration.registry.mapping import ColumnRef, Mapping, alternatives
 
+# An HXL hashtag: '#' then the tag at once (no space: '# of beneficiaries' is a header text),
+# then attributes, each '+name' (spaces around the '+' allowed).
 HXL_TAG = re.compile(r"^#[a-z][a-z0-9_]*(\s*\+\s*[a-z][a-z0-9_]*)*$", re.IGNORECASE)
 
 
 def hxl_parts(text: str) -> tuple[str, frozenset[str]] | None:
     """'#org +impl' -> ('org', {'impl'}); None when the text is not an HXL hashtag."""
-    compact = re.sub(r"\s+", "", str(text or ""))
-    if not HXL_TAG.match(compact):
+    stripped = str(text or "").strip()
+    if not HXL_TAG.match(stripped):
         return None
-    tag, *attributes = compact[1:].lower().split("+")
+    tag, *attributes = re.sub(r"\s+", "", stripped)[1:].lower().split("+")
     return tag, frozenset(attributes)
 
 
 def is_hxl_row(cells: list[str | None]) -> bool:
-    """A row of HXL hashtags: at least half of its non-empty cells are hashtags."""
+    """A row of HXL hashtags: at least two hashtags, and most of its non-empty cells are
+    hashtags (one header text that starts with '#' does not make a tag row)."""
     filled = [c for c in cells if c is not None and str(c).strip()]
-    return bool(filled) and sum(hxl_parts(c) is not None for c in filled) * 2 >= len(filled)
+    tags = sum(hxl_parts(c) is not None for c in filled)
+    return tags >= min(2, len(filled)) and tags * 2 > len(filled)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -110,6 +114,10 @@ def required_references(mapping: Mapping) -> dict[str, ColumnRef]:
         references["partner"] = mapping.partner.column
     if mapping.reporting_unit is not None and mapping.reporting_unit.column:
         references["reporting_unit"] = mapping.reporting_unit.column
+    for n, reference in enumerate(mapping.dedupe_by):
+        references[f"dedupe_by[{n}]"] = reference
+    for n, reference in enumerate(mapping.distinct_reports_by):
+        references[f"distinct_reports_by[{n}]"] = reference
     return references
 
 
@@ -132,7 +140,10 @@ def find_header(rows_by_sheet: dict[str, list[tuple[int, list]]], mapping: Mappi
             following = rows[index + 1][1] if index + 1 < len(rows) else None
             header = build_header(sheet, row_number, cells, following)
             if all(header.position(ref) is not None for ref in required.values()):
-                if mapping.values and not any(header.position(v.column) for v in mapping.values):
+                fixed = mapping.fixed_value_columns
+                by_header = any(v.period_headers for v in mapping.values)
+                if fixed and not by_header and \
+                        not any(header.position(v.column) for v in fixed):
                     continue
                 return header, None
     wanted = ", ".join(" or ".join(repr(a) for a in alternatives(ref))

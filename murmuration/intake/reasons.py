@@ -224,7 +224,8 @@ def not_text(path: Path) -> str:
     return NOT_TEXT.format(suffix=path.suffix.lower() or "(no extension)")
 
 
-READ_FORMATS = "CSV, Excel (.xlsx) or DHIS2 JSON"  # what a partner may send, in their words
+# What a partner may send, in their words.
+READ_FORMATS = "CSV, Excel (.xlsx, .xlsm, .xls, .xlsb), OpenDocument (.ods) or DHIS2 JSON"
 
 
 def unsupported_extension(suffix: str) -> str:

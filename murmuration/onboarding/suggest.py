@@ -22,6 +22,7 @@ import yaml
 
 from murmuration.intake.header import build_header, hxl_parts, is_hxl_row
 from murmuration.intake.readers import read_grid
+from murmuration.intake.reasons import unsupported_extension
 from murmuration.registry import Registry
 from murmuration.registry.loader import normalise
 from murmuration.registry.mapping import EXTENSION_FORMATS, FileFormat
@@ -128,8 +129,7 @@ def _words(text: str) -> str:
 def _format_for(path: Path) -> FileFormat:
     file_format = EXTENSION_FORMATS.get(path.suffix.lower())
     if file_format is None:
-        raise ValueError(f"{path.name}: files ending in '{path.suffix}' are not read; send CSV, "
-                         "Excel (.xlsx) or DHIS2 JSON")
+        raise ValueError(f"{path.name}: {unsupported_extension(path.suffix)}")
     return file_format
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from murmuration.registry.models import Code, Strict
+from murmuration.registry.models import Code, CompleteReturn, Strict
 from murmuration.registry.periods import DEFAULT_FORMATS, SPECIAL_FORMATS
 
 
@@ -25,6 +25,7 @@ class FileFormat(StrEnum):
 EXTENSION_FORMATS = {
     ".csv": FileFormat.CSV, ".txt": FileFormat.CSV, ".tsv": FileFormat.CSV,
     ".xlsx": FileFormat.EXCEL, ".xlsm": FileFormat.EXCEL, ".xls": FileFormat.EXCEL,
+    ".xlsb": FileFormat.EXCEL, ".ods": FileFormat.EXCEL,  # calamine reads them all
     ".json": FileFormat.DHIS2_JSON,
 }
 
@@ -103,11 +104,47 @@ class Columns(Strict):
 
 class ValueColumn(Strict):
     """One column of a wide table: which indicator (and disaggregation) its cells report. With
-    no indicator, the row's indicator column says which indicator the cell belongs to."""
+    no indicator, the row's indicator column says which indicator the cell belongs to.
 
-    column: ColumnRef
+    Periods as columns (Jan ... Dec): ``period_headers: true`` stands for every column whose
+    header reads as a period (by the mapping's period formats and month names, the year from
+    ``period_default_year`` or the file's name when the header gives none), or a regular
+    expression whose group ``period`` is the period part of the header (``'^(?P<period>\w+)
+    girls$'``); ``period`` gives one column's period."""
+
+    column: ColumnRef | None = None
+    period_headers: bool | str = Field(
+        False, description="true: every column whose header is a period; or a regex with a "
+                           "group named period")
+    period: str | None = Field(None, description="the period of this column's cells, as "
+                                                 "written (e.g. 2025-01 or Jan 2025)")
     indicator: Code | None = None
     disaggregation: dict[Code, str] = {}
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.column is None) == (not self.period_headers):
+            raise ValueError("give column (one value column) or period_headers (every column "
+                             "whose header is a period), not both")
+        if isinstance(self.period_headers, str):
+            try:
+                pattern = re.compile(self.period_headers)
+            except re.error as error:
+                raise ValueError(f"period_headers {self.period_headers!r} is not a regular "
+                                 f"expression ({error})") from None
+            if "period" not in pattern.groupindex:
+                raise ValueError("period_headers needs a group named period, e.g. "
+                                 "'^(?P<period>\\w+) girls$'")
+        if self.period and self.period_headers:
+            raise ValueError("period is for one column; period_headers reads it from each "
+                             "header")
+        return self
+
+    @property
+    def header_pattern(self) -> re.Pattern | None:
+        """The regex picking the period out of a header (None: the whole header, or none)."""
+        return re.compile(self.period_headers, re.IGNORECASE) \
+            if isinstance(self.period_headers, str) else None
 
 
 class RowRule(Strict):
@@ -126,8 +163,12 @@ class IdSource(StrEnum):
 
 
 class DuplicateKeys(StrEnum):
-    QUARANTINE = "quarantine"
-    SUM = "sum"
+    """How rows repeating a key (in one file, or within one site of dedupe_by) combine."""
+
+    QUARANTINE = "quarantine"  # the first row counts; the later ones are quarantined
+    SUM = "sum"                # they add up (one row per site, say)
+    MAX = "max"                # the largest counts (activities at one site reach the same people)
+    FIRST = "first"            # the first (in the file's order, then the earliest file) counts
 
 
 class ReportingUnitSource(Strict):
@@ -208,10 +249,28 @@ class Mapping(Strict):
         [], description="rows that are totals, not data: counted and quarantined")
     require_rows: list[RowRule] = Field(
         [], description="rows whose cell is not one of the values are quarantined")
+    complete: CompleteReturn | None = Field(
+        None, description="this mapping's files are complete returns for each period (or "
+                          "period and indicator, or place): a key they no longer send is "
+                          "withdrawn; by default a file replaces exactly the keys it sends")
     duplicate_keys: DuplicateKeys = Field(
         DuplicateKeys.QUARANTINE,
-        description="rows repeating a key in one file: quarantine them, or sum them (one row "
-                    "per site, say)")
+        description="rows repeating a key (within one site of dedupe_by): quarantine the "
+                    "later ones, sum them, or keep the largest (max) or the first; the ones "
+                    "not counted are shown as deduplicated, not errors")
+    dedupe_by: list[ColumnRef] = Field(
+        [], description="the columns naming one site (or beneficiary group): rows of one key "
+                        "at different sites add up, rows of one site combine by "
+                        "duplicate_keys (the 3W/4W rule: max per site and month, summed "
+                        "across sites)")
+    distinct_reports_by: list[ColumnRef] = Field(
+        [], description="columns (project, donor, lead organisation) whose values make two "
+                        "rows - and two files - different reports of the partner: they add up "
+                        "and replace each other only for the same values")
+    empty_values: list[str] = Field(
+        ["-", "--", "n/a", "N/A", "nil"],
+        description="value cells that mean 'reported nothing' (like an empty cell), not a "
+                    "number that is wrong")
     resolve_ids: dict[str, IdSource] = Field(
         {}, description="role -> where the names of the ids in that column come from (DHIS2 "
                         "metadata files, or 'embedded' in an analytics response)")
@@ -233,6 +292,9 @@ class Mapping(Strict):
                 raise ValueError("a wide layout needs `values`: one entry per value column")
             if self.columns.value:
                 raise ValueError("a wide layout takes values from `values`, not columns.value")
+            if self.columns.period and any(v.period_headers or v.period for v in self.values):
+                raise ValueError("the period comes from the value columns' headers here: "
+                                 "remove columns.period")
             if any(v.indicator is None for v in self.values) and not self.columns.indicator:
                 raise ValueError("a value column without an indicator needs columns.indicator")
         if not self.reads_period:
@@ -252,7 +314,18 @@ class Mapping(Strict):
 
     @property
     def reads_period(self) -> bool:
-        return bool(self.columns.period or "period" in self.fixed or self.period_fallback)
+        return bool(self.columns.period or "period" in self.fixed or self.period_fallback
+                    or self.periods_in_columns)
+
+    @property
+    def periods_in_columns(self) -> bool:
+        """Every value column gives its own period (periods as columns)."""
+        return bool(self.values) and all(v.period_headers or v.period for v in self.values)
+
+    @property
+    def fixed_value_columns(self) -> list[ValueColumn]:
+        """The value columns named one by one (not found by their period headers)."""
+        return [v for v in self.values if v.column is not None]
 
     def format_for(self, file_name: str) -> FileFormat | None:
         if self.reader.format:

@@ -175,10 +175,20 @@ class SupersedeBy(StrEnum):
     """What one submission replaces: the slices it reports values in, at this grain."""
 
     PERIOD = "period"          # partner x reporting unit x period
-    INDICATOR = "indicator"    # ... x indicator (the default)
+    INDICATOR = "indicator"    # ... x indicator
     PLACE = "place"            # ... x indicator x place
-    VALUE = "value"            # ... x indicator x place x breakdown (one key, as in DHIS2)
+    VALUE = "value"            # ... x indicator x place x breakdown (one key, as in DHIS2: the
+    #                            default, create-and-update)
     ADDITIVE = "additive"      # nothing is replaced: files add up (one file per site or week)
+
+
+class CompleteReturn(StrEnum):
+    """A partner's (or a mapping's) files are complete returns at this grain: a key it no
+    longer sends there is withdrawn (DHIS2's import replaces only the keys sent otherwise)."""
+
+    PERIOD = "period"
+    INDICATOR = "indicator"
+    PLACE = "place"
 
 
 class SmallCells(Strict):
@@ -235,10 +245,11 @@ class Initiative(Strict):
                     "consolidated file from a shared folder, whenever it arrived "
                     "(partner_files_first)")
     supersede_by: SupersedeBy = Field(
-        SupersedeBy.INDICATOR,
-        description="what a submission replaces: the earlier values of the slices it reports "
-                    "(partner x reporting unit x period x indicator by default; finer: place, "
-                    "value; coarser: period), or nothing (additive)")
+        SupersedeBy.VALUE,
+        description="what a submission replaces: by default exactly the keys it sends "
+                    "(value: create-and-update, as DHIS2 imports); coarser slices (place, "
+                    "indicator, period) for complete returns, where a key not sent again is "
+                    "withdrawn; or nothing (additive)")
     refresh_every_weeks: int = Field(1, ge=1, le=4, description="full refresh schedule: 1 = "
                                                                 "weekly, 2 = every two weeks")
     reporting_start: PeriodText | None = Field(
@@ -482,6 +493,10 @@ class Partner(Strict):
                         "of them (else any name is a unit)")
     supersede_by: SupersedeBy | None = Field(
         None, description="overrides the initiative's supersede_by for this partner")
+    complete: CompleteReturn | None = Field(
+        None, description="the partner's files are complete returns for each period (or "
+                          "period and indicator, or place): a key it no longer sends is "
+                          "withdrawn (the same as supersede_by: period, indicator or place)")
     cadence: Cadence = Cadence.MONTHLY
     due_days: int = Field(15, ge=0, le=366, description="days after the period ends")
     reports_from: PeriodText | None = None
@@ -494,7 +509,15 @@ class Partner(Strict):
     @model_validator(mode="after")
     def _units(self):
         _require_unique([u.code for u in self.reporting_units], "reporting unit code")
+        if self.complete is not None and self.supersede_by is not None:
+            raise ValueError("give complete or supersede_by, not both (complete: indicator "
+                             "is supersede_by: indicator)")
         return self
+
+    @property
+    def replaces(self) -> SupersedeBy | None:
+        """The partner's own rule of what a file replaces (None: the initiative's)."""
+        return SupersedeBy(self.complete.value) if self.complete else self.supersede_by
 
 
 class PartnerList(Strict):

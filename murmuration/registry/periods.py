@@ -209,3 +209,11 @@ def format_problem(fmt: str, period_type: str, default_year: int | None) -> str 
                     f"(written {day.isoformat()} as {text!r}, it reads back as "
                     f"{back.isoformat() if back else 'nothing'}).{hint}")
     return None
+
+
+def year_in_name(name: str | None) -> int | None:
+    """The one year (1990-2099) a file or sheet name gives ('camps_2024.xlsx'), else None."""
+    if not name:
+        return None
+    years = {int(y) for y in re.findall(r"(?<!\d)(19[9]\d|20\d\d)(?!\d)", str(name))}
+    return years.pop() if len(years) == 1 else None

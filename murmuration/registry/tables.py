@@ -84,7 +84,7 @@ def _categories(registry: Registry) -> Rows:
 def _partners(registry: Registry) -> Rows:
     return [{"partner_code": p.code, "partner_name": p.name, "cadence": p.cadence.value,
              "report_grain": p.cadence.grain, "due_days": p.due_days,
-             "supersede_by": (p.supersede_by or registry.initiative.supersede_by).value,
+             "supersede_by": (p.replaces or registry.initiative.supersede_by).value,
              "declares_units": bool(p.reporting_units),
              "reports_from": period_start(p.reports_from) if p.reports_from else None,
              "reports_until": period_start(p.reports_until) if p.reports_until else None}
@@ -115,6 +115,7 @@ def _mappings(registry: Registry) -> Rows:
     return [{"mapping_name": m.name, "layout": m.layout.value,
              "partner_source": "column" if m.partner.column else "folder",
              "duplicate_keys": m.duplicate_keys.value,
+             "supersede_by": m.complete.value if m.complete else None,
              "period_formats": ", ".join(m.formats(registry.initiative.period_type.value)),
              "file": str(registry.mapping_files.get(m.name, ""))}
             for m in registry.mappings]
@@ -221,6 +222,7 @@ TYPES: dict[str, dict[str, pa.DataType]] = {
     "combo_lookup": {"mapping_name": S, "combo_key": S, "dimension_code": S,
                      "category_text": S},
     "unit_factors": {"mapping_name": S, "indicator_code": S, "partner_unit": S, "factor": F},
+    "mappings": {"supersede_by": S},
 }
 
 

@@ -127,7 +127,7 @@ def test_indicator_page_shows_breakdowns_contributions_and_revisions(published):
     assert "1 value behind it flagged as unusual" in hover["2025-08"]
     assert "Holds a value flagged as an extreme outlier" in [t.name for t in figure.data]
     # Totals missing a quarantined value are marked (a dip may be that): February 2025 lost
-    # 'n/a' at Northgate and -3 at Southbank.
+    # 'TBC' at Northgate and -3 at Southbank.
     assert "Misses quarantined values" in [t.name for t in figure.data]
     assert "2 values quarantined, not counted" in hover["2025-02"]
     assert "projects 1,943 by 2026-12 against a milestone of 1,850" in str(card)

@@ -147,7 +147,7 @@ def test_missing_month_is_visible_as_partners_reporting(warehouse):
 
 @pytest.mark.parametrize("planted, reason", [
     ("unresolved_organisation", "organisation 'Brite Start' is not a known partner name"),
-    ("not_a_number", "value 'n/a' is not a number"),
+    ("not_a_number", "value 'TBC' is not a number"),
     ("below_range", "value -3 children is outside the valid range for Children enrolled"),
     ("unknown_place", "'Nortgate' is not a known place"),
     ("unknown_category", "'5-6' is not a known Age band"),

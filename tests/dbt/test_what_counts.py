@@ -59,7 +59,7 @@ INBOX = {
     # Epsilon: a ratio's numerator for North/male is not a number; its denominator is fine.
     "epsilon/e_2025-01.csv": ("2025-02-07", "Month,Area,Indicator,Sex,Count\n"
                               "2025-01,North,vaccinated,f,40\n2025-01,North,eligible,f,50\n"
-                              "2025-01,North,vaccinated,m,n/a\n2025-01,North,eligible,m,50\n"
+                              "2025-01,North,vaccinated,m,x\n2025-01,North,eligible,m,50\n"
                               "2025-01,South,vaccinated,f,45\n2025-01,South,eligible,f,50\n"),
 }
 

@@ -68,7 +68,8 @@ def test_unreadable_and_unknown_files_are_kept_and_explained(sample_paths):
     assert by_name["broken.xlsx"].detail.startswith("CalamineError: ")
     assert by_name["minutes.docx"].status == "unreadable"
     assert by_name["minutes.docx"].message == (
-        "files ending in '.docx' are not read; send CSV, Excel (.xlsx) or DHIS2 JSON")
+        "files ending in '.docx' are not read; send CSV, Excel (.xlsx, .xlsm, .xls, .xlsb), "
+        "OpenDocument (.ods) or DHIS2 JSON")
     assert (sample_paths.received_dir / by_name["broken.xlsx"].submission_id
             / "broken.xlsx").exists()
 

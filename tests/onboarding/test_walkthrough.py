@@ -18,7 +18,7 @@ Oct 2026,Northgate,Children enrolled,Girls,12
 Oct 2026,Northgate,Children enrolled,Boys,11
 Oct 2026,Eastfield,Children enrolled,Girls,9
 Oct 2026,Nortgate,Home visits,,30
-Oct 2026,Eastfield,Home visits,,n/a
+Oct 2026,Eastfield,Home visits,,TBC
 """
 
 
@@ -65,10 +65,10 @@ def test_onboard_a_new_partner_format(sample_paths):
     assert second.returncode == 1
     assert "5 data rows = 4 accepted + 1 quarantined" in second.stdout
     assert "Periods:  2026-10 <- Oct 2026 (5 rows)" in second.stdout
-    assert "value 'n/a' is not a number  [row 6, column Total]" in second.stdout
+    assert "value 'TBC' is not a number  [row 6, column Total]" in second.stdout
     print(second.stdout)  # the README quotes this output
 
-    sample.write_text(OCTOBER.replace("n/a", "27"))
+    sample.write_text(OCTOBER.replace("TBC", "27"))
     third = murmuration("mapping", "check", str(sample), "--project", project)
     assert third.returncode == 0, third.stdout
     assert "Ready: every row is accepted." in third.stdout

@@ -1,6 +1,8 @@
 -- Every record's outcome: current (in the published numbers), superseded (a later submission
--- speaks for its slice, see int_submission_claims), withdrawn (a withdrawal that speaks for its
--- slice: the key has no value) or quarantined (with its reason).
+-- speaks for its slice, or for the part of it that holds the value: int_submission_claims),
+-- withdrawn (a withdrawal that speaks for its slice: the key has no value), deduplicated
+-- (another row of the same site and key counts instead: dedupe_by), held (its submission is
+-- held for review: int_held_submissions) or quarantined (with its reason).
 {{ partner_incremental_config() }}
 
 with changed as (
@@ -20,19 +22,88 @@ claims as (
     select * from {{ ref('int_submission_claims') }}
 ),
 
-final as (
+held as (
+    select submission_id from {{ ref('int_held_submissions') }}
+),
+
+own_claims as (
     select
         records.*,
-        case
-            when records.quarantine_reason is not null then 'quarantined'
-            when claims.is_current and records.is_withdrawal then 'withdrawn'
-            when claims.is_current then 'current'
-            else 'superseded'
-        end as outcome,
-        claims.superseded_by
+        claims.is_current,
+        claims.superseded_by as superseded_by_all,
+        claims.covered_in_part_by
     from records
     left join claims
         using (partner_code, reporting_unit, period, slice_key, submission_id)
+),
+
+replaced_in_part as (
+    -- A value in the part of its slice a finer, newer claim replaced (a correction of a few
+    -- keys after a complete return): the newest such claim whose slice holds it.
+    select
+        own_claims.record_id,
+        arg_min(part.submission_id, part.precedence) as superseded_by
+    from own_claims
+    cross join unnest(own_claims.covered_in_part_by) as parts (part)
+    where
+        len(own_claims.covered_in_part_by) > 0
+        and part.slice_key = {{ slice_key_at('part.depth', 'own_claims') }}
+    group by own_claims.record_id
+),
+
+placed as (
+    select
+        own_claims.* exclude (is_current, superseded_by_all, covered_in_part_by),
+        case
+            when own_claims.quarantine_reason is not null then 'quarantined'
+            when own_claims.submission_id in (select submission_id from held) then 'held'
+            when replaced_in_part.superseded_by is not null then 'superseded'
+            when own_claims.is_current and own_claims.is_withdrawal then 'withdrawn'
+            when own_claims.is_current then 'current'
+            else 'superseded'
+        end as outcome,
+        coalesce(replaced_in_part.superseded_by, own_claims.superseded_by_all) as superseded_by
+    from own_claims
+    left join replaced_in_part using (record_id)
+),
+
+mappings as (
+    select * from {{ ref('stg_registry__mappings') }}
+),
+
+kept as (
+    -- Repeated current values of one key at one site (dedupe_by), in a file or across the
+    -- files that speak for it together (additive), combine by the mapping's duplicate_keys:
+    -- the largest counts (max: activities at one site reach the same people) or the first;
+    -- the others are deduplicated, not errors. (sum adds them all; quarantine already
+    -- quarantined the later rows of a file.)
+    select
+        placed.record_id,
+        first_value(placed.record_id) over (
+            partition by
+                placed.indicator_code, placed.partner_code, placed.reporting_unit,
+                placed.period, placed.place_code, placed.disaggregation, placed.dedupe_key
+            order by
+                case when mappings.duplicate_keys = 'max' then -placed.value end nulls last,
+                placed.arrived_at, placed.sheet, placed.row_number, placed.column_name,
+                placed.record_id
+        ) as kept_record_id
+    from placed
+    inner join mappings using (mapping_name)
+    where placed.outcome = 'current' and mappings.duplicate_keys in ('max', 'first')
+),
+
+final as (
+    select
+        placed.* exclude (outcome),
+        case
+            when kept.kept_record_id <> placed.record_id then 'deduplicated'
+            else placed.outcome
+        end as outcome,
+        case when kept.kept_record_id <> placed.record_id then kept.kept_record_id end
+            as deduplicated_by
+    from placed
+    left join kept using (record_id)
 )
 
 select * from final

@@ -73,6 +73,10 @@ resolved as (
         records.partner_text,
         records.unit_text,
         records.unit_key,
+        records.report_text,
+        records.report_key,
+        records.dedupe_text,
+        records.dedupe_key,
         case
             when records.partner_source = 'folder' then folder_partner.partner_code
             else {{ resolved_code('partner') }}
@@ -124,24 +128,33 @@ with_units as (
     -- partner that declares none, the text itself; '' is the partner as a whole.
     select
         resolved.*,
-        partners.supersede_by,
+        -- What a submission replaces: its mapping's complete returns, else the partner's (or
+        -- the initiative's) rule.
+        coalesce(mappings.supersede_by, partners.supersede_by) as supersede_by,
+        -- A report of its own (distinct_reports_by: a project, a donor, a lead organisation)
+        -- is part of the unit: its values add up with the others' and are replaced only by
+        -- the same report's.
         case
-            when resolved.unit_text is null then ''
-            when partners.declares_units then reporting_units.unit_code
-            else resolved.unit_key
+            when resolved.unit_text is not null and partners.declares_units
+                and reporting_units.unit_code is null then null
+            else concat_ws(
+                ' / ',
+                nullif(case
+                    when resolved.unit_text is null then ''
+                    when partners.declares_units then reporting_units.unit_code
+                    else resolved.unit_key
+                end, ''),
+                nullif(resolved.report_key, '')
+            )
         end as reporting_unit,
-        -- The slice a value belongs to, at the partner's supersede_by grain (see
-        -- int_submission_claims): what a later submission of the same unit replaces.
-        case partners.supersede_by
-            when 'period' then ''
-            when 'indicator' then resolved.indicator_code
-            when 'place' then resolved.indicator_code || '|' || resolved.place_code
-            else
-                resolved.indicator_code || '|' || resolved.place_code || '|'
-                || resolved.disaggregation
-        end as slice_key
+        resolved.report_key <> '' as distinct_report,
+        -- The slice a value belongs to, at that grain (see int_submission_claims): what a
+        -- later submission of the same unit replaces.
+        {{ slice_key_at(grain_depth('coalesce(mappings.supersede_by, partners.supersede_by)'),
+                        'resolved') }} as slice_key
     from resolved
     left join partners using (partner_code)
+    left join {{ ref('stg_registry__mappings') }} as mappings using (mapping_name)
     left join reporting_units
         on
             resolved.partner_code = reporting_units.partner_code

@@ -269,11 +269,12 @@ level_totals as (
 ),
 
 repeated_keys as (
-    -- The same key twice in one file: the first row counts, later ones are quarantined, unless
-    -- the mapping says such rows add up (duplicate_keys: sum, e.g. one row per site). The keys
-    -- given more than once (accepted and quarantined values apart), each with its first row in
-    -- the file's order: a grouping, not a window over every judged record, which is the
-    -- slowest step of a full build.
+    -- The same key twice in one file (at one site, when the mapping names the columns of a
+    -- site: dedupe_by): the first row counts, later ones are quarantined, unless the mapping
+    -- says how such rows combine (duplicate_keys: sum, max, first - int_records_outcomes). The
+    -- keys given more than once (accepted and quarantined values apart), each with its first
+    -- row in the file's order: a grouping, not a window over every judged record, which is
+    -- the slowest step of a full build.
     select
         submission_id,
         indicator_code,
@@ -282,6 +283,7 @@ repeated_keys as (
         period,
         place_code,
         disaggregation,
+        dedupe_key,
         problem is null as accepted,
         arg_min(record_id, (sheet, row_number, column_name)) as first_record_id,
         arg_min(row_number, (sheet, row_number, column_name)) as first_row
@@ -305,6 +307,10 @@ final as (
                 and judged.duplicate_keys = 'quarantine'
                 then 'the same indicator, place, period and breakdown is already reported in row '
                     || repeated_keys.first_row || ' of this file'
+                    || case when judged.dedupe_key <> ''
+                        then ' for the same site (''' || {{ shown_cell('judged.dedupe_text') }}
+                            || ''')'
+                        else '' end
             end
         ) as quarantine_reason
     from judged
@@ -317,8 +323,10 @@ final as (
             and judged.period is not distinct from repeated_keys.period
             and judged.place_code is not distinct from repeated_keys.place_code
             and judged.disaggregation is not distinct from repeated_keys.disaggregation
+            and judged.dedupe_key is not distinct from repeated_keys.dedupe_key
             and (judged.problem is null) = repeated_keys.accepted
     left join level_totals on judged.record_id = level_totals.record_id
+    cross join settings
 )
 
 select * from final

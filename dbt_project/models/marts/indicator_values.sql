@@ -1,8 +1,8 @@
 -- The harmonised values: one per indicator, partner, reporting unit, period, place and
--- breakdown, from the submission that currently speaks for that slice (see
+-- breakdown, from the submission that currently speaks for that key (see
 -- intermediate.int_submission_claims). Rows a mapping declares as adding up
--- (duplicate_keys: sum), and complementary files in additive mode, are summed; `records` says
--- how many were.
+-- (duplicate_keys: sum), the sites of a key (dedupe_by, each site's one row after max or
+-- first) and complementary files in additive mode are summed; `records` says how many were.
 {{ partner_incremental_config() }}
 
 with changed as (

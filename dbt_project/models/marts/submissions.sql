@@ -29,6 +29,8 @@ value_counts as (
         count(*) filter (where outcome = 'superseded') as values_superseded,
         count(*) filter (where outcome = 'quarantined') as values_quarantined,
         count(*) filter (where outcome = 'withdrawn') as values_withdrawn,
+        count(*) filter (where outcome = 'deduplicated') as values_deduplicated,
+        count(*) filter (where outcome = 'held') as values_held,
         any_value(superseded_by) filter (where superseded_by is not null) as superseded_by,
         min(period) as first_period,
         max(period) as last_period,
@@ -71,6 +73,9 @@ final as (
         coalesce(value_counts.values_superseded, 0) as values_superseded,
         coalesce(value_counts.values_quarantined, 0) as values_quarantined,
         coalesce(value_counts.values_withdrawn, 0) as values_withdrawn,
+        coalesce(value_counts.values_deduplicated, 0) as values_deduplicated,
+        coalesce(value_counts.values_held, 0) as values_held,
+        held.reason as held_reason,
         value_counts.superseded_by,
         value_counts.first_period,
         value_counts.last_period,
@@ -80,6 +85,7 @@ final as (
     from submissions
     left join row_counts using (submission_id)
     left join value_counts using (submission_id)
+    left join {{ ref('int_held_submissions') }} as held using (submission_id)
 )
 
 select * from final

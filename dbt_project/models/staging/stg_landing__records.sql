@@ -21,6 +21,10 @@ texts as (
         union all
         select unit_text from source
         union all
+        select report_text from source
+        union all
+        select dedupe_text from source
+        union all
         select place_text from source
         union all
         select indicator_text from source
@@ -49,6 +53,12 @@ renamed as (
         source.partner_source,
         nullif(trim(source.partner_text), '') as partner_text,
         nullif(trim(source.unit_text), '') as unit_text,
+        -- The columns that make rows different reports (a project, a donor) and the site a row
+        -- is about (dedupe_by), as written and as compared.
+        nullif(trim(source.report_text), '') as report_text,
+        coalesce(report_keys.text_key, '') as report_key,
+        nullif(trim(source.dedupe_text), '') as dedupe_text,
+        coalesce(dedupe_keys.text_key, '') as dedupe_key,
         nullif(trim(source.period_text), '') as period_text,
         source.period_start,
         source.period_source,
@@ -79,6 +89,8 @@ renamed as (
     from source
     left join keys as partner_keys on source.partner_text = partner_keys.text
     left join keys as unit_keys on source.unit_text = unit_keys.text
+    left join keys as report_keys on source.report_text = report_keys.text
+    left join keys as dedupe_keys on source.dedupe_text = dedupe_keys.text
     left join keys as place_keys on source.place_text = place_keys.text
     left join keys as indicator_keys on source.indicator_text = indicator_keys.text
     left join keys as combo_keys on source.combo_text = combo_keys.text
