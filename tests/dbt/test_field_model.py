@@ -4,11 +4,19 @@ published a wrong or missing headline before.
 
 - Prices are rolled up as medians (not summed) through a place hierarchy, and the file's own
   region and national rows are recognised as totals of its provinces, not counted again.
+- Several activity rows for one site report the same people: the most per site counts.
+- Months as columns (an .xlsb workbook, the year in its name) are read by one mapping.
+- A one-row correction replaces that row only; a complete return that would remove most of a
+  slice is held for review and published only once accepted.
+- Two projects of one partner (a lead organisation's consolidated file, the partner's own) add
+  up instead of replacing each other.
+- A value header starting with '#' is a header, not an HXL tag; '-' reports nothing.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
 import statistics
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from murmuration import review
 from murmuration.intake.arrivals import record as record_arrivals
 from tests.conftest import build_outside_dagster, copy_initiative
 
@@ -54,17 +63,83 @@ def market_sheets(seed: int = 7) -> tuple[dict[str, str], dict]:
     return files, truth
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, dbt_manifest):
-    paths = copy_initiative(FIXTURE, tmp_path_factory.mktemp("field_model") / "initiative")
+# 4W site reports: one row per activity and site; activities at one site reach the same people.
+SITES = ("Month,Province,Site,Activity,People reached\n"
+         "2025-02,AF06,Camp A,Water trucking,6555\n"
+         "2025-02,AF06,Camp A,Chlorination,6555\n"
+         "2025-02,AF06,Camp A,Solid waste,6555\n"
+         "2025-02,AF06,Camp B,Water trucking,1200\n"
+         "2025-02,AF06,Camp B,Solid waste,900\n"
+         "2025-02,AF06,Camp C,Hygiene kits,-\n"
+         "2025-02,AF07,Camp D,Water trucking,310\n")
+# A camp sheet: one row per community, a column per month (the year in the file's name).
+CAMPS = [["Camp population by community and month"],
+         ["Province", "Community", "Jan", "Feb", "Mar", "Total"],
+         ["AF01", "Community 1", 100, 110, 120, 330],
+         ["AF01", "Community 2", 40, None, 45, 85],
+         ["AF03", "Community 3", 7, 8, "-", 15]]
+RETURNS = ("Month,Province,People reached\n" + "".join(
+    f"2025-03,{code},{n * 100}\n" for n, code in enumerate(PROVINCES, start=1)))
+ONE_ROW = "Month,Province,People reached\n2025-03,AF02,250\n"
+INBOX = {
+    # name: (arrived, content)
+    "wash_cluster/4w_2025-02.csv": ("2025-03-05", SITES),
+    "ngo_a/ngo_a_2025-03.csv": ("2025-04-03", RETURNS),
+    "ngo_a/ngo_a_2025-03_correction.csv": ("2025-04-08", ONE_ROW),
+    "ngo_b/ngo_b_2025-03.csv": ("2025-04-03", RETURNS),
+    "ngo_b/ngo_b_2025-03_return.csv": ("2025-04-08", ONE_ROW),
+    "ngo_c/ngo_c_2025-03.csv": ("2025-04-04", "Monthly report\nMonth,Province,# of beneficiaries\n"
+                                              "2025-03,AF01,75\n"),
+    "_consolidated/lead_x_2025-03.csv": (
+        "2025-04-02", "Month,Organisation,Lead organisation,Province,People reached\n"
+                      "2025-03,N.G.O. D,Lead X,AF01,100\n"),
+    "ngo_d/ngo_d_2025-03.csv": ("2025-04-06", "Month,Project,Province,People reached\n"
+                                              "2025-03,Project Y,AF01,40\n"),
+}
+
+
+def write_inbox(paths) -> dict:
+    from tests.intake.xlsb import write_xlsb
+
     files, truth = market_sheets()
-    for n, (name, text) in enumerate(sorted(files.items())):
+    inbox = {name: (f"2025-{2 + n:02d}-10", text) for n, (name, text)
+             in enumerate(sorted(files.items()))}
+    inbox.update(INBOX)
+    inbox["camp_agency/camps_2025.xlsb"] = ("2025-04-05", CAMPS)
+    for name, (arrived, content) in inbox.items():
         path = paths.inbox_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        record_arrivals(paths, [path], "recorded", datetime(2025, 2 + n, 10, 9, tzinfo=UTC))
+        if isinstance(content, list):
+            write_xlsb(path, content)
+        else:
+            path.write_text(content)
+        record_arrivals(paths, [path], "recorded",
+                        datetime.fromisoformat(arrived).replace(hour=9, tzinfo=UTC))
+    return truth
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, dbt_manifest):
+    """The inbox built, then built again after the backbone accepted NGO B's held return
+    (the warehouse as it was before is kept as ``before.duckdb``)."""
+    paths = copy_initiative(FIXTURE, tmp_path_factory.mktemp("field_model") / "initiative")
+    truth = write_inbox(paths)
+    build_outside_dagster(paths, AS_OF)
+    shutil.copyfile(paths.warehouse, paths.state_dir / "before.duckdb")
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    held = con.execute("select submission_id, file_name from marts.submissions "
+                       "where values_held > 0").fetchall()
+    con.close()
+    review.accept(paths, held, "test")
     build_outside_dagster(paths, AS_OF)
     return paths, truth
+
+
+@pytest.fixture(scope="module")
+def before(built):
+    con = duckdb.connect(str(built[0].state_dir / "before.duckdb"), read_only=True)
+    yield con
+    con.close()
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +200,11 @@ def test_the_files_region_and_national_rows_are_its_own_totals_not_counted_again
     # Declared totals are not held against the partner: every data row with values counts.
     [(accepted, quarantined, data_rows)] = warehouse.execute(
         "select sum(rows_accepted), sum(rows_quarantined), sum(data_rows) from "
-        "marts.submissions").fetchall()
+        "marts.submissions where folder = 'markets_wg'").fetchall()
     assert (accepted, quarantined, data_rows) == (5 * 4, 3 * 4, 8 * 4)
     [(validity,)] = warehouse.execute(
-        "select min(validity) from quality.submission_scorecard").fetchall()
+        "select min(validity) from quality.submission_scorecard "
+        "where partner_code = 'markets_wg'").fetchall()
     assert validity == 1
 
 
@@ -147,3 +223,91 @@ def test_a_price_shows_no_partner_parts_and_its_status_follows_the_median(wareho
         "select place_code, any_value(place_level) from marts.indicator_period_totals "
         "group by 1").fetchall())
     assert (levels["all"], levels["R1"], levels["AF01"]) == ("Whole area", "Region", "Province")
+
+
+def people(con, partner, period="2025-03"):
+    return dict(con.execute(
+        "select place_code || coalesce(' / ' || nullif(reporting_unit, ''), ''), value "
+        "from marts.indicator_values where partner_code = ? and period = ? "
+        "and indicator_code = 'people_reached'", [partner, period]).fetchall())
+
+
+def submission(con, file_name):
+    return con.execute(
+        "select data_rows, rows_accepted, rows_quarantined, values_current, values_superseded, "
+        "values_deduplicated, values_held, held_reason from marts.submissions "
+        "where file_name = ?", [file_name]).fetchone()
+
+
+def test_activities_at_one_site_count_the_sites_people_once(warehouse):
+    # Camp A's three activities reach the same 6,555 people; Camp B's two, 1,200 at most.
+    assert people(warehouse, "wash_cluster", "2025-02") == {"AF06": 6555 + 1200, "AF07": 310}
+    assert total(warehouse, "people_reached", "2025-02", "R2")[0] == 6555 + 1200 + 310
+    # The activities not counted are counted as deduplicated (not errors); Camp C's '-' reports
+    # nothing (not data, not a non-number).
+    assert submission(warehouse, "4w_2025-02.csv")[:6] == (7, 6, 1, 3, 0, 3)
+    [(reason, not_data)] = warehouse.execute(
+        "select quarantine_reason, is_not_data from marts.quarantined_values "
+        "where file_name = '4w_2025-02.csv'").fetchall()
+    assert (reason, not_data) == ("no values reported in this row", True)
+    dropped = warehouse.execute(
+        "select o.value, kept.value from intermediate.int_records_outcomes o "
+        "join intermediate.int_records_outcomes kept on kept.record_id = o.deduplicated_by "
+        "where o.outcome = 'deduplicated' order by 1").fetchall()
+    assert dropped == [(900, 1200), (6555, 6555), (6555, 6555)]
+
+
+def test_months_as_columns_in_an_xlsb_workbook_are_read_by_one_mapping(warehouse):
+    assert people(warehouse, "camp_agency", "2025-01") == {"AF01": 140, "AF03": 7}
+    assert people(warehouse, "camp_agency", "2025-02") == {"AF01": 110, "AF03": 8}
+    assert people(warehouse, "camp_agency", "2025-03") == {"AF01": 165}  # Community 3: '-'
+    [(source, text)] = warehouse.execute(
+        "select distinct period_source, period_text from intermediate.int_records_resolved "
+        "where file_name = 'camps_2025.xlsb' and period = '2025-02'").fetchall()
+    assert (source, text) == ("column header", "Feb")
+    assert submission(warehouse, "camps_2025.xlsb")[:4] == (3, 3, 0, 7)
+
+
+def test_a_one_row_correction_replaces_that_row_only(warehouse):
+    assert people(warehouse, "ngo_a") == {"AF01": 100, "AF02": 250, "AF03": 300, "AF06": 400,
+                                          "AF07": 500}
+    assert submission(warehouse, "ngo_a_2025-03.csv")[3:5] == (4, 1)
+    [(changed, removed)] = warehouse.execute(
+        "select values_changed, values_removed from marts.superseded_submissions "
+        "where partner_code = 'ngo_a'").fetchall()
+    assert (changed, removed) == (1, 0)
+
+
+def test_a_return_removing_most_of_a_slice_is_held_and_published_once_accepted(before,
+                                                                               warehouse):
+    # Before: NGO B's one-row "return" (its files are complete returns) would withdraw four
+    # provinces: held for review, the published month untouched.
+    assert people(before, "ngo_b") == {"AF01": 100, "AF02": 200, "AF03": 300, "AF06": 400,
+                                       "AF07": 500}
+    held = submission(before, "ngo_b_2025-03_return.csv")
+    assert held[6:] == (1, "it would remove 4 of the 5 values it replaces and leave 4 places "
+                           "that had values with none")
+    [(values_before, values_after, total_before, total_after, dropped)] = before.execute(
+        "select values_before, values_after, total_before, total_after, places_dropped "
+        "from intermediate.int_held_submissions").fetchall()
+    assert (values_before, values_after, total_before, total_after) == (5, 1, 1500, 250)
+    assert dropped == ["AF01", "AF03", "AF06", "AF07"]
+    # Accepted: it speaks for the whole month, as a complete return does.
+    assert people(warehouse, "ngo_b") == {"AF02": 250}
+    assert submission(warehouse, "ngo_b_2025-03_return.csv")[6:] == (0, None)
+    assert warehouse.execute("select count(*) from intermediate.int_held_submissions"
+                             ).fetchone() == (0,)
+
+
+def test_two_projects_of_one_partner_add_up(warehouse):
+    assert people(warehouse, "ngo_d") == {"AF01 / lead x": 100, "AF01 / project y": 40}
+    assert warehouse.execute("select count(*) from marts.superseded_submissions "
+                             "where partner_code = 'ngo_d'").fetchone() == (0,)
+    [(contribution,)] = warehouse.execute(
+        "select value from marts.indicator_contributions where partner_code = 'ngo_d' "
+        "and place_code = 'AF01' and period = '2025-03'").fetchall()
+    assert contribution == 140
+
+
+def test_a_value_header_starting_with_a_hash_is_a_header(warehouse):
+    assert people(warehouse, "ngo_c") == {"AF01": 75}

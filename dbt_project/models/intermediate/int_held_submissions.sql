@@ -62,11 +62,11 @@ final as (
         list_sort(list_distinct(flatten(list(judged.places_dropped)))) as places_dropped,
         'it would remove ' || sum(judged.values_removed) || ' of the '
         || sum(judged.values_before) || ' values it replaces'
-        || case
-            when len(list_distinct(flatten(list(judged.places_dropped)))) > 0
-                then ', leaving ' || len(list_distinct(flatten(list(judged.places_dropped))))
-                    || ' place(s) that had values with none'
-            else ''
+        || case len(list_distinct(flatten(list(judged.places_dropped))))
+            when 0 then ''
+            when 1 then ' and leave a place that had values with none'
+            else ' and leave ' || len(list_distinct(flatten(list(judged.places_dropped))))
+                || ' places that had values with none'
         end as reason
     from judged
     where

@@ -15,22 +15,55 @@ submissions as (
     select * from {{ ref('stg_landing__submissions') }}
 ),
 
-pairs as (
+whole_pairs as (
+    -- Claims replaced in full.
     select
         partner_code,
         reporting_unit,
         period,
         submission_id as superseded_submission_id,
         superseded_by as current_submission_id,
+        supersede_by,
+        overlap_rule,
+        indicator_codes,
+        values_claimed
+    from claims
+    where superseded_by is not null
+),
+
+part_pairs as (
+    -- Claims replaced in part, by a finer newer claim (a correction after a complete return):
+    -- the values of that part, as compared key by key.
+    select
+        claims.partner_code,
+        claims.reporting_unit,
+        claims.period,
+        claims.submission_id as superseded_submission_id,
+        part.submission_id as current_submission_id,
+        claims.supersede_by,
+        claims.overlap_rule,
+        [split_part(part.slice_key, '|', 1)] as indicator_codes,
+        0 as values_claimed
+    from claims
+    cross join unnest(claims.covered_in_part_by) as parts (part)
+),
+
+pairs as (
+    select
+        partner_code,
+        reporting_unit,
+        period,
+        superseded_submission_id,
+        current_submission_id,
         any_value(supersede_by) as supersede_by,
         any_value(overlap_rule) as overlap_rule,
         count(*) as slices_superseded,
         array_to_string(list_sort(list_distinct(flatten(list(indicator_codes)))), ', ')
             as indicators,
-        sum(values_claimed) as values_before
-    from claims
-    where superseded_by is not null
-    group by partner_code, reporting_unit, period, submission_id, superseded_by
+        sum(values_claimed) as values_claimed
+    from (select * from whole_pairs union all select * from part_pairs) as both_kinds
+    group by partner_code, reporting_unit, period, superseded_submission_id,
+        current_submission_id
 ),
 
 counted as (
@@ -44,7 +77,8 @@ counted as (
         count(*) filter (where change = 'changed') as values_changed,
         count(*) filter (where change = 'removed') as values_removed,
         count(*) filter (where change = 'withdrawn') as values_withdrawn,
-        count(*) filter (where change = 'unchanged') as values_unchanged
+        count(*) filter (where change = 'unchanged') as values_unchanged,
+        count(*) filter (where superseded_value is not null) as values_compared
     from changes
     group by all
 ),
@@ -73,7 +107,7 @@ final as (
         pairs.supersede_by,
         pairs.slices_superseded,
         pairs.indicators,
-        pairs.values_before,
+        greatest(pairs.values_claimed, coalesce(counted.values_compared, 0)) as values_before,
         coalesce(counted.values_added, 0) as values_added,
         coalesce(counted.values_changed, 0) as values_changed,
         coalesce(counted.values_removed, 0) as values_removed,
