@@ -46,6 +46,8 @@ def cmd_check(args) -> int:
     print(f"{registry.initiative.name}: {len(registry.indicators)} indicators, "
           f"{len(registry.partners)} partners, {len(registry.targets)} targets, "
           f"{len(registry.mappings)} mappings - all valid.")
+    for note in registry.overlapping_mappings():
+        print(f"Note: {note}")
     return 0
 
 
@@ -101,7 +103,8 @@ def cmd_run(args) -> int:
             print(f"  {check.asset}: {check.check} ({kind})")
     reason = (f"{len(result.blocking_failures)} blocking check(s) failed"
               if result.blocking_failures else f"step(s) failed: {', '.join(result.failed_steps)}")
-    code, last_line = outcome(elapsed, success, len(result.not_read), reason)
+    code, last_line = outcome(elapsed, success, len(result.not_read), reason,
+                              held=len(summary.held), emptied=len(summary.emptied))
     print(last_line, file=sys.stdout if success else sys.stderr)
     return code
 
@@ -261,6 +264,121 @@ def cmd_users(args) -> int:
         return 0
     except UsersError as error:
         return _fail(str(error))
+
+
+def cmd_accept(args) -> int:
+    """`accept FILE...`: publish replacements held for review (or files a rule change left
+    with no accepted value), then run the pipeline (unless --no-run)."""
+    import duckdb
+
+    from murmuration.review import accept, emptied_by_rules, held_for_review
+
+    paths = _paths(args)
+    _load(paths)
+    if not paths.warehouse.exists():
+        return _fail("nothing has been built yet: run the pipeline first")
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        waiting = {e.submission_id: e for e in held_for_review(con)}
+        files = dict(((sid, (folder, name)) for sid, folder, name in con.execute(
+            "select submission_id, folder, file_name from marts.submissions").fetchall()))
+    finally:
+        con.close()
+    waiting.update({e.submission_id: e for e in emptied_by_rules(paths)})
+    chosen, problems = [], []
+    for given in args.files:
+        wanted = Path(given)
+        for candidate in (Path(given), paths.project_dir / given):
+            try:
+                wanted = candidate.resolve().relative_to(paths.inbox_dir)
+                break
+            except ValueError:
+                continue
+        matches = [sid for sid, (folder, name) in files.items()
+                   if given == sid or str(wanted) == f"{folder}/{name}" or given == name]
+        held = [sid for sid in matches if sid in waiting]
+        if not matches:
+            problems.append(f"{given}: no received file of this name or id")
+        elif not held:
+            problems.append(f"{given}: not held back (nothing to accept)")
+        else:
+            chosen += [(sid, waiting[sid].location) for sid in held]
+    for problem in problems:
+        print(f"murmuration: {problem}", file=sys.stderr)
+    if not chosen:
+        if not waiting:
+            print("Nothing is held back.")
+        return 2 if problems else 0
+    by = args.by or "murmuration accept"
+    new = accept(paths, chosen, by)
+    for sid, location in chosen:
+        print(f"Accepted {location} ({waiting[sid].reason})"
+              + ("" if sid in new else " - it was accepted before"))
+    if args.no_run:
+        print("It is published by the next run (murmuration run).")
+        return 2 if problems else 0
+    return cmd_run(argparse.Namespace(project=args.project, state_dir=args.state_dir,
+                                      quiet=False, wait=args.wait))
+
+
+def _moment(text: str):
+    """A date (midday UTC: within the day whatever the reader's zone) or an ISO date-time."""
+    from datetime import UTC, datetime
+
+    text = text.strip()
+    moment = datetime.fromisoformat(text if "T" in text or " " in text else f"{text}T12:00:00")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_arrivals(args) -> int:
+    """`arrivals set PARTNER --on DATE | --from FILE`: when history loaded today was sent."""
+    import csv
+
+    from murmuration.intake.arrivals import set_arrivals
+
+    paths = _paths(args)
+    registry = _load(paths)
+    if args.partner not in registry.partner_by_code:
+        return _fail(f"{args.partner!r} is not a partner code (known: "
+                     f"{', '.join(sorted(registry.partner_by_code))})")
+    folder = paths.inbox_dir / args.partner
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    if args.files:
+        wanted = set(args.files)
+        files = [p for p in files if p.name in wanted
+                 or str(p.relative_to(paths.inbox_dir)) in wanted]
+    moments = {}
+    try:
+        if args.on:
+            moments = {path: _moment(args.on) for path in files}
+        else:
+            with open(args.source, newline="", encoding="utf-8-sig") as handle:
+                rows = list(csv.DictReader(handle))
+            lookup = {}
+            for row in rows:
+                keys = {k.strip().lower(): v for k, v in row.items() if k}
+                name = keys.get("file") or keys.get("file_name") or keys.get("name")
+                when = keys.get("arrived") or keys.get("sent") or keys.get("arrived_at")
+                if not name or not when:
+                    return _fail(f"{args.source}: each row needs a file and an arrived column "
+                                 "(file,arrived)")
+                lookup[name.strip()] = _moment(when)
+            for path in files:
+                when = lookup.get(path.name) or lookup.get(str(path.relative_to(paths.inbox_dir)))
+                if when:
+                    moments[path] = when
+    except ValueError as error:
+        return _fail(f"not a date: {error}")
+    except OSError as error:
+        return _fail(str(error))
+    if not moments:
+        return _fail(f"no file of inbox/{args.partner} matched; nothing recorded")
+    changed = set_arrivals(paths, moments)
+    for path, when in sorted(moments.items()):
+        print(f"{path.relative_to(paths.inbox_dir)}: arrived {when.isoformat(timespec='minutes')}")
+    print(f"Recorded {len(changed)} arrival(s); the next run (murmuration run) scores the "
+          "reports by them.")
+    return 0
 
 
 def cmd_places(args) -> int:
@@ -501,6 +619,32 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--user", required=True, help="who removes it: its author or an admin")
     sub.set_defaults(func=cmd_notes)
 
+    sub = commands.add_parser("accept", help="publish files held for review (a replacement "
+                                             "that would remove most of what it replaces, or a "
+                                             "file a rule change left with no value), then run")
+    sub.add_argument("files", nargs="+", help="inbox path (inbox/PARTNER/FILE), file name or "
+                                              "submission id")
+    sub.add_argument("--by", help="who accepts (recorded with the decision)")
+    sub.add_argument("--no-run", action="store_true", help="record the decision only; the "
+                                                           "next run publishes it")
+    sub.add_argument("--wait", nargs="?", type=float, const=None, default=0.0, metavar="SECONDS",
+                     help="when another run is in progress, wait for it (at most SECONDS)")
+    project(sub)
+    sub.set_defaults(func=cmd_accept)
+
+    arrivals = commands.add_parser("arrivals", help="when files were really sent").add_subparsers(
+        dest="arrivals_command", required=True)
+    sub = arrivals.add_parser("set", help="record when a partner's files were sent (history "
+                                          "loaded today is otherwise scored by today)")
+    sub.add_argument("partner", help="the partner code (its inbox folder)")
+    given = sub.add_mutually_exclusive_group(required=True)
+    given.add_argument("--on", help="the date (YYYY-MM-DD) or date-time every file was sent")
+    given.add_argument("--from", dest="source", metavar="FILE",
+                       help="a CSV with the columns file and arrived, one row per file")
+    sub.add_argument("files", nargs="*", help="only these files (names or inbox paths)")
+    project(sub)
+    sub.set_defaults(func=cmd_arrivals)
+
     places = commands.add_parser("places", help="the place hierarchy").add_subparsers(
         dest="places_command", required=True)
     sub = places.add_parser(
@@ -511,8 +655,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--levels", help="names of the levels below the whole area, top first, "
                                       "comma-separated (e.g. Province,District)")
     sub.add_argument("--dry-run", action="store_true", help="read and report, write nothing")
-    sub.add_argument("--project", default=str(SAMPLE_PROJECT_DIR))
-    sub.set_defaults(func=cmd_places, state_dir=None)
+    project(sub)
+    sub.set_defaults(func=cmd_places)
 
     sub = commands.add_parser("init", help="start a new initiative folder from the template")
     sub.add_argument("folder")

@@ -10,6 +10,7 @@ from murmuration.digest import latest_digest
 from murmuration.formatting import format_datetime
 from murmuration.paths import ProjectPaths
 from murmuration.registry.models import WHOLE_AREA
+from murmuration.review import emptied_by_rules, held_for_review
 
 # `murmuration run`'s exit codes (README, "The command line"), for monitoring.
 EXIT_CLEAN = 0  # published; every file this run received was read
@@ -17,15 +18,27 @@ EXIT_FAILED = 1  # a step or a blocking check failed; the previous snapshot is k
 EXIT_INVALID = 2  # the initiative's definitions are invalid (or the command was misused)
 EXIT_NOT_READ = 3  # published, but files this run received could not be read
 EXIT_LOCKED = 4  # another run of the initiative holds its run lock; nothing was done
-PUBLISHED = (EXIT_CLEAN, EXIT_NOT_READ)
+EXIT_HELD = 5  # published, but replacements are held for review (not published until accepted)
+EXIT_EMPTIED = 6  # nothing published: files accepted before have no accepted value now
+PUBLISHED = (EXIT_CLEAN, EXIT_NOT_READ, EXIT_HELD)
 
 
 def outcome(elapsed: float, success: bool, not_read: int = 0,
-            failure: str = "") -> tuple[int, str]:
+            failure: str = "", held: int = 0, emptied: int = 0) -> tuple[int, str]:
     """A run's exit code and the summary's last line, which names it."""
+    if not success and emptied:
+        return EXIT_EMPTIED, (
+            f"Nothing published after {elapsed:.0f} s: {emptied} file"
+            f"{'s' if emptied != 1 else ''} accepted before now "
+            f"{'have' if emptied != 1 else 'has'} no accepted value (a rule or mapping change; "
+            f"see above). The previous published snapshot was kept (exit code {EXIT_EMPTIED}).")
     if not success:
         return EXIT_FAILED, (f"Run failed after {elapsed:.0f} s: {failure}. The previous "
                              f"published snapshot (if any) was kept (exit code {EXIT_FAILED}).")
+    if held:
+        return EXIT_HELD, (f"Done in {elapsed:.0f} s; {held} file{'s' if held != 1 else ''} "
+                           f"held for review, not published (murmuration accept FILE "
+                           f"publishes one) (exit code {EXIT_HELD}).")
     if not_read:
         return EXIT_NOT_READ, (f"Done in {elapsed:.0f} s; {not_read} "
                                f"file{'s' if not_read != 1 else ''} could not be read "
@@ -56,6 +69,10 @@ class RunSummary:
     unused_columns: list[tuple[str, int, list[str]]] = field(default_factory=list)
     periods_not_complete: list[tuple[str, str, str]] = field(default_factory=list)
     digest: tuple[str, str] | None = None  # (path, headline) of the "What changed" digest
+    values_deduplicated: int = 0
+    values_held: int = 0
+    held: list = field(default_factory=list)  # murmuration.review.HeldBack
+    emptied: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
         files = ", ".join(f"{n} {status}" for status, n in sorted(self.files.items()))
@@ -66,9 +83,19 @@ class RunSummary:
             f"{self.rows_quarantined} quarantined",
             f"Values:      {self.values_accepted + self.values_quarantined} = "
             f"{self.values_accepted} accepted ({self.values_current} current, "
-            f"{self.values_superseded} superseded) + "
-            f"{self.values_quarantined} quarantined",
+            f"{self.values_superseded} superseded"
+            + (f", {self.values_deduplicated} deduplicated" if self.values_deduplicated else "")
+            + (f", {self.values_held} held for review" if self.values_held else "")
+            + f") + {self.values_quarantined} quarantined",
         ]
+        if self.emptied:
+            lines.append("Not published: files accepted before have no accepted value now "
+                         "(a rule or mapping change):")
+            lines += [f"  {e.location}: {e.reason}" for e in self.emptied]
+        if self.held:
+            lines.append("Held for review, not published (murmuration accept FILE, or the "
+                         "Pipeline page, publishes one):")
+            lines += [f"  {e.location}: {e.reason}" for e in self.held]
         for kind, count, slices, added, changed, removed, withdrawn, unchanged in self.superseded:
             lines.append(f"Superseded:  {count} {kind}{'s' if count != 1 else ''} for a "
                          f"partner and period, in {slices} slice{'s' if slices != 1 else ''} "
@@ -134,12 +161,15 @@ def summarise(paths: ProjectPaths, run_published: bool = True) -> RunSummary:
                 "select landing_status, count(*) from marts.submissions group by 1").fetchall())
             (summary.rows_landed, summary.data_rows, summary.rows_accepted,
              summary.rows_quarantined, summary.values_accepted, summary.values_current,
-             summary.values_superseded, summary.values_quarantined) = con.execute(
+             summary.values_superseded, summary.values_quarantined,
+             summary.values_deduplicated, summary.values_held) = con.execute(
                 "select coalesce(sum(rows_read), 0), coalesce(sum(data_rows), 0), "
                 "coalesce(sum(rows_accepted), 0), coalesce(sum(rows_quarantined), 0), "
                 "coalesce(sum(values_accepted), 0), coalesce(sum(values_current), 0), "
-                "coalesce(sum(values_superseded), 0), coalesce(sum(values_quarantined), 0) "
+                "coalesce(sum(values_superseded), 0), coalesce(sum(values_quarantined), 0), "
+                "coalesce(sum(values_deduplicated), 0), coalesce(sum(values_held), 0) "
                 "from marts.submissions").fetchall()[0]
+            summary.held = held_for_review(con)
             summary.problem_files = con.execute(
                 "select folder || '/' || file_name, landing_status, message from "
                 "marts.submissions where landing_status <> 'landed' order by 1").fetchall()
@@ -180,6 +210,7 @@ def summarise(paths: ProjectPaths, run_published: bool = True) -> RunSummary:
                 "order by 2 desc, 1 limit 8").fetchall()
     finally:
         con.close()
+    summary.emptied = emptied_by_rules(paths) if not run_published else []
     return summary
 
 

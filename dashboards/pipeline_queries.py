@@ -107,6 +107,24 @@ def files_not_mapped() -> pd.DataFrame:
             order by s.arrived_at desc, s.inbox_path""").df()
 
 
+def files_held() -> pd.DataFrame:
+    """Replacements held for review (not published until accepted), with what each would do."""
+    with _serving() as con:
+        columns = {r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'submissions'").fetchall()}
+        if "held_reason" not in columns:  # a snapshot from before review existed
+            return pd.DataFrame(columns=["submission_id", "partner", "inbox_path", "arrived_at",
+                                         "held_reason"])
+        return con.execute("""
+            select s.submission_id, coalesce(p.partner_name, s.folder) as partner,
+                s.inbox_path, s.arrived_at, s.held_reason
+            from marts.submissions s
+            left join marts.partners p using (partner_code)
+            where s.held_reason is not null
+            order by s.arrived_at desc, s.inbox_path""").df()
+
+
 def freshness() -> pd.DataFrame:
     """Per partner: its last file, the latest period it reported, the reports it owes and when
     the next one is due, judged as of the moment the pipeline judged reports (marts.initiative)."""

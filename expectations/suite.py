@@ -50,9 +50,10 @@ def suite_expectations(registry: Registry) -> list:
     expectations: list = [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in KEY_COLUMNS]
     expectations += [
         gxe.ExpectColumnValuesToBeInTypeList(column="value", type_list=NUMBER_TYPES),
-        # One value per key, unless the mapping says rows with the same key add up.
+        # One value per key (and site, when the mapping names a site's columns: dedupe_by),
+        # unless the mapping says how rows with the same key combine (sum, max, first).
         gxe.ExpectCompoundColumnsToBeUnique(
-            column_list=["submission_id", *KEY_COLUMNS[:-1]],
+            column_list=["submission_id", *KEY_COLUMNS[:-1], "dedupe_key"],
             row_condition=Column("duplicate_keys") == "quarantine"),
         gxe.ExpectColumnValuesToBeInSet(column="indicator_code",
                                         value_set=[i.code for i in reported]),

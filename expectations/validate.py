@@ -50,7 +50,8 @@ from murmuration.registry import Registry  # noqa: E402
 from murmuration.warehouse import connect  # noqa: E402
 
 _FRAME = ("select r.record_id, r.submission_id, " + ", ".join(f"r.{c}" for c in KEY_COLUMNS)
-          + ", coalesce(m.duplicate_keys, 'quarantine') as duplicate_keys from {table} as r "
+          + ", r.dedupe_key, coalesce(m.duplicate_keys, 'quarantine') as duplicate_keys "
+          "from {table} as r "
           "left join registry.mappings as m using (mapping_name) where {condition}")
 # Each scope: the model its values come from, which of its rows, and the column that says what a
 # row was built from (the model's incremental fingerprint: the same fingerprint, the same rows).
@@ -235,7 +236,7 @@ class Held:
 
 
 # What a value's validation depends on: the columns GX is given (_FRAME).
-_VALIDATED_COLUMNS = ["record_id", *KEY_COLUMNS, "duplicate_keys"]
+_VALIDATED_COLUMNS = ["record_id", *KEY_COLUMNS, "dedupe_key", "duplicate_keys"]
 
 
 def _submissions(con, scope: str, suite: str) -> dict[str, Held]:

@@ -13,13 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import dash
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import ALL, Input, Output, callback, ctx, dcc, html
 
 from dashboards import auth, pipeline_queries
 from dashboards.components.format import format_count, format_date, format_datetime
 from dashboards.components.layout import not_published
 from dashboards.components.tables import data_table
 from dashboards.queries import NotPublished
+from murmuration import review
+from murmuration.paths import ProjectPaths
 
 dash.register_page(__name__, order=6, path="/pipeline", name="Pipeline", title="Pipeline status",
                    allowed=lambda user: user.is_admin)
@@ -58,6 +60,13 @@ def show_status(_ticks):
                "reports it owes (past their due date) and when the next one is due; judged as "
                "of the pipeline's last run.", className="muted"),
         _freshness(),
+        html.H3("Held for review"),
+        html.P(["Files that would remove most of what they replace (a complete return cut short, "
+               "a correction read as a whole return), or leave a place that had values with "
+               "none. Nothing of theirs is published until accepted; the rest of the run is. "
+               "Accepting publishes the file with the next run, which starts within a minute "
+               "(or: ", html.Code("murmuration accept FILE"), ")."], className="muted"),
+        _held(),
         html.H3("Files that could not be read"),
         html.P("Kept as received (nothing is lost); the reason is what the partner sees. The "
                "technical detail is for the data team only.", className="muted"),
@@ -189,6 +198,50 @@ def _files_not_read():
                               "detail": "Technical detail"},
                       table_id="pipeline-unreadable", wide=("message", "detail"),
                       empty="None: every file received was read.")
+
+
+def _held():
+    frame = pipeline_queries.files_held()
+    if frame.empty:
+        return html.P("None: no replacement is waiting for a look.", className="muted",
+                      id="pipeline-held")
+    decided = {e["submission_id"] for e in review.accepted(ProjectPaths.from_env())}
+    rows = [html.Tr([html.Th("Partner"), html.Th("File"), html.Th("Arrived"),
+                     html.Th("What it would do"), html.Th("")])]
+    for row in frame.to_dict("records"):
+        sid = row["submission_id"]
+        action = (html.Span("Accepted: published by the next run", className="muted")
+                  if sid in decided else
+                  html.Button("Accept and publish", id={"type": "accept-held", "submission": sid},
+                              className="button", n_clicks=0))
+        rows.append(html.Tr([html.Td(row["partner"]), html.Td(row["inbox_path"]),
+                             html.Td(format_datetime(row["arrived_at"])),
+                             html.Td(row["held_reason"]), html.Td(action)]))
+    return html.Div([html.Table(rows, className="table", id="pipeline-held"),
+                     html.Div(id="pipeline-accepted")])
+
+
+@callback(Output("pipeline-accepted", "children"),
+          Input({"type": "accept-held", "submission": ALL}, "n_clicks"),
+          prevent_initial_call=True)
+def accept_held(clicks):
+    """The backbone accepts a held file: recorded (murmuration.review) for the next run, which
+    the review sensor starts. Admins only, whatever the browser sends."""
+    user = auth.viewer()
+    if not user.is_admin:
+        return NOT_ALLOWED
+    chosen = ctx.triggered_id
+    if not isinstance(chosen, dict) or not any(clicks or []):
+        return dash.no_update
+    held = pipeline_queries.files_held()
+    match = held[held["submission_id"] == chosen.get("submission")]
+    if match.empty:
+        return "That file is no longer held for review."
+    row = match.iloc[0]
+    review.accept(ProjectPaths.from_env(), [(row["submission_id"], row["inbox_path"])],
+                  user.username)
+    return (f"Accepted {row['inbox_path']}: the pipeline publishes it with its next run "
+            "(within a minute while the pipeline is served).")
 
 
 def _files_not_mapped():

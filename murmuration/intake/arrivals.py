@@ -179,3 +179,34 @@ def arrival_for_check(paths: ProjectPaths, path: Path) -> Arrival:
     if known is not None:
         return known
     return Arrival(_stamp(datetime.fromtimestamp(path.stat().st_mtime, UTC)), "file_time")
+
+
+def set_arrivals(paths: ProjectPaths, moments: dict[Path, datetime]) -> list[str]:
+    """Record when files were really sent, replacing what was recorded (history loaded long
+    after it was sent: `murmuration arrivals set`): the ledger, and the files already landed
+    (their next build scores them by it). Returns the inbox paths changed."""
+    import json
+
+    from murmuration.files import write_json_atomic
+    from murmuration.intake.landing import SUBMISSION_FILE
+
+    rows, keys = [], {}
+    for path, moment in moments.items():
+        size, modified = version_of(path)
+        key = inbox_key(paths, path)
+        rows.append((key, size, modified, _stamp(moment), "recorded"))
+        keys[key] = _stamp(moment)
+    with closing(_connect(paths)) as connection, connection:
+        connection.executemany(
+            "insert into arrivals (inbox_path, size_bytes, modified_ns, first_seen, source) "
+            "values (?, ?, ?, ?, ?) on conflict (inbox_path, size_bytes, modified_ns) do update "
+            "set first_seen = excluded.first_seen, source = excluded.source", rows)
+    if paths.landed_dir.is_dir():
+        for meta in paths.landed_dir.glob(f"*/{SUBMISSION_FILE}"):
+            landed = json.loads(meta.read_text(encoding="utf-8"))
+            when = keys.get(landed.get("inbox_path"))
+            if when and (landed.get("arrived_at"), landed.get("arrival_source")) != (
+                    when, "recorded"):
+                landed.update(arrived_at=when, arrival_source="recorded")
+                write_json_atomic(meta, landed, indent=2)
+    return sorted(keys)

@@ -100,6 +100,10 @@ class Extraction:
     unused_column_count: int = 0
     missing_value_columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Every mapping that read the file (several when each reads a sheet of its own).
+    mapping_names: list[str] = field(default_factory=list)
+    # Why only one of the mappings covering the file read it (Registry.mappings_for).
+    mapping_note: str | None = None
 
 
 # What a mapping says that only dbt reads (codes resolved, combos split, units converted):
@@ -114,11 +118,22 @@ def mapping_fingerprint(mapping: Mapping | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def needs_extraction(paths: ProjectPaths, submission: Submission, mapping: Mapping | None) -> bool:
+def mappings_fingerprint(mappings: list[Mapping]) -> str:
+    """The fingerprint of how a file is read: its mapping's, or that of every mapping that
+    reads a sheet of it."""
+    if len(mappings) <= 1:
+        return mapping_fingerprint(mappings[0] if mappings else None)
+    text = json.dumps([mapping_fingerprint(m) for m in mappings])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def needs_extraction(paths: ProjectPaths, submission: Submission,
+                     mapping: Mapping | list[Mapping] | None) -> bool:
     state = paths.submission_dir(submission.submission_id) / EXTRACT_FILE
     if not state.exists():
         return True
-    return json.loads(state.read_text())["fingerprint"] != mapping_fingerprint(mapping)
+    mappings = mapping if isinstance(mapping, list) else [mapping] if mapping else []
+    return json.loads(state.read_text())["fingerprint"] != mappings_fingerprint(mappings)
 
 
 def extract_submission(paths: ProjectPaths, registry: Registry,
@@ -132,14 +147,20 @@ def extract_pending(paths: ProjectPaths, registry: Registry,
     """Extract every submission that is new or whose mapping changed since it was extracted,
     a batch of files per mapping at a time."""
     by_mapping: dict[str | None, list[Submission]] = {}
+    several = []
     for submission in submissions:
-        mapping = registry.mapping_for(submission.folder, submission.file_name)
-        if needs_extraction(paths, submission, mapping):
-            by_mapping.setdefault(mapping.name if mapping else None, []).append(submission)
+        mappings, _ = registry.mappings_for(submission.folder, submission.file_name)
+        if not needs_extraction(paths, submission, mappings):
+            continue
+        if len(mappings) > 1:
+            several.append(submission)
+        else:
+            by_mapping.setdefault(mappings[0].name if mappings else None, []).append(submission)
     done = []
     for batch in by_mapping.values():
         for start in range(0, len(batch), BATCH_FILES):
             done += extract_batch(paths, registry, batch[start:start + BATCH_FILES])
+    done += [extract_sheets(paths, registry, submission) for submission in several]
     return done
 
 
@@ -165,10 +186,56 @@ def extract_batch(paths: ProjectPaths, registry: Registry,
     per submission; returns the extractions in the order given."""
     mappings = [registry.mapping_for(s.folder, s.file_name) for s in submissions]
     assert len({m.name if m else None for m in mappings}) == 1, "one mapping per batch"
-    mapping = mappings[0]
+    extractions, tables = _extract(paths, registry, submissions, mappings[0])
+    for submission in submissions:  # another mapping covering the file, not applied: said so
+        extraction = extractions[submission.submission_id]
+        _, extraction.mapping_note = registry.mappings_for(submission.folder,
+                                                           submission.file_name)
+        if extraction.mapping_note:
+            extraction.warnings.append(extraction.mapping_note)
+    _write(paths, submissions, extractions, tables)
+    return [extractions[s.submission_id] for s in submissions]
+
+
+def extract_sheets(paths: ProjectPaths, registry: Registry,
+                   submission: Submission) -> Extraction:
+    """A file several mappings read, each its own sheet (Registry.mappings_for): each sheet is
+    mapped by its mapping, and the file's rows are accounted for once - the sheets no mapping
+    reads are the other sheets' rows."""
+    mappings, _ = registry.mappings_for(submission.folder, submission.file_name)
+    parts = [_extract(paths, registry, [submission], mapping) for mapping in mappings]
+    sid = submission.submission_id
+    pieces = [extractions[sid] for extractions, _ in parts]
+    merged = Extraction(sid, mappings[0].name, mappings_fingerprint(mappings),
+                        mapping_names=[m.name for m in mappings])
+    merged.sheet = ", ".join(p.sheet for p in pieces if p.sheet) or None
+    merged.header_row = next((p.header_row for p in pieces if p.header_row), None)
+    merged.hxl_row = next((p.hxl_row for p in pieces if p.hxl_row), None)
+    for name in ("structure_rows", "empty_rows", "data_rows", "unused_column_count"):
+        setattr(merged, name, sum(getattr(p, name) for p in pieces))
+    merged.other_sheet_rows = max((submission.rows_read or 0) - merged.structure_rows
+                                  - merged.empty_rows - merged.data_rows, 0)
+    problems = [f"{m.name}: {p.problem}" for m, p in zip(mappings, pieces, strict=True)
+                if p.problem]
+    merged.problem = "; ".join(problems) or None
+    for piece in pieces:
+        merged.unused_columns += piece.unused_columns
+        merged.missing_value_columns += piece.missing_value_columns
+        merged.warnings += piece.warnings
+    tables = [t[sid] for _, t in parts if sid in t]
+    table = pa.concat_tables([t.cast(RECORD_SCHEMA) for t in tables]) if tables \
+        else RECORD_SCHEMA.empty_table()
+    _write(paths, [submission], {sid: merged}, {sid: table})
+    return merged
+
+
+def _extract(paths: ProjectPaths, registry: Registry, submissions: list[Submission],
+             mapping: Mapping | None) -> tuple[dict[str, Extraction], dict[str, pa.Table]]:
+    """Apply one mapping (or none) to submissions: their extractions and record tables."""
     period_type = registry.initiative.period_type.value
     extractions = {s.submission_id: Extraction(s.submission_id, mapping.name if mapping else None,
-                                               mapping_fingerprint(mapping))
+                                               mapping_fingerprint(mapping),
+                                               mapping_names=[mapping.name] if mapping else [])
                    for s in submissions}
     tables: dict[str, pa.Table] = {}
     landed = [s for s in submissions if s.status == "landed"]
@@ -195,6 +262,12 @@ def extract_batch(paths: ProjectPaths, registry: Registry,
     finally:
         for scratch in SCRATCH_TABLES:
             con.execute(f"drop table if exists {scratch}")
+    return extractions, tables
+
+
+def _write(paths: ProjectPaths, submissions: list[Submission],
+           extractions: dict[str, Extraction], tables: dict[str, pa.Table]) -> None:
+    """records.parquet and extract.json per submission."""
 
     def write(submission: Submission) -> None:
         extraction = extractions[submission.submission_id]
@@ -208,7 +281,6 @@ def extract_batch(paths: ProjectPaths, registry: Registry,
     # as files are landed at once.
     with ThreadPoolExecutor(max_workers=LANDING_THREADS) as pool:
         list(pool.map(write, submissions))
-    return [extractions[s.submission_id] for s in submissions]
 
 
 def _load_raw(con, paths: ProjectPaths, submissions: list[Submission]) -> None:
@@ -727,8 +799,10 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
                      after_row: int, problem: str, extraction: Extraction) -> pa.Table:
     """One record per non-blank row when the mapping cannot be applied at all (or the file is
     not the agreed template); blank rows are counted as empty."""
+    # The mapping's own sheet only: where several mappings read one file, a sheet each.
+    sheet = header.sheet if header else (mapping.reader.sheet if mapping else None)
     sheet_filter = f"submission_id = {literal(submission.submission_id)} and " + (
-        f"sheet = {literal(header.sheet)} and " if header else "")
+        f"sheet = {literal(sheet)} and " if sheet is not None else "")
     partner_source = literal("column" if mapping and mapping.partner.column else "folder")
     table = con.sql(f"""
         select {literal(submission.submission_id)} as submission_id,

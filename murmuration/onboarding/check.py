@@ -48,13 +48,17 @@ class CheckReport:
     # period, the texts that resolved to it, rows, where it was read (cell, file or sheet name)
     periods: list[tuple[str, str, int, str]] = field(default_factory=list)
     file: str = ""
+    # Quarantined for a reason the mapping or the file declares (totals, rows reporting nothing,
+    # rows outside require_rows): expected, not errors; summary_rows is part of it.
+    declared_rows: int = 0
 
     @property
     def ready(self) -> bool:
-        """Every row that carries values is accepted; declared totals and empty template rows
-        are expected and do not hold a mapping back."""
+        """Every row that carries values is accepted: the rows quarantined are all for reasons
+        the mapping declares (totals, rows reporting nothing, rows require_rows leaves out) and
+        empty template rows are expected; none of them holds a mapping back."""
         return self.file_problem is None and not self.missing_value_columns and \
-            self.rows_quarantined == self.summary_rows
+            self.rows_quarantined <= self.declared_rows
 
     @property
     def period_range(self) -> str:
@@ -74,7 +78,10 @@ class CheckReport:
                          + (f" (HXL hashtags on row {self.hxl_row})" if self.hxl_row else ""))
         lines.append(f"Rows:     {self.data_rows} data rows = {self.rows_accepted} accepted + "
                      f"{self.rows_quarantined} quarantined"
-                     + (f" ({self.summary_rows} declared totals)" if self.summary_rows else ""))
+                     + (f" ({self.summary_rows} declared totals)" if self.summary_rows else "")
+                     + (f" ({self.declared_rows - self.summary_rows} reporting nothing or "
+                        "left out by the mapping's rules)"
+                        if self.declared_rows > self.summary_rows else ""))
         if self.empty_rows:
             lines.append(f"Empty:    {self.empty_rows} blank or empty template rows (not data)")
         if self.periods:
@@ -97,7 +104,10 @@ class CheckReport:
             lines.append("Would be quarantined (reason, rows, example):")
             lines += [f"  {count:>5}  {reason}  [{example}]"
                       for reason, count, example in self.reasons]
-        lines.append(("Ready: every row that carries values is accepted."
+        lines.append(("Ready: every row that carries values is accepted; the others are "
+                      "quarantined for reasons the mapping declares."
+                      if self.declared_rows else
+                      "Ready: every row that carries values is accepted."
                       if self.rows_quarantined or self.empty_rows else
                       "Ready: every row is accepted.") if self.ready else
                      "Not ready: fix the mapping (codes, columns, formats) or the registry "
@@ -139,19 +149,35 @@ def table_lines(reports: list[CheckReport]) -> list[str]:
 
 
 def period_warnings(periods: list[tuple]) -> list[str]:
-    """Periods a person should look at before trusting a mapping: after the file arrived (an
-    early or misread period) or more than a year before it (a wrong year, a stale file)."""
-    warnings = []
+    """Periods a person should look at before trusting a mapping, grouped: after the file
+    arrived (an early or misread period) or more than a year before it (a wrong year, a stale
+    file, or history loaded today)."""
+    early, old, arrived_day = [], [], None
     for period, texts, rows, _, start, arrived in periods:
         if start is None or arrived is None:
             continue
         arrived_day = arrived.date() if hasattr(arrived, "date") else arrived
         if start > arrived_day:
-            warnings.append(f"period {period} ({texts}, {rows} rows) starts after the file "
-                            f"arrived ({arrived_day}): an early report or a misread period")
+            early.append((period, texts, rows))
         elif (arrived_day - start).days > 366:
-            warnings.append(f"period {period} ({texts}, {rows} rows) is more than a year before "
-                            f"the file arrived ({arrived_day}): check the year")
+            old.append((period, texts, rows))
+
+    def group(found: list) -> str:
+        rows = sum(r for _, _, r in found)
+        if len(found) == 1:
+            period, texts, _ = found[0]
+            return f"period {period} ({texts}, {rows} rows)"
+        return (f"{len(found)} periods ({found[0][0]}..{found[-1][0]}, {rows} rows)")
+
+    warnings = []
+    if early:
+        warnings.append(f"{group(early)} {'start' if len(early) > 1 else 'starts'} after the "
+                        f"file arrived ({arrived_day}): an early report or a misread period")
+    if old:
+        warnings.append(f"{group(old)} {'are' if len(old) > 1 else 'is'} more than a year before "
+                        f"the file arrived ({arrived_day}): check the year; for history sent "
+                        "long ago, record when it was sent (murmuration arrivals set), else its "
+                        "reports are scored as arrival unknown")
     return warnings
 
 
@@ -213,7 +239,7 @@ def check_mappings(paths: ProjectPaths, registry: Registry, samples: list[tuple[
                     extraction.unused_column_count,
                     [(period, texts, rows, source)
                      for period, texts, rows, source, _, _ in found["periods"]],
-                    file=sample.name)
+                    file=sample.name, declared_rows=found["declared_rows"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return [report for report in reports if report is not None]
@@ -228,11 +254,23 @@ def _outcomes(check_paths: ProjectPaths) -> dict[str, dict]:
                 "select submission_id, rows_accepted, rows_quarantined "
                 "from marts.submissions").fetchall():
             found[submission_id] = {"accepted": accepted, "quarantined": quarantined,
-                                    "summary_rows": 0, "periods": [], "reasons": []}
+                                    "summary_rows": 0, "declared_rows": 0, "periods": [],
+                                    "reasons": []}
         for submission_id, count in con.execute(
                 "select submission_id, count(*) from intermediate.int_row_outcomes "
                 "where any_quarantined and is_summary group by 1").fetchall():
             found[submission_id]["summary_rows"] = count
+        for submission_id, count in con.execute("""
+                select submission_id, count(*) from (
+                    select submission_id, sheet, row_number
+                    from intermediate.int_records_validated
+                    group by all
+                    having bool_or(quarantine_reason is not null)
+                        and bool_and(quarantine_reason is null
+                                     or extract_problem_kind in ('summary', 'no_values',
+                                                                 'excluded'))
+                ) group by 1""").fetchall():
+            found[submission_id]["declared_rows"] = count
         for submission_id, *period in con.execute("""
                 select submission_id, coalesce(period, '(none)'),
                     string_agg(distinct coalesce(period_text, '(empty)'), ' | '),

@@ -89,6 +89,50 @@ class Registry:
                 return mapping
         return None
 
+    def mappings_for(self, folder: str, file_name: str) -> tuple[list[Mapping], str | None]:
+        """The mappings that read the file, and why only one does when several cover it. All
+        of them apply when each reads a sheet of its own (reader.sheet); otherwise they would
+        read the same rows twice, so the first in file-name order applies and the others are
+        named, never dropped silently."""
+        found = [m for m in self.mappings if m.applies_to.matches(folder, file_name)]
+        if len(found) <= 1:
+            return found, None
+        sheets = [m.reader.sheet for m in found]
+        if all(sheets) and len(set(sheets)) == len(sheets):
+            return found, None
+        others = ", ".join(m.name for m in found[1:])
+        return [found[0]], (
+            f"mappings {found[0].name} and {others} all cover '{file_name}' in inbox folder "
+            f"'{folder}'; {found[0].name} applies (the first by file name) and {others} "
+            f"{'does' if len(found) == 2 else 'do'} not, as they would read the same sheet: "
+            "give each mapping its own sheet (reader.sheet) to apply them all, list every "
+            "value column in one mapping (values, or periods as columns), or narrow their "
+            "applies_to.files")
+
+    def overlapping_mappings(self) -> list[str]:
+        """Pairs of mappings whose folders and file patterns may cover the same files without
+        each reading a sheet of its own (for `murmuration check`)."""
+        import fnmatch
+
+        notes = []
+        for n, first in enumerate(self.mappings):
+            for second in self.mappings[n + 1:]:
+                folders = sorted(set(first.applies_to.folders) & set(second.applies_to.folders))
+                if not folders:
+                    continue
+                if first.reader.sheet and second.reader.sheet and \
+                        first.reader.sheet != second.reader.sheet:
+                    continue
+                patterns = [(a, b) for a in first.applies_to.files for b in second.applies_to.files
+                            if a.lower() == b.lower() or fnmatch.fnmatch(a.lower(), b.lower())
+                            or fnmatch.fnmatch(b.lower(), a.lower())]
+                if patterns:
+                    notes.append(f"mappings {first.name} and {second.name} both cover files "
+                                 f"{patterns[0][0]!r} in {', '.join(folders)}: {first.name} "
+                                 f"applies to such a file, {second.name} does not (give each "
+                                 "its own sheet, or narrow applies_to.files)")
+        return notes
+
 
 def load_registry(paths: ProjectPaths) -> Registry:
     """Read and validate the initiative; raise RegistryError listing every problem found."""

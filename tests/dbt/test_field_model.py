@@ -286,7 +286,8 @@ def test_a_return_removing_most_of_a_slice_is_held_and_published_once_accepted(b
                                        "AF07": 500}
     held = submission(before, "ngo_b_2025-03_return.csv")
     assert held[6:] == (1, "it would remove 4 of the 5 values it replaces and leave 4 places "
-                           "that had values with none")
+                           "that had values with none (ngo_b, 2025-03: 5 values adding up to "
+                           "1500 before, 1 adding up to 250 after)")
     [(values_before, values_after, total_before, total_after, dropped)] = before.execute(
         "select values_before, values_after, total_before, total_after, places_dropped "
         "from intermediate.int_held_submissions").fetchall()

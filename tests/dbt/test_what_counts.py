@@ -50,8 +50,9 @@ INBOX = {
     "gamma/consolidated_2025-01.csv": ("2025-02-06", "Month,Office,Area,Count\n"
                                        "2025-01,Office A,North,20\n2025-01,B office,North,30\n"
                                        "2025-01,Office B,South,5\n2025-01,Office Z,South,9\n"),
+    # (South resent too: a return that left South out would be held for review.)
     "gamma/office_b_2025-01.csv": ("2025-02-12", "Month,Office,Area,Count\n"
-                                   "2025-01,Office B,North,33\n"),
+                                   "2025-01,Office B,North,33\n2025-01,Office B,South,6\n"),
     # Delta leaves the month cell empty: the file name says it, in Spanish.
     "delta/delta_Enero_2025.csv": ("2025-02-08", "Mes,Area,Count\n,North,12\n,South,8\n,,0\n"),
     "delta/delta_Febrero_2025.csv": ("2025-03-08", "Mes,Area,Count\nfebrero 2025,North,13\n"
@@ -134,10 +135,10 @@ def test_additive_files_add_up(warehouse):
 
 def test_a_reporting_unit_replaces_only_its_own_values(warehouse):
     assert values(warehouse, "gamma", "2025-01") == {"north/office_a": 20,
-                                                     "north/office_b": 33}
+                                                     "north/office_b": 33, "south/office_b": 6}
     [row] = rows(warehouse, "select reporting_unit, values_changed, values_removed "
                             "from marts.superseded_submissions where partner_code = 'gamma'")
-    assert row == ("office_b", 1, 1)  # North 30 -> 33; South 5 not resent
+    assert row == ("office_b", 2, 0)  # North 30 -> 33, South 5 -> 6; Office A's North stays
     [(reason,)] = rows(warehouse, "select quarantine_reason from marts.quarantined_values "
                                   "where partner_code = 'gamma'")
     assert reason == "'Office Z' is not a reporting unit of Gamma (known: Office A, Office B)"
@@ -193,7 +194,7 @@ def test_the_run_summary_names_what_a_person_should_look_at(built, warehouse):
     assert "  People reached: 2025-02 (incomplete: 3 of 4 partners)" in text
     assert "  People reached: 2025-03 (not yet due: 2 of 4 partners)" in text
     assert ("Superseded:  2 resubmissions for a partner and period, in 2 slices (0 values added, "
-            "2 changed, 1 removed, 1 withdrawn, 0 unchanged)") in lines
+            "3 changed, 0 removed, 1 withdrawn, 0 unchanged)") in lines
 
 
 def test_the_dbt_unit_tests_pass_in_the_test_suite(built):

@@ -49,6 +49,7 @@ def clean_frame() -> pd.DataFrame:
     frame["submission_id"] = "s1"
     frame["reporting_unit"] = ""  # the partner as a whole
     frame["duplicate_keys"] = "quarantine"
+    frame["dedupe_key"] = ""  # no site named (dedupe_by)
     return frame
 
 
@@ -71,7 +72,7 @@ def test_clean_values_pass(validate):
     ("value", 401.0, "expect_column_values_to_be_between:value"),
     ("value", None, "expect_column_values_to_not_be_null:value"),
     ("partner_code", "unknown_partner", "expect_column_values_to_be_in_set:partner_code"),
-    ("place_code", "all", "expect_column_values_to_be_in_set:place_code"),
+    ("place_code", "atlantis", "expect_column_values_to_be_in_set:place_code"),
     ("disaggregation", "age_band=5-6", "expect_column_values_to_be_in_set:disaggregation"),
     ("period", "March 2025", "expect_column_values_to_match_regex:period"),
     ("indicator_code", "immunisation_coverage", "expect_column_values_to_be_in_set:indicator_code"),
@@ -93,6 +94,8 @@ def test_a_key_twice_in_one_submission_is_caught_unless_the_mapping_sums(validat
     assert validate(frame).get(
         "expect_compound_columns_to_be_unique:None") == 2
     assert validate(frame.assign(duplicate_keys="sum")) == {}
+    # Two sites of one key (dedupe_by) are two values, not the key twice.
+    assert validate(frame.assign(dedupe_key=["camp a", "camp b", "camp c", "camp d"])) == {}
     # Two reporting units of one partner may report the same key in one file.
     units = frame.assign(reporting_unit=["", "office_a", "", "office_b"])
     assert validate(units) == {}

@@ -30,8 +30,9 @@ compared as (
         sum(current_value) filter (where change <> 'withdrawn') as total_after,
         list_sort(list(distinct place_code) filter (where superseded_value is not null))
             as places_before,
+        -- A place the newer file withdraws explicitly is still spoken for.
         list_sort(list(distinct place_code) filter (
-            where current_value is not null and change <> 'withdrawn'
+            where change in ('added', 'changed', 'unchanged', 'withdrawn')
         )) as places_after,
         list_sort(list(distinct indicator_code)) as indicators
     from changes
@@ -67,7 +68,14 @@ final as (
             when 1 then ' and leave a place that had values with none'
             else ' and leave ' || len(list_distinct(flatten(list(judged.places_dropped))))
                 || ' places that had values with none'
-        end as reason
+        end
+        || ' (' || any_value(judged.partner_code) || ', '
+        || array_to_string(list_sort(list(distinct judged.period)), ', ') || ': '
+        || sum(judged.values_before) || ' values adding up to '
+        || {{ format_number('sum(judged.total_before)') }} || ' before, '
+        || sum(judged.values_after) || ' adding up to '
+        || coalesce({{ format_number('sum(judged.total_after)') }}, '0') || ' after)'
+            as reason
     from judged
     where
         judged.submission_id not in (select submission_id from accepted)

@@ -67,6 +67,7 @@ resolved as (
         submissions.folder,
         submissions.file_name,
         submissions.arrived_at,
+        submissions.arrival_source,
         submissions.modified_at,
         submissions.landed_at,
         records.partner_source,

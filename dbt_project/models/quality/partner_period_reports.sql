@@ -6,7 +6,10 @@
 -- initiative's as_of moment, plus any report received early. A report is received when any
 -- submission reports values for that partner and period; on time when the first one arrived by
 -- the end of the due day (arrival = when the pipeline first saw the file, or the portal received
--- it: murmuration.intake.arrivals).
+-- it: murmuration.intake.arrivals). A file first seen long after the periods it reports (every
+-- one of them ended more than a year before: history loaded today) has no known arrival: it
+-- counts as received, not as late or on time, until its arrival is recorded (`murmuration
+-- arrivals set`, the portal, or the watcher seeing it when it is sent).
 with partners as (
     select * from {{ ref('stg_registry__partners') }}
 ),
@@ -20,7 +23,12 @@ initiative as (
 ),
 
 records as (
-    select * from {{ ref('int_records_validated') }}
+    select
+        *,
+        arrival_source in ('run', 'sensor', 'file_time')
+        and max(period_start) over (partition by submission_id) + interval 13 month
+        <= cast(arrived_at as date) as arrival_unknown
+    from {{ ref('int_records_validated') }}
     where partner_code is not null and period_start is not null
 ),
 
@@ -28,7 +36,8 @@ reported as (
     select
         records.partner_code,
         {{ report_start_of('partners.report_grain', 'records.period_start') }} as report_start,
-        min(records.arrived_at) as first_arrival,
+        min(records.arrived_at) filter (where not records.arrival_unknown) as first_arrival,
+        bool_and(records.arrival_unknown) as arrival_unknown,
         count(distinct records.submission_id) as submissions
     from records
     inner join partners using (partner_code)
@@ -64,6 +73,7 @@ grid as (
         coalesce(expected.partner_code, reported.partner_code) as partner_code,
         coalesce(expected.report_start, reported.report_start) as report_start,
         reported.first_arrival,
+        coalesce(reported.arrival_unknown, false) as arrival_unknown,
         coalesce(reported.submissions, 0) as submissions,
         expected.partner_code is not null as within_window
     from expected
@@ -101,12 +111,15 @@ final as (
         cast(report_end + to_days(due_days) as date) as due_date,
         within_window
         and cast(report_end + to_days(due_days) as date) < cast(as_of as date) as expected,
-        first_arrival is not null as received,
+        first_arrival is not null or arrival_unknown as received,
         first_arrival,
+        arrival_unknown,
         submissions,
-        first_arrival is not null
-        and first_arrival < cast(report_end + to_days(due_days + 1) as timestamptz)
-            as on_time,
+        case
+            when arrival_unknown then null
+            else first_arrival is not null
+                and first_arrival < cast(report_end + to_days(due_days + 1) as timestamptz)
+        end as on_time,
         case when first_arrival is not null then greatest(0, datediff(
             'day',
             cast(report_end + to_days(due_days) as date), cast(first_arrival as date)

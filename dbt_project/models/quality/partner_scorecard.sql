@@ -26,7 +26,8 @@ final as (
         count(*) filter (where received) as reports_received,
         count(*) filter (where on_time) as reports_on_time,
         count(*) filter (where received) / count(*) as completeness,
-        count(*) filter (where on_time) / count(*) as timeliness,
+        count(*) filter (where on_time) / nullif(count(on_time), 0) as timeliness,
+        count(*) filter (where on_time is null and received) as reports_arrival_unknown,
         sum(rows_accepted) / nullif(sum(data_rows - rows_not_data), 0) as validity,
         avg(plausibility) as plausibility,
         round(avg(score), 1) as score,
@@ -38,7 +39,8 @@ final as (
         sum(values_missing) as values_missing,
         count(*) filter (where received) / count(*) >= any_value(initiative.completeness_target)
             as meets_completeness_target,
-        count(*) filter (where on_time) / count(*) >= any_value(initiative.timeliness_target)
+        coalesce(count(*) filter (where on_time) / nullif(count(on_time), 0), 1)
+        >= any_value(initiative.timeliness_target)
             as meets_timeliness_target,
         min(recent.report_period) as first_period,
         max(recent.report_period) as last_period

@@ -2,7 +2,8 @@
 -- received), every part visible. Rule (README, "Submission scorecard"):
 --   completeness  1 if a report was received, else 0 (a partner with reporting units: the
 --                 share of its units that reported)
---   timeliness    1 if the first one arrived by the due date, else 0
+--   timeliness    1 if the first one arrived by the due date, else 0; not scored (null) when
+--                 its arrival is unknown (partner_period_reports)
 --   validity      rows accepted / rows of the partner's data for the period in the submissions
 --                 that speak for it (current in a slice of it, or the latest whose rows were all
 --                 quarantined); rows that carry values only: totals and rows reporting nothing
@@ -324,7 +325,9 @@ parts as (
             when units_expected > 0 then units_reported / units_expected
             else 1.0
         end as completeness,
-        case when on_time then 1.0 else 0.0 end as timeliness,
+        -- Not scored when the arrival is unknown (history loaded long after it was sent).
+        case when on_time then 1.0 when on_time is null and received then null else 0.0 end
+            as timeliness,
         case
             when data_rows - rows_not_data > 0
                 then rows_accepted / (data_rows - rows_not_data)
@@ -346,10 +349,11 @@ final as (
         case
             when not received then 0.0 else round(100 * (
                 initiative.weight_completeness * completeness
-                + initiative.weight_timeliness * timeliness
+                + initiative.weight_timeliness * coalesce(timeliness, 0)
                 + initiative.weight_validity * coalesce(validity, 0)
                 + initiative.weight_plausibility * coalesce(plausibility, 1)
-            ), 1)
+            -- An unknown arrival is left out, its weight shared by the other parts.
+            ) / case when timeliness is null then 1 - initiative.weight_timeliness else 1 end, 1)
         end as score
     from parts
     inner join changed on parts.partner_code = changed.partner_key

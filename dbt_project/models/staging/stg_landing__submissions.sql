@@ -44,6 +44,8 @@ renamed as (
         coalesce(source.extraction_fingerprint, '-') || ':'
         || initiative.definitions_fingerprint || ':'
         || coalesce(mappings.definitions_fingerprint, '-')
+        -- An arrival recorded afterwards (`murmuration arrivals set`) rebuilds the submission.
+        || ':' || coalesce(arrived_at, '') || ':' || coalesce(arrival_source, '')
             as build_fingerprint,
         -- What stg_landing__records is built from: the submission's landed records and the
         -- project's SQL (a change to a mapping's codes or to the registry does not read them

@@ -13,7 +13,7 @@ from murmuration.intake.arrivals import record as record_arrivals
 from murmuration.intake.landing import ignored_reason, inbox_files, load_submissions, settle_seconds, settled
 from murmuration.registry.models import Intake
 from orchestration.defs.intake.assets import inbox_folders
-from orchestration.defs.jobs import pipeline_job
+from orchestration.defs.jobs import harmonise_job, pipeline_job
 from orchestration.lib.resources import InitiativeResource
 
 
@@ -114,4 +114,26 @@ def inbox_sensor(context: dg.SensorEvaluationContext, initiative: InitiativeReso
         cursor=cursor)
 
 
-defs = dg.Definitions(sensors=[inbox_sensor])
+@dg.sensor(job=harmonise_job, minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Watches the backbone's decisions on files held for review "
+                       "(<state>/accepted.json, written by `murmuration accept` and the "
+                       "Pipeline page) and rebuilds and publishes when one is added.")
+def review_sensor(context: dg.SensorEvaluationContext, initiative: InitiativeResource):
+    path = initiative.paths.accepted_file
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return dg.SensorResult(skip_reason="nothing accepted yet", cursor=context.cursor)
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    if context.cursor == digest:
+        return dg.SensorResult(skip_reason="no new decision", cursor=digest)
+    if context.cursor is None:  # first look: the decisions so far are already built
+        return dg.SensorResult(skip_reason="decisions so far are built", cursor=digest)
+    context.log.info("a file held for review was accepted: rebuilding and publishing")
+    return dg.SensorResult(run_requests=[dg.RunRequest(
+        run_key=f"accepted:{digest}", tags={"murmuration/trigger": "review_sensor"})],
+        cursor=digest)
+
+
+defs = dg.Definitions(sensors=[inbox_sensor, review_sensor])

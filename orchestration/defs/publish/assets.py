@@ -4,6 +4,7 @@ import dagster as dg
 
 from murmuration.digest import write_digest
 from murmuration.feedback import write_feedback_packs
+from murmuration.review import emptied_by_rules
 from murmuration.warehouse import PUBLISHED_SCHEMAS, publish
 from orchestration.defs.dbt.assets import harmonised_models
 from orchestration.defs.quality.assets import submission_expectations
@@ -26,6 +27,16 @@ PUBLISHED_MODELS = sorted((key for key in harmonised_models.keys
 )
 def serving_snapshot(context: dg.AssetExecutionContext,
                      initiative: InitiativeResource) -> dg.MaterializeResult:
+    # A rule or mapping change that leaves files accepted before with no accepted value stops
+    # here: the published snapshot stays as it was until the mapping is fixed or the files
+    # accepted (murmuration.review).
+    emptied = emptied_by_rules(initiative.paths)
+    if emptied:
+        raise dg.Failure(
+            description=f"{len(emptied)} file(s) accepted before now have no accepted value; "
+                        "nothing was published:\n" + "\n".join(
+                            f"{e.location}: {e.reason}" for e in emptied),
+            allow_retries=False)
     published = publish(initiative.paths)
     context.log.info(f"published {len(published.counts)} tables to {initiative.paths.serving} "
                      f"({len(published.copied)} copied whole, {len(published.updated)} updated "
