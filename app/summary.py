@@ -69,6 +69,7 @@ class RunSummary:
     unused_columns: list[tuple[str, int, list[str]]] = field(default_factory=list)
     periods_not_complete: list[tuple[str, str, str]] = field(default_factory=list)
     digest: tuple[str, str] | None = None  # (path, headline) of the "What changed" digest
+    mapping_notes: list[tuple[str, str]] = field(default_factory=list)
     values_deduplicated: int = 0
     values_held: int = 0
     held: list = field(default_factory=list)  # murmuration.review.HeldBack
@@ -118,6 +119,9 @@ class RunSummary:
         if self.unmapped_files:
             lines.append("Files read but not mapped (every row quarantined):")
             lines += [f"  {location}: {message}" for location, message in self.unmapped_files]
+        if self.mapping_notes:
+            lines.append("Files several mappings cover (one read them):")
+            lines += [f"  {location}: {note}" for location, note in self.mapping_notes]
         if self.unused_columns:
             lines.append("Columns not in the mapping (ignored; list them under ignore_columns "
                          "if they belong to the template):")
@@ -177,6 +181,10 @@ def summarise(paths: ProjectPaths, run_published: bool = True) -> RunSummary:
                 "select folder || '/' || file_name, message from marts.submissions "
                 "where landing_status = 'landed' and message is not null order by 1"
             ).fetchall()
+            if _has_column(con, "marts", "submissions", "mapping_note"):
+                summary.mapping_notes = con.execute(
+                    "select folder || '/' || file_name, mapping_note from marts.submissions "
+                    "where mapping_note is not null order by 1").fetchall()
             summary.unused_columns = con.execute(
                 "select folder || '/' || file_name, unused_column_count, unused_columns "
                 "from marts.submissions where unused_column_count > 0 "
@@ -212,6 +220,12 @@ def summarise(paths: ProjectPaths, run_published: bool = True) -> RunSummary:
         con.close()
     summary.emptied = emptied_by_rules(paths) if not run_published else []
     return summary
+
+
+def _has_column(con, schema: str, table: str, column: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.columns where table_schema = ? and "
+        "table_name = ? and column_name = ?", [schema, table, column]).fetchone()[0])
 
 
 def _published_milestones(paths: ProjectPaths, summary: RunSummary) -> None:

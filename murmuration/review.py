@@ -116,6 +116,9 @@ def _emptied_reason(mapping: str | None, count: int, reason: str | None) -> str:
     if said.startswith("not the agreed template"):
         fix = (f"list the template's other columns under ignore_columns in mapping {mapping}, "
                "or raise its max_unknown_columns")
+    elif said.startswith("the header row was not found"):
+        fix = (f"name the columns as the files write them in mapping {mapping} (a list of "
+               "alternatives covers template versions)")
     elif "is not a known" in said or "is not a reporting unit" in said:
         fix = f"add the text as an alias in the registry, or to the codes of mapping {mapping}"
     elif "not in a recognised format" in said:

@@ -68,6 +68,7 @@ SUBMISSION_SCHEMA = pa.schema([
     ("unused_columns", pa.list_(pa.string())), ("unused_column_count", pa.int64()),
     ("missing_value_columns", pa.list_(pa.string())), ("detail", pa.string()),
     ("modified_at", pa.string()), ("arrival_source", pa.string()),
+    ("mapping_names", pa.list_(pa.string())), ("mapping_note", pa.string()),
 ])
 
 
@@ -90,6 +91,10 @@ def submissions_table(paths: ProjectPaths, submissions: list[Submission]) -> pa.
             "extract_problem": extraction.problem if extraction else None,
             "unused_columns": extraction.unused_columns if extraction else [],
             "missing_value_columns": extraction.missing_value_columns if extraction else [],
+            "mapping_names": (extraction.mapping_names or
+                              ([extraction.mapping_name] if extraction.mapping_name else []))
+            if extraction else [],
+            "mapping_note": extraction.mapping_note if extraction else None,
         })
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=SUBMISSION_SCHEMA)

@@ -26,6 +26,7 @@ import pytest
 
 from murmuration import review
 from murmuration.intake.arrivals import record as record_arrivals
+from murmuration.intake.arrivals import set_arrivals
 from tests.conftest import build_outside_dagster, copy_initiative
 
 pytestmark = pytest.mark.slow
@@ -81,6 +82,14 @@ CAMPS = [["Camp population by community and month"],
 RETURNS = ("Month,Province,People reached\n" + "".join(
     f"2025-03,{code},{n * 100}\n" for n, code in enumerate(PROVINCES, start=1)))
 ONE_ROW = "Month,Province,People reached\n2025-03,AF02,250\n"
+# One workbook, a sheet per sector, each read by its own mapping; a notes sheet neither reads.
+SECTORS = {"Health": [["Month", "Province", "Patients"], ["2025-03", "AF06", 120],
+                      ["2025-03", "AF07", 80]],
+           "Water": [["Water points"], ["Month", "Province", "People served"],
+                     ["2025-03", "AF03", 900]],
+           "Notes": [["Figures are checked by the field office."]]}
+HISTORY = ("Month,Province,# of beneficiaries\n2024-01,AF01,60\n2024-02,AF01,61\n"
+           "2024-03,AF01,62\n")
 INBOX = {
     # name: (arrived, content)
     "wash_cluster/4w_2025-02.csv": ("2025-03-05", SITES),
@@ -106,16 +115,35 @@ def write_inbox(paths) -> dict:
              in enumerate(sorted(files.items()))}
     inbox.update(INBOX)
     inbox["camp_agency/camps_2025.xlsb"] = ("2025-04-05", CAMPS)
+    inbox["ngo_e/ngo_e_2025-03.xlsx"] = ("2025-04-07", SECTORS)
     for name, (arrived, content) in inbox.items():
         path = paths.inbox_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, list):
+        if isinstance(content, dict):
+            write_workbook(path, content)
+        elif isinstance(content, list):
             write_xlsb(path, content)
         else:
             path.write_text(content)
         record_arrivals(paths, [path], "recorded",
                         datetime.fromisoformat(arrived).replace(hour=9, tzinfo=UTC))
+    # Last year's months loaded today: first seen by the watcher long after they were sent.
+    history = paths.inbox_dir / "ngo_c" / "ngo_c_2024_history.csv"
+    history.write_text(HISTORY)
+    record_arrivals(paths, [history], "sensor", datetime(2025, 4, 4, 9, tzinfo=UTC))
     return truth
+
+
+def write_workbook(path: Path, sheets: dict[str, list[list]]) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +159,9 @@ def built(tmp_path_factory, dbt_manifest):
                        "where values_held > 0").fetchall()
     con.close()
     review.accept(paths, held, "test")
+    # ... and recorded when last year's history was really sent (murmuration arrivals set).
+    set_arrivals(paths, {paths.inbox_dir / "ngo_c" / "ngo_c_2024_history.csv":
+                         datetime(2024, 4, 10, 12, tzinfo=UTC)})
     build_outside_dagster(paths, AS_OF)
     return paths, truth
 
@@ -312,3 +343,38 @@ def test_two_projects_of_one_partner_add_up(warehouse):
 
 def test_a_value_header_starting_with_a_hash_is_a_header(warehouse):
     assert people(warehouse, "ngo_c") == {"AF01": 75}
+
+
+def test_a_workbook_whose_sheets_two_mappings_read_is_read_by_both(warehouse):
+    assert people(warehouse, "ngo_e") == {"AF06": 120, "AF07": 80, "AF03": 900}
+    [(names, rows_read, structure, other, data, accepted)] = warehouse.execute(
+        "select mapping_names, rows_read, structure_rows, other_sheet_rows, data_rows, "
+        "rows_accepted from marts.submissions where file_name = 'ngo_e_2025-03.xlsx'"
+    ).fetchall()
+    # Every row once: 2 header rows and a title, 3 data rows, the notes sheet's row.
+    assert names == ["ngo_e_health", "ngo_e_water"]
+    assert (rows_read, structure, other, data, accepted) == (7, 3, 1, 3, 3)
+
+
+def test_a_second_mapping_covering_the_same_sheet_is_named_not_dropped_silently(warehouse):
+    [(note,)] = warehouse.execute("select mapping_note from marts.submissions "
+                                  "where file_name = 'camps_2025.xlsb'").fetchall()
+    assert note.startswith("mappings camps_xlsb and zz_camps_copy all cover 'camps_2025.xlsb' "
+                           "in inbox folder 'camp_agency'; camps_xlsb applies (the first by "
+                           "file name) and zz_camps_copy does not, as they would read the "
+                           "same sheet")
+
+
+def test_history_loaded_today_is_not_scored_late_until_its_arrival_is_recorded(before,
+                                                                               warehouse):
+    def scored(con):
+        return con.execute(
+            "select report_period, received, timeliness, arrival_unknown "
+            "from quality.submission_scorecard where partner_code = 'ngo_c' "
+            "and report_period between '2024-01' and '2024-03' order by 1").fetchall()
+
+    assert scored(before) == [("2024-01", True, None, True), ("2024-02", True, None, True),
+                              ("2024-03", True, None, True)]
+    # Sent on 10 April 2024: January and February late, March on time (due 20 April).
+    assert scored(warehouse) == [("2024-01", True, 0.0, False), ("2024-02", True, 0.0, False),
+                                 ("2024-03", True, 1.0, False)]

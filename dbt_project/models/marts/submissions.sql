@@ -57,6 +57,8 @@ final as (
         submissions.landing_status,
         coalesce(submissions.landing_message, submissions.extract_problem) as message,
         submissions.mapping_name,
+        submissions.mapping_names,
+        submissions.mapping_note,
         submissions.data_sheet,
         submissions.header_row,
         submissions.rows_read,

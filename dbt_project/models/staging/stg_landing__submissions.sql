@@ -10,6 +10,18 @@ mappings as (
     select * from {{ source('registry', 'mappings') }}
 ),
 
+read_by as (
+    -- What every mapping that reads a file is built from (several when each reads a sheet).
+    select
+        source.submission_id,
+        string_agg(mappings.definitions_fingerprint, ',' order by mappings.mapping_name)
+            as definitions_fingerprint
+    from source
+    cross join unnest(source.mapping_names) as named (mapping_name)
+    inner join mappings on named.mapping_name = mappings.mapping_name
+    group by source.submission_id
+),
+
 renamed as (
     select
         submission_id,
@@ -43,7 +55,7 @@ renamed as (
         -- submission shares, and its mapping's own (codes, combos, units, settings).
         coalesce(source.extraction_fingerprint, '-') || ':'
         || initiative.definitions_fingerprint || ':'
-        || coalesce(mappings.definitions_fingerprint, '-')
+        || coalesce(read_by.definitions_fingerprint, mappings.definitions_fingerprint, '-')
         -- An arrival recorded afterwards (`murmuration arrivals set`) rebuilds the submission.
         || ':' || coalesce(arrived_at, '') || ':' || coalesce(arrival_source, '')
             as build_fingerprint,
@@ -54,10 +66,13 @@ renamed as (
             as records_fingerprint,
         unused_columns,
         coalesce(unused_column_count, 0) as unused_column_count,
-        missing_value_columns
+        missing_value_columns,
+        coalesce(mapping_names, []) as mapping_names,
+        mapping_note
     from source
     cross join initiative
     left join mappings using (mapping_name)
+    left join read_by using (submission_id)
 )
 
 select * from renamed
