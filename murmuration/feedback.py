@@ -80,7 +80,8 @@ ROWS_SHOWN = 200
 DEFAULT_CELL_CHARS = Limits().cell_chars_in_messages
 FINGERPRINT_FILE = ".fingerprint"
 # What a pack shows, per partner: its fingerprint changes when any of these rows does.
-PACK_SOURCES = ["marts.indicator_values", "marts.quarantined_values", "quality.value_flags",
+PACK_SOURCES = ["marts.indicator_values", "marts.quarantined_values",
+                "marts.deduplicated_values", "quality.value_flags",
                 "quality.relation_flags", "quality.submission_scorecard",
                 "quality.partner_scorecard", "marts.submissions"]
 # The largest CSV (every accepted value) is written by DuckDB; its text columns neutralised.
@@ -104,6 +105,17 @@ QUERIES = {
                indicator_text, value_text, quarantine_reason
            from marts.quarantined_values where partner_code = ?
            order by arrived_at desc, file_name, sheet, row_number, column_name"""),
+    "deduplicated": (
+        ["site", "period", "indicator", "place", "value not counted", "file", "sheet", "row",
+         "column", "value counted", "counted from file", "counted from row"],
+        """select d.site, d.period, i.short_name, coalesce(p.place_name, d.place_code),
+               d.value, d.file_name, d.sheet, d.row_number, d.column_name, d.counted_value,
+               d.counted_file_name, d.counted_row_number
+           from marts.deduplicated_values d
+           join marts.indicators i using (indicator_code)
+           left join marts.places p using (place_code)
+           where d.partner_code = ?
+           order by d.period desc, d.file_name, d.row_number, d.column_name"""),
     "flags": (
         ["rule", "severity", "period", "indicator", "place", "breakdown", "value",
          "expected from", "expected to", "statistic", "what it means", "file", "sheet", "row"],
@@ -325,6 +337,17 @@ def _cell_chars(con) -> int:
     return int(value[0][0]) if value and value[0][0] else DEFAULT_CELL_CHARS
 
 
+def _deduplicated_view(row: tuple) -> dict:
+    """A value not counted (another row of its site counts), for the page."""
+    (site, period, indicator, place, value, file_name, sheet, row_number, column, counted,
+     counted_file, counted_row) = row
+    return {"site": _text(site), "period": _text(period), "indicator": _text(indicator),
+            "place": _text(place), "value": format_number(value),
+            "where": _where(file_name, sheet, row_number, column),
+            "counted": format_number(counted),
+            "counted_where": _where(counted_file, None, counted_row)}
+
+
 def _flag_view(row: tuple) -> dict:
     """A flag for the page: the expected range as one text, the place it came from as one."""
     (rule, severity, period, indicator, place, breakdown, value, low, high, _statistic,
@@ -361,7 +384,8 @@ def _write_pack(con, root: Path, code: str, name: str, initiative: str,
     names = [column[0] for column in cursor.description]
     overall = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     submissions = con.execute(
-        "select file_name, arrived_at, landing_status, message, data_rows, rows_accepted, "
+        "select file_name, arrived_at, landing_status, coalesce(message, "
+        "'held for review, not published yet: ' || held_reason), data_rows, rows_accepted, "
         "rows_quarantined, superseded_by from marts.submissions where partner_code = ? "
         "order by arrived_at desc", [code]).fetchall()
     reasons = con.execute(
@@ -377,6 +401,7 @@ def _write_pack(con, root: Path, code: str, name: str, initiative: str,
         overall=overall[0] if overall else None, scorecard=tables["scorecard"],
         quarantined=[_quarantined_view(row, cell_chars) for row in tables["quarantined"][:ROWS_SHOWN]],
         flags=[_flag_view(row) for row in tables["flags"][:ROWS_SHOWN]], counts=counts,
+        deduplicated=[_deduplicated_view(row) for row in tables["deduplicated"][:ROWS_SHOWN]],
         submissions=submissions, status_names=STATUS_NAMES, reasons=reasons,
         weights=weights[0] if weights else None, rows_shown=ROWS_SHOWN)
     (building / "index.html").write_text(html, encoding="utf-8")

@@ -378,3 +378,23 @@ def test_history_loaded_today_is_not_scored_late_until_its_arrival_is_recorded(b
     # Sent on 10 April 2024: January and February late, March on time (due 20 April).
     assert scored(warehouse) == [("2024-01", True, 0.0, False), ("2024-02", True, 0.0, False),
                                  ("2024-03", True, 1.0, False)]
+
+
+def test_the_sites_feedback_pack_shows_what_was_counted_once(built):
+    import csv
+
+    from murmuration.feedback import write_feedback_packs
+    from murmuration.warehouse import publish
+
+    paths, _ = built
+    publish(paths)
+    write_feedback_packs(paths)
+    pack = paths.feedback_dir / "wash_cluster"
+    with open(pack / "deduplicated.csv", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted((r["site"], r["value not counted"], r["value counted"]) for r in rows) == [
+        ("Camp A", "6555.0", "6555.0"), ("Camp A", "6555.0", "6555.0"),
+        ("Camp B", "900.0", "1200.0")]
+    page = (pack / "index.html").read_text()
+    assert "Counted once per site" in page and 'data-part="deduplicated"' in page
+    assert "Counted once per site" not in (paths.feedback_dir / "ngo_a" / "index.html").read_text()
