@@ -56,6 +56,26 @@ PERIOD_CANDIDATES = ["%Y-%m", "%Y%m", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y
                      "%d.%m.%Y", "%d-%m-%Y", "%b %Y", "%b %y", "%d/%m/%Y %H:%M"]
 TOTAL_WORDS = {"total", "totals", "grand total", "sum", "subtotal", "sub total", "totales",
                "total general", "suma", "totaux", "total geral"}
+# A column saying what level a row is at (a province, its region, the country): rows above
+# the most common level are the file's own totals.
+LEVEL_WORDS = {"level", "admin level", "type", "row type", "nivel", "niveau", "tipo",
+               "granularity", "aggregation", "admin"}
+# A column naming one site: its activities reach the same people (4W: max per site and month).
+SITE_WORDS = {"site", "camp", "facility", "school", "settlement", "centre", "center",
+              "health facility", "site name", "site code", "sitio", "campamento", "escuela",
+              "centro", "site id", "camp name", "location name", "collective centre"}
+# Words of a column that identifies something (never a value, however numeric).
+IDENTIFIER_WORDS = {"id", "code", "codigo", "cod", "pcode", "phone", "telephone", "telefono",
+                    "tel", "ref", "reference", "uid", "serial", "zip", "postcode", "cedula"}
+# Cells that report nothing beyond the mapping's default empty_values.
+NOTHING_CELLS = {"-", "--", "n/a", "nil", "na", "n.a.", "none", "..", "—", "–", "s/d", "nd",
+                 "n/d", "sin dato", "sans objet"}
+DEFAULT_NOTHING = {"-", "--", "n/a", "nil"}
+# Sex categories partners write, when the registry names the categories by code or in English.
+SEX_WORDS = {"m": {"men", "man", "male", "males", "boys", "boy", "hombres", "hombre", "ninos",
+                   "nino", "varones", "hommes", "garcons", "homens", "meninos"},
+             "f": {"women", "woman", "female", "females", "girls", "girl", "mujeres", "mujer",
+                   "ninas", "nina", "femmes", "filles", "mulheres", "meninas"}}
 LEAD_WORDS = {"lead", "lider", "principal", "chef de file"}
 HEADER_ROWS = 30
 ROWS_BELOW = 50
@@ -103,7 +123,11 @@ class Suggestion:
     wide_values: list[tuple[Column, str | None, dict[str, str]]] = field(default_factory=list)
     breakdowns: dict[str, Column] = field(default_factory=dict)
     period_formats: list[str] = field(default_factory=list)
-    period_default_year: int | None = None
+    period_default_year: int | str | None = None
+    period_headers: list[Column] = field(default_factory=list)  # periods as columns
+    dedupe_by: list[Column] = field(default_factory=list)
+    empty_values: list[str] = field(default_factory=list)
+    unit_from_folder: bool = False
     summary_rows: dict[str, list[str]] = field(default_factory=dict)  # role -> total texts
     units: dict[str, str] = field(default_factory=dict)  # indicator -> the partner's unit
     ignored: dict[int, str] = field(default_factory=dict)  # position -> why it is not read
@@ -168,6 +192,19 @@ class Vocabulary:
                     found = age_range(text)
                     if found:
                         ranges.setdefault(found, (dimension.code, category.code))
+        for dimension in registry.dimensions.disaggregations:
+            # The usual words for the sexes, for a dimension whose categories are m/f (or
+            # male/female) but list no alias such as 'Men' or 'niñas'.
+            codes = {normalise(c.code): c.code for c in dimension.categories}
+            codes |= {normalise(c.name): c.code for c in dimension.categories}
+            for key, sex_words in SEX_WORDS.items():
+                code = codes.get(key) or codes.get({"m": "male", "f": "female"}[key])
+                if code is None:
+                    continue
+                for word in sex_words:
+                    categories.setdefault(word, [])
+                    if all(d != dimension.code for d, _ in categories[word]):
+                        categories[word].append((dimension.code, code))
         units = {u.code: u for u in registry.catalogue.units}
         conversions = {
             i.code: {_singular(normalise(partner)): partner
@@ -231,7 +268,7 @@ def header_candidates(grid_rows: dict[str, list[tuple[int, list]]], vocabulary: 
             continue
         for index, (row_number, cells) in enumerate(rows[:HEADER_ROWS]):
             texts = [str(c).strip() for c in cells if c is not None and str(c).strip()]
-            header_like = [t for t in texts if not _is_number(t) and not t.startswith("#")
+            header_like = [t for t in texts if not _is_number(t) and hxl_parts(t) is None
                            and len(t) < 120]
             if len(header_like) < 2:
                 continue
@@ -286,6 +323,14 @@ def analyse(path: Path, registry: Registry | None = None, sheet: str | None = No
     elif len(grid_rows) > 1:
         suggestion.notes.append(f"header: {best.describe()}; other sheets score lower")
     arrival = arrived or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    # A file in a sub-folder of the partner's inbox folder: the sub-folder is its reporting
+    # unit (inbox/family_hub/north_east_hub/...).
+    suggestion.unit_from_folder = bool(folder) and path.parent.name != folder and \
+        path.parent.parent.name == folder
+    if suggestion.unit_from_folder:
+        suggestion.notes.append(f"reporting_unit: the sub-folder {path.parent.name!r} below "
+                                f"the inbox folder {folder!r} names the office or project that "
+                                "sent it (folder: true)")
     _guess_roles(suggestion, vocabulary, registry, data, folder, path.name, arrival)
     return suggestion
 
@@ -297,7 +342,9 @@ def _columns(header, data: list[list]) -> list[Column]:
         values = [str(c[position - 1]).strip() for c in data
                   if position <= len(c) and c[position - 1] is not None
                   and str(c[position - 1]).strip()]
-        share = sum(_is_number(v) for v in values) / len(values) if values else 0.0
+        # Cells that report nothing ('-', 'n/a') do not make a column of numbers text.
+        reported = [v for v in values if normalise(v) not in NOTHING_CELLS]
+        share = sum(_is_number(v) for v in reported) / len(reported) if reported else 0.0
         columns.append(Column(
             position, header.texts[position - 1] if position <= len(header.texts) else "",
             header.tags[position - 1] if position <= len(header.tags) else "",
@@ -349,7 +396,19 @@ def _guess_roles(suggestion: Suggestion, vocabulary: Vocabulary, registry: Regis
                  data: list[list], folder: str | None, file_name: str,
                  arrival: datetime) -> None:
     taken: set[int] = set()
+    for column in suggestion.columns:  # identifiers are never values, however numeric
+        words = set(_words(column.header).split()) | {_words(column.header)}
+        if words & IDENTIFIER_WORDS or re.search(r"(?:^|[\s_])id$", column.header.strip(),
+                                                 re.IGNORECASE):
+            if column.numeric_share >= NUMERIC:
+                taken.add(column.position)
+                suggestion.ignored[column.position] = "an identifier, not a value"
+                suggestion.notes.append(f"ignored: {column.reference!r} identifies something "
+                                        "(its header says so): not a value, however numeric")
+    _guess_period_headers(suggestion, taken, file_name)
     for role in ("period", "indicator", "place", "partner", "combo", "value"):
+        if role == "period" and suggestion.period_headers:
+            continue
         scored = sorted(((_role_score(role, c, vocabulary), -c.position, c)
                          for c in suggestion.columns if c.position not in taken),
                         key=lambda s: s[:2], reverse=True)
@@ -367,7 +426,11 @@ def _guess_roles(suggestion: Suggestion, vocabulary: Vocabulary, registry: Regis
             suggestion.roles[role] = column
             taken.add(column.position)
             suggestion.notes.append(f"{role}: {column.reference!r} ({_why(role, column)})")
-    _guess_period(suggestion, file_name, arrival)
+    if not suggestion.period_headers:
+        _guess_period(suggestion, file_name, arrival, data)
+    _guess_levels(suggestion, registry, taken, data)
+    _guess_sites(suggestion, taken, data)
+    _guess_empty_values(suggestion, data)
     if registry:
         value = suggestion.roles.get("value")
         breakdown_columns = [c for c in suggestion.columns if c.position not in taken
@@ -381,6 +444,17 @@ def _guess_roles(suggestion: Suggestion, vocabulary: Vocabulary, registry: Regis
                                     f"breakdowns; not {value.reference!r} as the value")
         if "value" not in suggestion.roles or "indicator" not in suggestion.roles:
             _guess_wide(suggestion, vocabulary, taken, data)
+        indicator = suggestion.roles.get("indicator")
+        named = [i for _, i, _ in suggestion.wide_values]
+        if indicator is not None and named and all(named) and not any(
+                _indicator_of(v, vocabulary) for v in indicator.samples[:200]):
+            # An 'Activity' column whose texts name no indicator, beside value columns whose
+            # headers do: it says what was done, not what is counted.
+            del suggestion.roles["indicator"]
+            taken.discard(indicator.position)
+            suggestion.ignored[indicator.position] = "its texts name no indicator"
+            suggestion.notes.append(f"indicator: not {indicator.reference!r} (its texts name no "
+                                    "indicator); the value columns' headers name theirs")
         _guess_breakdowns(suggestion, registry, taken)
     _guess_codes(suggestion, vocabulary)
     used = taken | {c.position for c, _, _ in suggestion.wide_values} | {
@@ -405,7 +479,7 @@ def _why(role: str, column: Column) -> str:
     tag = hxl_parts(column.tag)
     if tag and tag[0] in ROLE_TAGS.get(role, set()):
         reasons.append(f"hashtag {column.tag}")
-    if role in ("place", "partner", "indicator"):
+    if role in ("place", "partner", "indicator") and column.samples:
         reasons.append("its values are registry names")
     if role == "period":
         reasons.append("its values read as periods")
@@ -433,7 +507,102 @@ def _partner_candidates(suggestion: Suggestion, candidates: list, registry: Regi
     return [(score, column) for score, _, column in kept]
 
 
-def _guess_period(suggestion: Suggestion, file_name: str, arrival: datetime) -> None:
+def _guess_period_headers(suggestion: Suggestion, taken: set[int], file_name: str) -> None:
+    """Months (or weeks) as columns: three or more numeric columns whose headers read as
+    periods (Jan ... Dec, 2025-01 ...): one value entry reads them all (period_headers)."""
+    readable = [c for c in suggestion.columns if c.position not in taken and c.header.strip()
+                and c.numeric_share >= NUMERIC and _reads_as_period(c.header)]
+    if len(readable) < 3:
+        return
+    suggestion.period_headers = readable
+    taken.update(c.position for c in readable)
+    headers = ", ".join(repr(c.header) for c in readable[:4]) + (", ..." if len(readable) > 4
+                                                                  else "")
+    suggestion.notes.append(f"periods as columns: {len(readable)} headers read as periods "
+                            f"({headers}): values: [{{period_headers: true, ...}}]")
+    if all(parse_period(c.header, DEFAULT_FORMATS["month"]) is None
+           and parse_period(c.header, PERIOD_CANDIDATES) is None for c in readable):
+        year, source = _year_for(file_name, suggestion.sheet, None)
+        if year is None:
+            suggestion.period_default_year = "TODO"
+            suggestion.notes.append("period: the headers give no year and neither does the "
+                                    "file's or the sheet's name: give period_default_year")
+        else:
+            suggestion.notes.append(f"period: the headers give no year; {year} from {source} "
+                                    "(read from the name whenever period_default_year is not "
+                                    "set)")
+
+
+def _guess_levels(suggestion: Suggestion, registry: Registry | None, taken: set[int],
+                  data: list[list]) -> None:
+    """A column saying each row's level (Province, Region, National): the rows above the most
+    common level are the file's own totals - summary_rows, unless the registry's place levels
+    already recognise them."""
+    for column in suggestion.columns:
+        if column.position in taken or column.numeric_share >= NUMERIC:
+            continue
+        if _words(column.header) not in LEVEL_WORDS or not 2 <= len(column.samples) <= 6:
+            continue
+        counts = {value: 0 for value in column.samples}
+        for row in data:
+            cell = row[column.position - 1] if column.position <= len(row) else None
+            if cell is not None and str(cell).strip() in counts:
+                counts[str(cell).strip()] += 1
+        lowest = max(column.samples, key=lambda v: counts[v])
+        above = [v for v in column.samples if v != lowest]
+        if registry is not None and registry.place_tree.has_levels:
+            suggestion.ignored[column.position] = "the level of each row"
+            suggestion.notes.append(
+                f"levels: {column.reference!r} says each row's level; rows for places above "
+                "others in the same file are recognised as its totals by the registry's place "
+                "hierarchy (no summary_rows needed)")
+        else:
+            suggestion.summary_rows[column.reference] = above
+            taken.add(column.position)
+            suggestion.notes.append(
+                f"summary_rows: {column.reference!r} rows at {', '.join(map(repr, above))} "
+                f"are the file's own totals of its {lowest!r} rows (Murmuration adds those up "
+                "itself)")
+        return
+
+
+def _guess_sites(suggestion: Suggestion, taken: set[int], data: list[list]) -> None:
+    """A column naming one site whose values repeat (several activity rows per site): the 3W/
+    4W rule counts the most per site, then adds the sites up (dedupe_by, duplicate_keys:
+    max)."""
+    for column in suggestion.columns:
+        if column.position in taken or column.numeric_share >= NUMERIC or not column.samples:
+            continue
+        words = _words(column.header)
+        if words not in SITE_WORDS and not set(words.split()) & {"site", "camp", "facility"}:
+            continue
+        if column.filled <= len(column.samples):  # every site once: nothing to combine
+            continue
+        suggestion.dedupe_by.append(column)
+        taken.add(column.position)
+        suggestion.notes.append(
+            f"dedupe_by: {column.reference!r} names a site and repeats ({column.filled} rows, "
+            f"{len(column.samples)} sites): the activities of one site reach the same people, "
+            "so the most per site counts (duplicate_keys: max) and the sites add up")
+        return
+
+
+def _guess_empty_values(suggestion: Suggestion, data: list[list]) -> None:
+    """Cells that mean 'reported nothing' ('-', 'n/a', 's/d'): the default empty_values read
+    the usual ones; others the file uses are proposed."""
+    seen = {normalise(str(cell)) for row in data for cell in row
+            if cell is not None and str(cell).strip()} & NOTHING_CELLS
+    if seen - DEFAULT_NOTHING:
+        suggestion.empty_values = sorted(DEFAULT_NOTHING | seen)
+        suggestion.notes.append("empty_values: the file writes " + ", ".join(
+            repr(v) for v in sorted(seen)) + " for 'reported nothing'")
+    elif seen:
+        suggestion.notes.append("empty_values: " + ", ".join(repr(v) for v in sorted(seen))
+                                + " read as 'reported nothing' (the default)")
+
+
+def _guess_period(suggestion: Suggestion, file_name: str, arrival: datetime,
+                  data: list[list] | None = None) -> None:
     """The formats the period column needs (none when the defaults and month names read every
     text), and the year when its texts give none, each with its reason."""
     column = suggestion.roles.get("period")
@@ -452,10 +621,17 @@ def _guess_period(suggestion: Suggestion, file_name: str, arrival: datetime) -> 
         return
     if samples and all(parse_period(s, [], 2000) for s in samples) and not any(
             parse_period(s, []) for s in samples):
-        year, source = _year_for(file_name, suggestion.sheet, arrival)
-        suggestion.period_default_year = year
-        suggestion.notes.append(f"period: month names without a year ({samples[0]!r}); "
-                                f"period_default_year {year} from {source}")
+        year, source = _year_for(file_name, suggestion.sheet, data)
+        if year is None:
+            suggestion.period_default_year = "TODO"
+            suggestion.notes.append(f"period: month names without a year ({samples[0]!r}), and "
+                                    "neither the file's name, its sheet nor its dates give one: "
+                                    "give period_default_year (the file's arrival is no guide: "
+                                    "history is often loaded long after)")
+        else:
+            suggestion.period_default_year = year
+            suggestion.notes.append(f"period: month names without a year ({samples[0]!r}); "
+                                    f"period_default_year {year} from {source}")
         return
     for fmt in PERIOD_CANDIDATES + ["iso_week", "week_year", "excel_serial"]:
         if samples and all(parse_period(s, [fmt]) for s in samples):
@@ -468,12 +644,24 @@ def _guess_period(suggestion: Suggestion, file_name: str, arrival: datetime) -> 
                             + ", ".join(repr(s) for s in unread[:5]))
 
 
-def _year_for(file_name: str, sheet: str, arrival: datetime) -> tuple[int, str]:
+def _year_for(file_name: str, sheet: str, data: list[list] | None
+              ) -> tuple[int | None, str | None]:
+    """The year the file's name, its sheet's name or its dates give (one year), never its
+    arrival (history is loaded long after it was sent)."""
     for text, source in ((file_name, "the file name"), (sheet, "the sheet name")):
         match = re.search(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", text or "")
         if match:
             return int(match[1]), f"{source} ({text!r})"
-    return arrival.year, f"the file's arrival ({arrival:%Y-%m-%d}); check it"
+    years = set()
+    for row in data or []:
+        for cell in row:
+            found = re.fullmatch(r"((?:19|20)\d\d)-\d\d-\d\d(?: .*)?", str(cell or "").strip())
+            if found:
+                years.add(int(found[1]))
+    if len(years) == 1:
+        year = years.pop()
+        return year, f"the dates in the file ({year})"
+    return None, None
 
 
 def _guess_wide(suggestion: Suggestion, vocabulary: Vocabulary, taken: set[int],
@@ -621,7 +809,7 @@ def suggestion_yaml(suggestion: Suggestion, folder: str, file_name: str) -> str:
         "reader": {"header_row": suggestion.header_row}
         | ({"sheet": suggestion.sheet} if suggestion.file_format is FileFormat.EXCEL else {}),
     }
-    wide = "value" not in roles and bool(suggestion.wide_values)
+    wide = "value" not in roles and bool(suggestion.wide_values or suggestion.period_headers)
     if wide:
         mapping["layout"] = "wide"
     if "partner" in roles:
@@ -635,19 +823,31 @@ def suggestion_yaml(suggestion: Suggestion, folder: str, file_name: str) -> str:
         columns["value"] = roles["value"].reference
     if suggestion.breakdowns:
         columns["disaggregations"] = {d: c.reference for d, c in suggestion.breakdowns.items()}
-    columns.setdefault("period", "TODO: the column holding the period")
+    if not suggestion.period_headers:
+        columns.setdefault("period", "TODO: the column holding the period")
     if not wide:
         columns.setdefault("value", "TODO: the column holding the value")
         if "indicator" not in columns:
             columns["indicator"] = "TODO: the column naming the indicator (or use fixed)"
     mapping["columns"] = columns
+    if "partner" not in roles and suggestion.unit_from_folder:
+        mapping["reporting_unit"] = {"folder": True}
     if wide:
         mapping["values"] = [
             {"column": column.reference}
             | ({"indicator": indicator or "TODO"} if indicator or "indicator" not in columns
                else {})
             | ({"disaggregation": parts} if parts else {})
-            for column, indicator, parts in suggestion.wide_values]
+            for column, indicator, parts in suggestion.wide_values
+            if column not in suggestion.period_headers]
+        if suggestion.period_headers:
+            mapping["values"].append({"period_headers": True}
+                                     | ({} if "indicator" in columns else {"indicator": "TODO"}))
+    if suggestion.dedupe_by:
+        mapping["dedupe_by"] = [c.reference for c in suggestion.dedupe_by]
+        mapping["duplicate_keys"] = "max"
+    if suggestion.empty_values:
+        mapping["empty_values"] = suggestion.empty_values
     if suggestion.period_formats:
         mapping["period_formats"] = suggestion.period_formats
     if suggestion.period_default_year:
@@ -666,7 +866,11 @@ def suggestion_yaml(suggestion: Suggestion, folder: str, file_name: str) -> str:
     if suggestion.summary_rows:
         mapping["summary_rows"] = [{"column": role, "values": values}
                                    for role, values in suggestion.summary_rows.items()]
-    ignored = [c.reference for c in suggestion.columns if c.position in suggestion.ignored]
+    used = {c.position for c in [*suggestion.period_headers, *suggestion.dedupe_by]}
+    used |= {c.position for role in suggestion.summary_rows for c in suggestion.columns
+             if c.reference == role}
+    ignored = [c.reference for c in suggestion.columns if c.position in suggestion.ignored
+               and c.position not in used]
     if ignored:  # the template's other columns: known, deliberately not read
         mapping["ignore_columns"] = ignored
     body = yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True, width=100)

@@ -89,7 +89,8 @@ def test_check_is_ready_with_declared_totals_and_empty_template_rows(sample_path
     assert report.ready
     text = "\n".join(report.lines())
     assert "Empty:    1 blank or empty template rows (not data)" in text
-    assert "Ready: every row that carries values is accepted." in text
+    assert "Ready: every row that carries values is accepted; the others are quarantined " \
+        "for reasons the mapping declares." in text
 
 
 def test_check_prints_the_periods_it_resolved_and_warns_about_odd_ones(sample_paths):
@@ -113,9 +114,11 @@ def test_check_prints_the_periods_it_resolved_and_warns_about_odd_ones(sample_pa
     late = datetime(2027, 3, 1, tzinfo=UTC).timestamp()
     os.utime(sample, (late, late))
     report = check_mapping(sample_paths, registry, sample, "little_steps")
-    assert [w.split(" (")[0] for w in report.warnings] == ["period 2025-10", "period 2025-11"]
-    assert "more than a year before the file arrived (2027-03-01): check the year" in \
-        report.warnings[0]
+    # Grouped: one warning for the months more than a year old, not one per month.
+    assert report.warnings == [
+        "2 periods (2025-10..2025-11, 24 rows) are more than a year before the file arrived "
+        "(2027-03-01): check the year; for history sent long ago, record when it was sent "
+        "(murmuration arrivals set), else its reports are scored as arrival unknown"]
 
 
 def test_mapping_commands_exit_codes(sample_paths):

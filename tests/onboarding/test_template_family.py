@@ -25,6 +25,7 @@ from murmuration.environment import OFFLINE
 from murmuration.onboarding import analyse, check_mappings, suggestion_yaml
 from murmuration.paths import REPO_ROOT, SAMPLE_PROJECT_DIR
 from murmuration.registry import load_registry
+from murmuration.registry.mapping import FileFormat
 from tests.conftest import copy_initiative
 
 FIXTURE = Path(__file__).parent / "five_w"
@@ -64,6 +65,16 @@ def five_w_workbook(path: Path, months: list[str], seed: int = 0) -> None:
     workbook.save(path)
 
 
+def header_candidates_of(path, registry):
+    from murmuration.intake.readers import read_grid
+    from murmuration.onboarding.suggest import Vocabulary, header_candidates
+
+    rows: dict = {}
+    for row in read_grid(path, FileFormat.EXCEL).table.to_pylist():
+        rows.setdefault(row["sheet"], []).append((row["row_number"], row["cells"]))
+    return header_candidates(rows, Vocabulary.of(registry))
+
+
 @pytest.fixture
 def family(tmp_path):
     paths = copy_initiative(FIXTURE, tmp_path / "five_w")
@@ -81,11 +92,13 @@ def test_suggest_maps_every_column_of_a_5w_workbook(family):
     draft = yaml.safe_load(suggestion_yaml(suggestion, "hope_north", workbook.name))
 
     assert draft["reader"] == {"header_row": 3, "sheet": "5W"}  # not 'List', not the group row
-    best, runner_up, _ = suggestion.candidates
+    best = suggestion.candidates[0]
     assert (best.sheet, best.row_number, best.number_rows) == ("5W", 3, 8)
     # The list has more header-like cells, but no numbers under them and fewer known words.
-    assert (runner_up.sheet, runner_up.row_number, runner_up.number_rows) == ("List", 1, 0)
-    assert runner_up.text_cells > best.text_cells and not suggestion.unsure
+    [listed] = [c for c in header_candidates_of(workbook, registry) if c.sheet == "List"][:1]
+    assert (listed.row_number, listed.number_rows) == (1, 0)
+    assert listed.text_cells > best.text_cells and listed.score < best.score
+    assert not suggestion.unsure
     assert draft["layout"] == "wide"
     assert "partner" not in draft  # the lead organisation names one org for the whole file
     assert draft["columns"] == {"period": "Month", "place": "State",
