@@ -1,4 +1,4 @@
-"""Generate the bundled sample inbox: seven fictional partners, 24 months, three export shapes.
+"""Generate the bundled sample inbox: nine fictional partners, 24 months, three export shapes.
 
 Deterministic: a fixed seed, fixed file timestamps and byte-identical workbooks, so the same
 command always writes the same files (and the pipeline sees the same content hashes).
@@ -71,6 +71,17 @@ PLANTED = {
                    "2026-02-06T16:05:00+00:00"),
 }
 HUBS = {"north_east_hub": ("north", "east"), "south_west_hub": ("south", "west")}
+# The childcare information service's price survey: a median weekly fee per ward from the
+# providers it asked, and the city's own median beside them (a row the pipeline recognises as
+# the file's total of the wards, not counted again).
+FEE_ALL_WARDS = "Riverside (all wards)"
+# The community centres' activity sheets: one row per activity and centre; activities at one
+# centre reach the same families (counted once per centre: the most of its activities).
+CENTRES = {"north": ("Northgate Centre", "Gate Street Hall"), "south": ("Riverside Quay Hub",),
+           "east": ("Eastfield Community House", "Mill Lane Centre"),
+           "west": ("Westmoor Family Centre",)}
+ACTIVITIES = ("Stay and play", "Baby massage", "Parent cafe")
+CENTRES_FROM = "2025-06"
 
 
 @dataclass(frozen=True)
@@ -196,6 +207,8 @@ class SampleInbox:
         self.parents_together()
         self.library_service()
         self.housing_trust()
+        self.childcare_info()
+        self.community_centres()
         return self.files
 
     # --- long CSV with organisation aliases, invalid values and a resubmission -------------
@@ -410,6 +423,42 @@ class SampleInbox:
             if month.key >= PLANTED["joined_late"][1]:
                 self.write("housing_trust", f"housing_trust_{month.key}.csv", _csv_bytes(rows),
                            arrived)
+
+
+    # --- a price survey: medians per ward, and the city's own figure ------------------
+    def childcare_info(self) -> None:
+        fees = {p: self.series(205 + 18 * n, 0.9, 6) for n, p in enumerate(PLACES)}
+        for index, month in enumerate(self.months):
+            rows = [["Month", "Ward", "Providers surveyed", "Median weekly fee (GBP)"]]
+            values = []
+            for place, series in fees.items():
+                fee = round(series.at(index), 2)
+                values.append(fee)
+                rows.append([month.key, PLACES[place], str(self.rng.randint(6, 14)), f"{fee:.2f}"])
+            # The city's median as the service publishes it: over every provider's fee, which
+            # the wards' medians do not give exactly.
+            city = sorted(values)[1] + (sorted(values)[2] - sorted(values)[1]) * 0.6
+            rows.append([month.key, FEE_ALL_WARDS, "", f"{city:.2f}"])
+            self.write("childcare_info", f"childcare_prices_{month.key}.csv", _csv_bytes(rows),
+                       _arrival(self.rng, month, 20))
+
+    # --- a site report: activities at one centre reach the same families ------------------
+    def community_centres(self) -> None:
+        reach = {(p, c): self.series(30 + 8 * n, 0.6, 3)
+                 for n, (p, centres) in enumerate(CENTRES.items()) for c in centres}
+        for index, month in enumerate(self.months):
+            if month.key < CENTRES_FROM:
+                continue
+            rows = [["Month", "Ward", "Centre", "Activity", "Families reached"]]
+            for (place, centre), series in reach.items():
+                families = round(series.at(index))
+                for activity in ACTIVITIES:
+                    # most families come to every activity; a few activities draw fewer
+                    shown = families if self.rng.random() < 0.6 else \
+                        max(0, families - self.rng.randint(1, 8))
+                    rows.append([month.key, PLACES[place], centre, activity, str(shown)])
+            self.write("community_centres", f"centres_activities_{month.key}.csv",
+                       _csv_bytes(rows), _arrival(self.rng, month, 15))
 
 
 def generate_sample_inbox(target: ProjectPaths | Path, seed: int = SEED) -> list[Path]:

@@ -799,8 +799,13 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
                      after_row: int, problem: str, extraction: Extraction) -> pa.Table:
     """One record per non-blank row when the mapping cannot be applied at all (or the file is
     not the agreed template); blank rows are counted as empty."""
-    # The mapping's own sheet only: where several mappings read one file, a sheet each.
-    sheet = header.sheet if header else (mapping.reader.sheet if mapping else None)
+    # The mapping's own sheet when it has one that the file has (where several mappings read
+    # one file, a sheet each); the other sheets' rows are then other sheets' rows.
+    sheet = header.sheet if header else None
+    if sheet is None and mapping is not None and mapping.reader.sheet is not None and \
+            con.execute("select count(*) from raw where submission_id = ? and sheet = ?",
+                        [submission.submission_id, mapping.reader.sheet]).fetchall()[0][0]:
+        sheet = mapping.reader.sheet
     sheet_filter = f"submission_id = {literal(submission.submission_id)} and " + (
         f"sheet = {literal(sheet)} and " if sheet is not None else "")
     partner_source = literal("column" if mapping and mapping.partner.column else "folder")
@@ -827,11 +832,11 @@ def _problem_records(con, submission: Submission, mapping: Mapping | None, heade
     extraction.empty_rows = con.execute(
         f"select count(*) from raw where {sheet_filter} row_number > {after_row}").fetchall(
         )[0][0] - table.num_rows
-    if header is not None:  # titles and the header above, other sheets beside
+    if sheet is not None:  # titles and the header above, other sheets beside
         extraction.structure_rows, extraction.other_sheet_rows = con.execute(
             "select count(*) filter (where sheet = ? and row_number <= ?), "
             "count(*) filter (where sheet <> ?) from raw where submission_id = ?",
-            [header.sheet, after_row, header.sheet, submission.submission_id]).fetchall()[0]
+            [sheet, after_row, sheet, submission.submission_id]).fetchall()[0]
     return table
 
 

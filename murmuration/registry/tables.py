@@ -116,6 +116,7 @@ def _mappings(registry: Registry) -> Rows:
              "partner_source": "column" if m.partner.column else "folder",
              "duplicate_keys": m.duplicate_keys.value,
              "supersede_by": m.complete.value if m.complete else None,
+             "dedupes_by_site": bool(m.dedupe_by),
              "period_formats": ", ".join(m.formats(registry.initiative.period_type.value)),
              "file": str(registry.mapping_files.get(m.name, ""))}
             for m in registry.mappings]

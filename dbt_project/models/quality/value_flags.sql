@@ -30,8 +30,10 @@ indicators as (
 ),
 
 summed_mappings as (
+    -- Mappings that may give a key several current rows: rows that add up, or one row per
+    -- site (dedupe_by): the key's value is their sum.
     select mapping_name from {{ ref('stg_registry__mappings') }}
-    where duplicate_keys = 'sum'
+    where duplicate_keys <> 'quarantine' or dedupes_by_site
 ),
 
 keyed as (
