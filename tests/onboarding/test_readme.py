@@ -30,14 +30,14 @@ def blocks(text: str, language: str) -> list[str]:
 
 def test_every_mapping_example_in_the_reference_loads(tmp_path):
     examples = blocks(section("### Mapping reference"), "yaml")
-    assert len(examples) == 4
+    assert len(examples) == 5
     paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path / "sample")
     for number, example in enumerate(examples):
         (paths.mappings_dir / f"zz_readme_{number}.yaml").write_text(example)
     registry = load_registry(paths)  # raises, naming file, line and field, if one is wrong
     names = {m.name for m in registry.mappings}
     assert {"sunrise_centres_csv", "parents_together_wide", "five_w_partner",
-            "riverside_health_analytics"} <= names
+            "riverside_health_analytics", "camp_population"} <= names
 
 
 @pytest.mark.slow
