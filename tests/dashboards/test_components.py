@@ -81,9 +81,9 @@ def test_overview_has_a_tile_for_every_indicator(published):
     from dashboards.pages.overview import layout
 
     text = str(layout())
-    # 8 indicators (6 with targets: 5 whole-area statuses + Eastfield's; 3 with none).
-    assert text.count("data-indicator=") == 8
-    assert text.count("data-status='none'") == 3
+    # 10 indicators (6 with targets: 6 whole-area statuses + Eastfield's; 4 with none).
+    assert text.count("data-indicator=") == 10
+    assert text.count("data-status='none'") == 4
     assert text.count("data-status='on_track'") == 3
     assert "Families in temporary housing" in text and "Eastfield" in text
     assert "1,901 children" in text and "+7 children since Sep 2026" in text

@@ -57,12 +57,17 @@ def test_milestone_page_draws_the_chart(browser, dashboard_url, artifacts):
 def test_overview_shows_every_indicator_as_a_tile(browser, dashboard_url, artifacts):
     page = signed_in_page(browser, dashboard_url, "steering")
     page.wait_for_selector(".tile", timeout=30_000)
-    assert page.locator(".tile").count() == 8
+    assert page.locator(".tile").count() == 10
     groups = page.locator(".tile-group h3").all_text_contents()
     assert groups == ["Early learning", "Family support and housing", "Child health"]
     badges = page.locator("[data-status]").all_text_contents()
     assert sorted(badges) == ["At risk", "At risk", "No targets set", "No targets set",
-                              "No targets set", "Off track", "On track", "On track", "On track"]
+                              "No targets set", "No targets set", "Off track", "Off track",
+                              "On track", "On track", "On track"]
+    # A median fee says what it is over, and shows no partner parts (its indicator page).
+    fee = page.locator(".tile[data-indicator=weekly_childcare_fee]")
+    assert fee.locator(".tile-reported").text_content() == (
+        "Median of 4 values; 1 of 1 partner reported")
     enrolled = page.locator(".tile[data-indicator=children_enrolled]")
     assert enrolled.locator(".tile-value").text_content() == "1,901 children"
     assert enrolled.locator(".tile-change").text_content() == "+7 children since Sep 2026"
@@ -125,4 +130,23 @@ def test_quality_page_and_feedback_pack(browser, dashboard_url, artifacts):
     assert pack.locator("td", has_text="<b onmouseover=alert(1)>Northgate</b>").count() >= 1
     assert pack.locator("b[onmouseover]").count() == 0
     pack.close()
+    page.context.close()
+
+
+def test_a_median_price_page_says_how_it_rolls_up_and_shows_no_partner_parts(
+        browser, dashboard_url, artifacts):
+    errors = []
+    page = signed_in_page(browser, dashboard_url, "steering",
+                          "/milestones?indicator=weekly_childcare_fee&place=all")
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.wait_for_selector("#milestone-chart .scatterlayer .trace", timeout=30_000)
+    page.wait_for_selector("#contributions-not-parts", timeout=30_000)
+    assert "not a sum" in page.locator("#contributions-not-parts").text_content()
+    assert "The median across partners and places; for a quarter or year, the mean of its " \
+           "months (per series)." in page.locator("#indicator-aggregation").text_content()
+    # By place: each ward's own median (the city's row is the file's total, not a fifth ward).
+    page.wait_for_selector("#breakdown-chart .scatterlayer .trace", timeout=30_000)
+    assert page.locator("#breakdown-chart .annotation-text").all_text_contents() == ["By place"]
+    page.screenshot(path=str(artifacts / "median_price_page.png"), full_page=True)
+    assert errors == []
     page.context.close()

@@ -32,7 +32,7 @@ def test_admin_sees_the_last_run_freshness_unreadable_files_and_checks(
 
     # Freshness: a row per partner; the parents' missing month is overdue, dates for people.
     freshness = page.locator("#pipeline-freshness")
-    assert freshness.locator("tbody tr").count() == 1 + 7  # the header row, then every partner
+    assert freshness.locator("tbody tr").count() == 1 + 9  # the header row, then every partner
     parents = freshness.locator("tr", has_text="Parents Together")
     assert "1 (latest 2025-08)" in parents.text_content()
     assert "parents_together_2026-10.xlsx" in parents.text_content()

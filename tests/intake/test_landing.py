@@ -11,16 +11,17 @@ from murmuration.intake.extract import extract_pending, load_extraction
 from murmuration.intake.landing import land_inbox, load_submissions
 from murmuration.registry import load_registry
 from murmuration.sample_inbox import PLANTED
+from tests.conftest import SAMPLE
 
 
 def test_sample_inbox_lands_every_file_once(sample_paths):
     registry = load_registry(sample_paths)
     first = land_inbox(sample_paths, registry)
     files = sorted(p for p in sample_paths.inbox_dir.rglob("*") if p.is_file())
-    assert len(first.new) == len(files) == 171
+    assert len(first.new) == len(files) == SAMPLE.files
     statuses = {s.inbox_path: s.status for s in first.new}
     assert statuses["family_hub/~$family_hub_return_2025-06.xlsx"] == "ignored"
-    assert sum(status == "landed" for status in statuses.values()) == 168
+    assert sum(status == "landed" for status in statuses.values()) == SAMPLE.landed
     # The planted broken files are kept and explained in plain words (the detail apart).
     by_path = {s.inbox_path: s for s in first.new}
     damaged = by_path["/".join(PLANTED["damaged_workbook"][:2])]
@@ -35,7 +36,7 @@ def test_sample_inbox_lands_every_file_once(sample_paths):
                     for month in ("2026-09", "2026-10")}
 
     again = land_inbox(sample_paths, registry)
-    assert again.new == [] and again.unchanged == 171
+    assert again.new == [] and again.unchanged == SAMPLE.files
 
     for submission in first.new:
         original = sample_paths.inbox_dir / submission.inbox_path
@@ -53,7 +54,7 @@ def test_same_bytes_under_another_name_are_one_submission(sample_paths):
     source = sample_paths.inbox_dir / "housing_trust" / "housing_trust_2025-03.csv"
     (source.parent / "copy of housing_trust_2025-03.csv").write_bytes(source.read_bytes())
     report = land_inbox(sample_paths, registry)
-    assert report.new == [] and report.unchanged == 172
+    assert report.new == [] and report.unchanged == SAMPLE.files + 1
 
 
 def test_unreadable_and_unknown_files_are_kept_and_explained(sample_paths):

@@ -12,6 +12,7 @@ import yaml
 from app.summary import EXIT_NOT_READ
 from murmuration.environment import OFFLINE
 from murmuration.paths import REPO_ROOT
+from tests.conftest import SAMPLE
 
 OCTOBER = """Reporting period,Ward,Measure,Sex,Total
 Oct 2026,Northgate,Children enrolled,Girls,12
@@ -76,4 +77,5 @@ def test_onboard_a_new_partner_format(sample_paths):
     run = murmuration("run", "--project", project, "--quiet")
     # the sample plants two files that cannot be read: published, exit code 3
     assert run.returncode == EXIT_NOT_READ, run.stdout + run.stderr
-    assert "Files:       172 (1 ignored, 169 landed, 2 unreadable)" in run.stdout
+    assert (f"Files:       {SAMPLE.files + 1} (1 ignored, {SAMPLE.landed + 1} landed, "
+            "2 unreadable)") in run.stdout

@@ -62,7 +62,7 @@ def test_completeness_and_timeliness_follow_arrivals_and_due_dates(serving):
     # 2026-10 reports were due by mid-November 2026: all in, all on time; 2026-11 is not yet
     # due, and only BrightStart's early report is there (received, not yet expected).
     assert rows(serving, "select count(*), count(*) filter (where on_time) from "
-                "quality.partner_period_reports where report_period = '2026-10'") == [(7, 7)]
+                "quality.partner_period_reports where report_period = '2026-10'") == [(9, 9)]
     assert rows(serving, "select partner_code, expected, received from "
                 "quality.partner_period_reports where report_period = '2026-11'") == [
         (PLANTED["early_month"][0], False, True)]
@@ -112,7 +112,8 @@ def test_partner_scorecard_against_who_targets(serving):
         serving, "select partner_code, reports_expected, completeness, timeliness, "
         "meets_completeness_target, meets_timeliness_target from quality.partner_scorecard")}
     assert set(card) == {"brightstart", "little_steps", "riverside_health", "family_hub",
-                         "parents_together", "library_service", "housing_trust"}
+                         "parents_together", "library_service", "housing_trust",
+                         "childcare_info", "community_centres"}
     assert card["housing_trust"] == (12, 1.0, 11 / 12, True, True)  # 2025-12 arrived late
 
 
@@ -127,8 +128,9 @@ def test_feedback_packs_escape_markup_and_neutralise_formulas(sample_run):
     assert "'" + PLANTED["formula_value"][2] in cells
     assert not any(cell.startswith("=") for cell in cells)
     packs = sorted(p.name for p in (sample_run.paths.state_dir / "feedback").iterdir())
-    assert packs == ["brightstart", "family_hub", "housing_trust", "library_service",
-                     "little_steps", "parents_together", "riverside_health"]
+    assert packs == ["brightstart", "childcare_info", "community_centres", "family_hub",
+                     "housing_trust", "library_service", "little_steps", "parents_together",
+                     "riverside_health"]
     # Each CSV has its header and at least one row (a BOM and a header alone are not a pack).
     for name, first in (("accepted.csv", "period"), ("quarantined.csv", "file"),
                         ("flags.csv", "rule"), ("scorecard.csv", "period")):

@@ -32,10 +32,10 @@ def problems_of(project: ProjectPaths) -> list[str]:
 def test_sample_registry_loads_with_all_its_parts():
     registry = load_registry(ProjectPaths.for_project(SAMPLE_PROJECT_DIR))
     assert registry.initiative.name == "Riverside Early Years Partnership"
-    assert len(registry.indicators) == 8
+    assert len(registry.indicators) == 10
     assert {p.code for p in registry.partners} == {
         "brightstart", "little_steps", "riverside_health", "family_hub", "parents_together",
-        "library_service", "housing_trust"}
+        "library_service", "housing_trust", "childcare_info", "community_centres"}
     coverage = registry.indicators["immunisation_coverage"]
     assert coverage.aggregation is Aggregation.RATIO
     assert (coverage.numerator, coverage.denominator, coverage.factor) == (
