@@ -33,7 +33,7 @@ pairs as (
         part.depth,
         part.slice_key
     from claims
-    cross join unnest(claims.covered_in_part_by) as parts (part)
+    cross join unnest(claims.covered_in_part_by) as parts(part)
 ),
 
 involved as (

@@ -66,7 +66,8 @@ final as (
         || case len(list_distinct(flatten(list(judged.places_dropped))))
             when 0 then ''
             when 1 then ' and leave a place that had values with none'
-            else ' and leave ' || len(list_distinct(flatten(list(judged.places_dropped))))
+            else
+                ' and leave ' || len(list_distinct(flatten(list(judged.places_dropped))))
                 || ' places that had values with none'
         end
         || ' (' || any_value(judged.partner_code) || ', '

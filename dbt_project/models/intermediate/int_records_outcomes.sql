@@ -42,12 +42,12 @@ replaced_in_part as (
     -- keys after a complete return): the newest such claim whose slice holds it.
     select
         own_claims.record_id,
-        arg_min(part.submission_id, part.precedence) as superseded_by
+        arg_min(part.submission_id, part.precedence) as superseded_by  -- noqa: RF01
     from own_claims
     cross join unnest(own_claims.covered_in_part_by) as parts (part)
     where
         len(own_claims.covered_in_part_by) > 0
-        and part.slice_key = {{ slice_key_at('part.depth', 'own_claims') }}
+        and part.slice_key = {{ slice_key_at('part.depth', 'own_claims') }}  -- noqa: RF01
     group by own_claims.record_id
 ),
 

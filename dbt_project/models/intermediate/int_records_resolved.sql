@@ -136,7 +136,8 @@ with_units as (
         -- is part of the unit: its values add up with the others' and are replaced only by
         -- the same report's.
         case
-            when resolved.unit_text is not null and partners.declares_units
+            when
+                resolved.unit_text is not null and partners.declares_units
                 and reporting_units.unit_code is null then null
             else concat_ws(
                 ' / ',

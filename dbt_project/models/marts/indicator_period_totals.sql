@@ -121,9 +121,10 @@ series_in_grains as (
     from {{ ref('int_indicator_units') }} as units
     inner join indicators using (indicator_code)
     cross join coarser_grains as grain
-    where not (
-        indicators.place_aggregation in ('sum', 'ratio') and indicators.time_aggregation = 'sum'
-    )
+    where
+        not (
+            indicators.place_aggregation in ('sum', 'ratio') and indicators.time_aggregation = 'sum'
+        )
     group by all
 ),
 
@@ -148,8 +149,18 @@ coarser_totals as (
     select * from summed_grains
     union all
     select
-        indicator_code, period_type, period, period_start, place_code, value, value_sum,
-        numerator_value, denominator_value, values_counted, parts_unpaired, reporting_partners
+        indicator_code,
+        period_type,
+        period,
+        period_start,
+        place_code,
+        value,
+        value_sum,
+        numerator_value,
+        denominator_value,
+        values_counted,
+        parts_unpaired,
+        reporting_partners
     from series_grains
 ),
 

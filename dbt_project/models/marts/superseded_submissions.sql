@@ -39,10 +39,10 @@ part_pairs as (
         claims.reporting_unit,
         claims.period,
         claims.submission_id as superseded_submission_id,
-        part.submission_id as current_submission_id,
+        part.submission_id as current_submission_id,  -- noqa: RF01
         claims.supersede_by,
         claims.overlap_rule,
-        [split_part(part.slice_key, '|', 1)] as indicator_codes,
+        [split_part(part.slice_key, '|', 1)] as indicator_codes,  -- noqa: RF01
         0 as values_claimed
     from claims
     cross join unnest(claims.covered_in_part_by) as parts (part)
@@ -61,8 +61,13 @@ pairs as (
         array_to_string(list_sort(list_distinct(flatten(list(indicator_codes)))), ', ')
             as indicators,
         sum(values_claimed) as values_claimed
-    from (select * from whole_pairs union all select * from part_pairs) as both_kinds
-    group by partner_code, reporting_unit, period, superseded_submission_id,
+    from (
+        select * from whole_pairs
+        union all
+        select * from part_pairs
+    ) as both_kinds
+    group by
+        partner_code, reporting_unit, period, superseded_submission_id,
         current_submission_id
 ),
 

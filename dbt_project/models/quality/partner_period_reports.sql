@@ -117,7 +117,8 @@ final as (
         submissions,
         case
             when arrival_unknown then null
-            else first_arrival is not null
+            else
+                first_arrival is not null
                 and first_arrival < cast(report_end + to_days(due_days + 1) as timestamptz)
         end as on_time,
         case when first_arrival is not null then greatest(0, datediff(
