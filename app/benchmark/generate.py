@@ -74,9 +74,12 @@ def write_initiative(root: Path, size: Size) -> ProjectPaths:
     def dump(path: Path, data) -> None:
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
+    # Files are complete returns per indicator (the floor script's rule: the latest file speaks
+    # for each partner, period and indicator), so both do the same work.
     dump(root / "initiative.yaml", {"name": f"Benchmark initiative {size.name}",
                                     "period_type": "month",
-                                    "reporting_start": f"{FIRST_YEAR}-01"})
+                                    "reporting_start": f"{FIRST_YEAR}-01",
+                                    "supersede_by": "indicator"})
     dump(root / "registry" / "dimensions.yaml", {
         "places": [{"code": f"p{n:04d}", "name": f"Place {n}", "aliases": [f"OU{n:06d}"]}
                    for n in range(size.places)],
