@@ -30,30 +30,36 @@ own_claims as (
     select
         records.*,
         claims.is_current,
-        claims.superseded_by as superseded_by_all,
-        claims.covered_in_part_by
+        claims.superseded_by as superseded_by_all
     from records
     left join claims
         using (partner_code, reporting_unit, period, slice_key, submission_id)
 ),
 
+claims_in_part as (
+    -- The few claims a finer, newer claim replaced in part (a correction of some keys after a
+    -- complete return).
+    select * from claims
+    where len(covered_in_part_by) > 0
+),
+
 replaced_in_part as (
-    -- A value in the part of its slice a finer, newer claim replaced (a correction of a few
-    -- keys after a complete return): the newest such claim whose slice holds it.
+    -- A value in the part of its slice a finer, newer claim replaced: the newest such claim
+    -- whose slice holds it.
     select
-        own_claims.record_id,
+        records.record_id,
         arg_min(part.submission_id, part.precedence) as superseded_by  -- noqa: RF01
-    from own_claims
-    cross join unnest(own_claims.covered_in_part_by) as parts (part)
-    where
-        len(own_claims.covered_in_part_by) > 0
-        and part.slice_key = {{ slice_key_at('part.depth', 'own_claims') }}  -- noqa: RF01
-    group by own_claims.record_id
+    from records
+    inner join claims_in_part
+        using (partner_code, reporting_unit, period, slice_key, submission_id)
+    cross join unnest(claims_in_part.covered_in_part_by) as parts (part)
+    where part.slice_key = {{ slice_key_at('part.depth', 'records') }}  -- noqa: RF01
+    group by records.record_id
 ),
 
 placed as (
     select
-        own_claims.* exclude (is_current, superseded_by_all, covered_in_part_by),
+        own_claims.* exclude (is_current, superseded_by_all),
         case
             when own_claims.quarantine_reason is not null then 'quarantined'
             when own_claims.submission_id in (select submission_id from held) then 'held'

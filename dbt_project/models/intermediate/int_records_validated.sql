@@ -183,21 +183,45 @@ judged as (
     cross join settings
 ),
 
+level_candidates as (
+    -- Accepted values at a place with places below it (a region, the whole area): the only
+    -- rows that can be a file's own total. A flat list of places has only the whole area.
+    select
+        judged.submission_id,
+        judged.partner_code,
+        judged.reporting_unit,
+        judged.indicator_code,
+        judged.period,
+        judged.place_code
+    from judged
+    where
+        judged.problem is null
+        and judged.place_code in (select places_above.ancestor_code from places_above)
+),
+
 levels_below as (
     -- A file that gives values for places and also for a place above them (a region's or the
     -- whole country's row beside its provinces) gives the higher row as a total of the lower
     -- ones: per file, partner, unit, indicator and period, the places with accepted values
     -- below them. Murmuration rolls the lower values up itself, by the indicator's rule.
     select distinct
-        judged.submission_id,
-        judged.partner_code,
-        judged.reporting_unit,
-        judged.indicator_code,
-        judged.period,
-        places_above.ancestor_code as place_code
-    from judged
-    inner join places_above on judged.place_code = places_above.place_code
-    where judged.problem is null
+        candidates.submission_id,
+        candidates.partner_code,
+        candidates.reporting_unit,
+        candidates.indicator_code,
+        candidates.period,
+        candidates.place_code
+    from level_candidates as candidates
+    inner join places_above on candidates.place_code = places_above.ancestor_code
+    inner join judged as lower_value
+        on
+            places_above.place_code = lower_value.place_code
+            and candidates.submission_id = lower_value.submission_id
+            and candidates.partner_code = lower_value.partner_code
+            and candidates.reporting_unit is not distinct from lower_value.reporting_unit
+            and candidates.indicator_code = lower_value.indicator_code
+            and candidates.period = lower_value.period
+    where lower_value.problem is null
 ),
 
 level_total_records as (

@@ -1,8 +1,14 @@
 -- Values not counted because another row of the same site and key counts instead (a mapping's
 -- dedupe_by with duplicate_keys max or first: activities at one site reach the same people),
 -- with the row that counts: shown to the partner, never an error.
-with outcomes as (
+with dropped as (
     select * from {{ ref('int_records_outcomes') }}
+    where outcome = 'deduplicated'
+),
+
+counted as (
+    select * from {{ ref('int_records_outcomes') }}
+    where record_id in (select dropped.deduplicated_by from dropped)
 ),
 
 final as (
@@ -25,9 +31,8 @@ final as (
         kept.file_name as counted_file_name,
         kept.row_number as counted_row_number,
         kept.value as counted_value
-    from outcomes as dropped
-    inner join outcomes as kept on dropped.deduplicated_by = kept.record_id
-    where dropped.outcome = 'deduplicated'
+    from dropped
+    inner join counted as kept on dropped.deduplicated_by = kept.record_id
 )
 
 select * from final

@@ -44,6 +44,20 @@ final as (
     group by
         indicator_code, partner_code, reporting_unit, period, period_start, place_code,
         disaggregation, partner_key
+),
+
+places as (
+    select * from {{ ref('stg_registry__places') }}
 )
 
-select * from final
+select
+    final.* exclude (partner_key, partner_inputs),
+    -- The level the value was reported at (a province's, a region's, the whole area's).
+    case
+        when final.place_code = {{ whole_area() }} then 'Whole area'
+        else coalesce(places.level_name, 'Place')
+    end as place_level,
+    final.partner_key,
+    final.partner_inputs
+from final
+left join places using (place_code)
