@@ -73,8 +73,10 @@ placed as (
     left join replaced_in_part using (record_id)
 ),
 
-mappings as (
-    select * from {{ ref('stg_registry__mappings') }}
+combined_mappings as (
+    -- Mappings whose repeated values of one key at one site combine to one (max or first).
+    select mapping_name, duplicate_keys from {{ ref('stg_registry__mappings') }}
+    where duplicate_keys in ('max', 'first')
 ),
 
 kept as (
@@ -82,21 +84,29 @@ kept as (
     -- files that speak for it together (additive), combine by the mapping's duplicate_keys:
     -- the largest counts (max: activities at one site reach the same people) or the first;
     -- the others are deduplicated, not errors. (sum adds them all; quarantine already
-    -- quarantined the later rows of a file.)
+    -- quarantined the later rows of a file.) Only those mappings' records are read again.
     select
-        placed.record_id,
-        first_value(placed.record_id) over (
+        records.record_id,
+        first_value(records.record_id) over (
             partition by
-                placed.indicator_code, placed.partner_code, placed.reporting_unit,
-                placed.period, placed.place_code, placed.disaggregation, placed.dedupe_key
+                records.indicator_code, records.partner_code, records.reporting_unit,
+                records.period, records.place_code, records.disaggregation, records.dedupe_key
             order by
-                case when mappings.duplicate_keys = 'max' then -placed.value end nulls last,
-                placed.arrived_at, placed.sheet, placed.row_number, placed.column_name,
-                placed.record_id
+                case when combined_mappings.duplicate_keys = 'max' then -records.value end
+                nulls last,
+                records.arrived_at, records.sheet, records.row_number, records.column_name,
+                records.record_id
         ) as kept_record_id
-    from placed
-    inner join mappings using (mapping_name)
-    where placed.outcome = 'current' and mappings.duplicate_keys in ('max', 'first')
+    from records
+    inner join combined_mappings using (mapping_name)
+    inner join claims
+        using (partner_code, reporting_unit, period, slice_key, submission_id)
+    where
+        records.quarantine_reason is null
+        and claims.is_current
+        and not records.is_withdrawal
+        and records.submission_id not in (select submission_id from held)
+        and records.record_id not in (select record_id from replaced_in_part)
 ),
 
 final as (

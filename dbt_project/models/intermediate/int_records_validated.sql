@@ -183,20 +183,33 @@ judged as (
     cross join settings
 ),
 
-level_candidates as (
-    -- Accepted values at a place with places below it (a region, the whole area): the only
-    -- rows that can be a file's own total. A flat list of places has only the whole area.
-    select
-        judged.submission_id,
-        judged.partner_code,
-        judged.reporting_unit,
-        judged.indicator_code,
-        judged.period,
-        judged.place_code
+candidate_groups as (
+    -- Files (and partner, unit, indicator, period) with a value at a place that has places
+    -- below it (a region, the whole area): the only ones that can give their own totals. Read
+    -- from the records, not judged again: a flat list of places has only the whole area, and
+    -- most files none of it.
+    select distinct
+        submission_id,
+        partner_code,
+        reporting_unit,
+        indicator_code,
+        period
+    from records
+    where place_code in (select places_above.ancestor_code from places_above)
+),
+
+group_values as (
+    -- The accepted values of those files' groups.
+    select judged.*
     from judged
-    where
-        judged.problem is null
-        and judged.place_code in (select places_above.ancestor_code from places_above)
+    semi join candidate_groups
+        on
+            judged.submission_id = candidate_groups.submission_id
+            and judged.partner_code = candidate_groups.partner_code
+            and judged.reporting_unit is not distinct from candidate_groups.reporting_unit
+            and judged.indicator_code = candidate_groups.indicator_code
+            and judged.period = candidate_groups.period
+    where judged.problem is null
 ),
 
 levels_below as (
@@ -205,23 +218,14 @@ levels_below as (
     -- ones: per file, partner, unit, indicator and period, the places with accepted values
     -- below them. Murmuration rolls the lower values up itself, by the indicator's rule.
     select distinct
-        candidates.submission_id,
-        candidates.partner_code,
-        candidates.reporting_unit,
-        candidates.indicator_code,
-        candidates.period,
-        candidates.place_code
-    from level_candidates as candidates
-    inner join places_above on candidates.place_code = places_above.ancestor_code
-    inner join judged as lower_value
-        on
-            places_above.place_code = lower_value.place_code
-            and candidates.submission_id = lower_value.submission_id
-            and candidates.partner_code = lower_value.partner_code
-            and candidates.reporting_unit is not distinct from lower_value.reporting_unit
-            and candidates.indicator_code = lower_value.indicator_code
-            and candidates.period = lower_value.period
-    where lower_value.problem is null
+        lower_value.submission_id,
+        lower_value.partner_code,
+        lower_value.reporting_unit,
+        lower_value.indicator_code,
+        lower_value.period,
+        places_above.ancestor_code as place_code
+    from group_values as lower_value
+    inner join places_above on lower_value.place_code = places_above.place_code
 ),
 
 level_total_records as (
@@ -235,7 +239,7 @@ level_total_records as (
         judged.place_code,
         judged.disaggregation,
         judged.value
-    from judged
+    from group_values as judged
     semi join levels_below
         on
             judged.submission_id = levels_below.submission_id
@@ -244,7 +248,6 @@ level_total_records as (
             and judged.indicator_code = levels_below.indicator_code
             and judged.period = levels_below.period
             and judged.place_code = levels_below.place_code
-    where judged.problem is null
 ),
 
 rolled_up as (
@@ -257,7 +260,7 @@ rolled_up as (
         any_value(indicators.place_aggregation) as place_aggregation
     from level_total_records as totals
     inner join places_above on totals.place_code = places_above.ancestor_code
-    inner join judged as lowest
+    inner join group_values as lowest
         on
             places_above.place_code = lowest.place_code
             and totals.submission_id = lowest.submission_id
@@ -267,9 +270,7 @@ rolled_up as (
             and totals.period = lowest.period
             and totals.disaggregation = lowest.disaggregation
     inner join indicators on lowest.indicator_code = indicators.indicator_code
-    where
-        lowest.problem is null
-        and lowest.record_id not in (select record_id from level_total_records)
+    where lowest.record_id not in (select record_id from level_total_records)
     group by totals.record_id
 ),
 
