@@ -75,7 +75,10 @@ placed as (
 
 combined_mappings as (
     -- Mappings whose repeated values of one key at one site combine to one (max or first).
-    select mapping_name, duplicate_keys from {{ ref('stg_registry__mappings') }}
+    select
+        mapping_name,
+        duplicate_keys
+    from {{ ref('stg_registry__mappings') }}
     where duplicate_keys in ('max', 'first')
 ),
 
