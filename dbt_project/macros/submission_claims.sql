@@ -24,6 +24,8 @@ with records as (
         and partner_code is not null
         and period is not null
         {% if exclude_held -%}
+        -- Worked out again only when a submission is held (else: the proposed claims).
+        and exists (select 1 from {{ ref('int_held_submissions') }})
         and submission_id not in (select submission_id from {{ ref('int_held_submissions') }})
         {%- endif %}
 ),

@@ -3,9 +3,13 @@
     withdrawn (explicitly) or unchanged. A claim replaced in full is compared over its whole
     slice; one replaced in part over the newer claim's slice only. Values of the older
     submission outside the slices compared are not touched. -#}
-{% macro supersession_changes(claims) -%}
+{% macro supersession_changes(claims, only_when_held=false) -%}
 with claims as (
     select * from {{ ref(claims) }}
+    {% if only_when_held -%}
+    -- Worked out again only when a submission is held (else: the proposed changes).
+    where exists (select 1 from {{ ref('int_held_submissions') }})
+    {%- endif %}
 ),
 
 pairs as (
