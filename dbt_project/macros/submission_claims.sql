@@ -43,7 +43,7 @@ claims as (
         submission_id,
         any_value(supersede_by) as supersede_by,
         {{ grain_depth('any_value(supersede_by)') }} as depth,
-        bool_or(distinct_report) as distinct_report,
+        bool_or(report_key <> '') as distinct_report,
         -- Every indicator the claim covers (a slice of supersede_by: period spans several).
         list_sort(list(distinct indicator_code)) as indicator_codes,
         any_value(folder) as folder,

@@ -52,7 +52,6 @@ accepted as (
         records.submission_id,
         records.partner_code,
         records.reporting_unit,
-        records.distinct_report,
         records.period,
         meet.depth as key_depth,
         {{ slice_key_at('meet.depth', 'records') }} as key_at,

@@ -103,7 +103,7 @@ class Columns(Strict):
 
 
 class ValueColumn(Strict):
-    """One column of a wide table: which indicator (and disaggregation) its cells report. With
+    r"""One column of a wide table: which indicator (and disaggregation) its cells report. With
     no indicator, the row's indicator column says which indicator the cell belongs to.
 
     Periods as columns (Jan ... Dec): ``period_headers: true`` stands for every column whose

@@ -67,14 +67,12 @@ resolved as (
         submissions.folder,
         submissions.file_name,
         submissions.arrived_at,
-        submissions.arrival_source,
         submissions.modified_at,
         submissions.landed_at,
         records.partner_source,
         records.partner_text,
         records.unit_text,
         records.unit_key,
-        records.report_text,
         records.report_key,
         records.dedupe_text,
         records.dedupe_key,
@@ -149,7 +147,6 @@ with_units as (
                 nullif(resolved.report_key, '')
             )
         end as reporting_unit,
-        resolved.report_key <> '' as distinct_report,
         -- The slice a value belongs to, at that grain (see int_submission_claims): what a
         -- later submission of the same unit replaces.
         {{ slice_key_at(grain_depth('coalesce(mappings.supersede_by, partners.supersede_by)'),

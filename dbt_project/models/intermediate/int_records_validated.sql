@@ -319,7 +319,7 @@ repeated_keys as (
 
 final as (
     select
-        judged.* exclude (problem, duplicate_keys, is_not_data, extract_problem_kind),
+        judged.* exclude (problem, duplicate_keys, is_not_data, extract_problem_kind, dedupe_text),
         judged.is_not_data or level_totals.record_id is not null as is_not_data,
         coalesce(
             judged.extract_problem_kind,

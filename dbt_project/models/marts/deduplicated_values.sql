@@ -11,6 +11,15 @@ counted as (
     where record_id in (select dropped.deduplicated_by from dropped)
 ),
 
+sites as (
+    -- The site as the file wrote it (only its compared form travels with the judged records).
+    select
+        record_id,
+        dedupe_text
+    from {{ ref('int_records_resolved') }}
+    where record_id in (select dropped.record_id from dropped)
+),
+
 final as (
     select
         dropped.record_id,
@@ -21,7 +30,7 @@ final as (
         dropped.period,
         dropped.place_code,
         dropped.disaggregation,
-        dropped.dedupe_text as site,
+        sites.dedupe_text as site,
         dropped.file_name,
         dropped.sheet,
         dropped.row_number,
@@ -33,6 +42,7 @@ final as (
         kept.value as counted_value
     from dropped
     inner join counted as kept on dropped.deduplicated_by = kept.record_id
+    left join sites on dropped.record_id = sites.record_id
 )
 
 select * from final

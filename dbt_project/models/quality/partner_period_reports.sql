@@ -22,14 +22,25 @@ initiative as (
     select * from {{ ref('stg_registry__initiative') }}
 ),
 
-records as (
-    select
-        *,
-        arrival_source in ('run', 'sensor', 'file_time')
-        and max(period_start) over (partition by submission_id) + interval 13 month
-        <= cast(arrived_at as date) as arrival_unknown
+submission_periods as (
+    -- Each submission's periods once (the records are many; a file's periods are few).
+    select distinct
+        submission_id,
+        partner_code,
+        period_start,
+        arrived_at
     from {{ ref('int_records_validated') }}
     where partner_code is not null and period_start is not null
+),
+
+records as (
+    select
+        submission_periods.*,
+        submissions.arrival_source in ('run', 'sensor', 'file_time')
+        and max(submission_periods.period_start) over (partition by submission_periods.submission_id)
+        + interval 13 month <= cast(submission_periods.arrived_at as date) as arrival_unknown
+    from submission_periods
+    left join {{ ref('stg_landing__submissions') }} as submissions using (submission_id)
 ),
 
 reported as (
