@@ -197,6 +197,8 @@ def install(server: Flask) -> None:
 
 
 def signed_in_as() -> tuple[str, str]:
-    """(name, role label) of the signed-in user, for the page header."""
+    """(name, role label) of the signed-in user, for the page header: the user name when the
+    user's name is only the role's ("admin (Backbone data team)", not the role twice)."""
     user = viewer()
-    return user.display_name, ROLE_LABELS[user.role]
+    role = ROLE_LABELS[user.role]
+    return (user.username if user.display_name == role else user.display_name), role

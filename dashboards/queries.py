@@ -163,6 +163,22 @@ def base_totals(indicator_code: str | None = None) -> pd.DataFrame:
         order by indicator_code, place_code, period_start""", [indicator_code, indicator_code])
 
 
+def category_names() -> dict[str, str]:
+    """'age_band=3-4' -> '3 to 4 years', 'sex=f' -> 'Female': how a breakdown key's parts
+    read (the registry's names, as the breakdowns mart carries them)."""
+    frame = _frame("select distinct dimension_code, category_code, category_name "
+                   "from marts.indicator_breakdowns where category_code is not null")
+    return {f"{row.dimension_code}={row.category_code}": row.category_name
+            for row in frame.itertuples()}
+
+
+def breakdown_label(key: str | None, names: dict[str, str]) -> str:
+    """A breakdown key in words ('3 to 4 years, Female'); '-' for none."""
+    if not key or key == "total":
+        return "-"
+    return ", ".join(names.get(part, part) for part in key.split(";"))
+
+
 def breakdowns(indicator_code: str, place_code: str) -> pd.DataFrame:
     """An indicator's totals split by each of its breakdown dimensions, with category names."""
     return _frame("""

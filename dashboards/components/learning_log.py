@@ -204,12 +204,15 @@ def notes_section(indicator_code: str | None, place_code: str | None, user: User
     """The notes on this indicator and place (see ``notes_frame``) and, for a user who may write
     here, a form: date, text, 'whole initiative', Add. Nothing for a partner."""
     if not user.may_read_notes:
-        return html.Div(id=SECTION, hidden=True)
+        # Every id the section's callbacks use is on the page, hidden and empty, so the
+        # page's other callbacks (the chart listens to NOTES_CHANGED) work for every role.
+        return html.Div(id=SECTION, hidden=True, children=_skeleton(indicator_code, place_code))
     try:
         frame = notes_frame(indicator_code, place_code, user)
         state = form_state(user, indicator_code, place_code)
     except NoteError as error:
-        return html.Div(id=SECTION, children=html.P(str(error), className="muted"))
+        return html.Div(id=SECTION, children=[html.P(str(error), className="muted"),
+                                              *_skeleton(indicator_code, place_code)])
     return html.Div(id=SECTION, className="learning-log", children=[
         html.H3(heading) if heading else None,
         html.P("Dated notes on what happened (an enrolment drive, a data system change, a "
@@ -240,6 +243,18 @@ def notes_section(indicator_code: str | None, place_code: str | None, user: User
     ])
 
 
+def _skeleton(indicator_code: str | None, place_code: str | None) -> list:
+    """The section's ids with nothing in them (a role that does not read the log)."""
+    return [dcc.Store(id=CONTEXT, data={"indicator": indicator_code or None,
+                                        "place": _place(place_code)}),
+            dcc.Store(id=NOTES_CHANGED, data=None), html.Div(id=LIST), html.P(id=HINT),
+            html.Div(id=FORM, hidden=True, children=[
+                dcc.Input(id=DATE, type="date"), dcc.Input(id=TEXT, type="text"),
+                html.Div(id=WHOLE_BOX, hidden=True, children=dcc.Checklist(id=WHOLE, options=[])),
+                html.Button("Add", id=ADD, n_clicks=0, type="button", disabled=True),
+                html.Span(id=TARGET), html.Div(id=MESSAGE)])]
+
+
 # Callbacks ------------------------------------------------------------------------------------
 def _context(data) -> tuple[str | None, str | None]:
     if not isinstance(data, dict):
@@ -253,6 +268,8 @@ def _context(data) -> tuple[str | None, str | None]:
           prevent_initial_call=True)
 def refresh_notes(context, _changed):
     user = auth.viewer()
+    if not user.may_read_notes:
+        return None
     indicator, place = _context(context)
     try:
         return notes_table(notes_frame(indicator, place, user))
@@ -267,6 +284,8 @@ def refresh_notes(context, _changed):
           Input(CONTEXT, "data"), prevent_initial_call=True)
 def refresh_form(context):
     user = auth.viewer()
+    if not user.may_read_notes:
+        return True, [], [], True, "", "", ""
     indicator, place = _context(context)
     try:
         state = form_state(user, indicator, place)

@@ -34,6 +34,8 @@ def tile_facts(indicator: dict, totals: pd.DataFrame, period_type: str,
     complete = (totals["completeness_state"] == "complete") & ~hidden
     facts: dict = {"value": "-", "period": None, "change": None, "reported": None,
                    "pending": None, "suppressed": bool(hidden.any() and not complete.any())}
+    if facts["suppressed"]:
+        return facts  # nothing about a hidden total, not even how many partners made it
     if complete.any():
         position = complete[complete].index[-1]
         latest = totals.loc[position]
@@ -73,16 +75,19 @@ def _reported(row, indicator: dict | None = None) -> str:
 
 
 def sparkline(totals: pd.DataFrame, status: str, period_type: str,
-              min_contributors: int = 1) -> html.Img:
+              min_contributors: int = 1) -> html.Img | html.P:
     """The last periods as a small SVG line (no plotting library: a tile costs microseconds):
     complete periods joined, the others hollow points, with an alternative text."""
     recent = totals.sort_values("period_start").tail(SPARKLINE_PERIODS)
-    recent = recent[recent["partners_reporting"].fillna(0) >= min_contributors]
+    shown = recent[recent["partners_reporting"].fillna(0) >= min_contributors]
     colour = STATUS_COLOURS.get(status, STATUS_COLOURS["no_data"])
     width, height, pad = 240, 56, 5
-    values = recent["value"].astype(float).tolist()
-    if not values:
-        return html.Img(alt="No values yet", className="tile-sparkline")
+    values = shown["value"].astype(float).tolist()
+    if not values:  # words, never an empty image (a browser draws a broken-image icon)
+        said = ("Not drawn: each period is built from fewer partners than your role may see"
+                if not recent.empty else "No values yet")
+        return html.P(said, className="tile-sparkline tile-sparkline-empty muted")
+    recent = shown
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     step = (width - 2 * pad) / max(len(values) - 1, 1)

@@ -321,14 +321,11 @@ def _lineage(indicator: dict, place_code: str, period: str, user):
         return html.Div([html.H4(title, id="lineage-title"), html.P(
             "The values behind each total (files, sheets, rows) are seen by each partner for its "
             "own and by the backbone's data team.", className="muted", id="lineage-private")])
-    names = {f"{row['dimension_code']}={row['category_code']}": row["category_name"]
-             for row in queries.breakdowns(indicator_code, place_code).to_dict("records")
-             if row["category_code"] is not None}
+    names = queries.category_names()
     values = values.assign(
         partner=values["partner_name"], unit=values["reporting_unit"].replace("", "-"),
         what=values["indicator"], sheet=values["sheet"].replace("", "-"),
-        breakdown=[", ".join(names.get(part, part) for part in text.split(";"))
-                   if text != "total" else "-" for text in values["disaggregation"]],
+        breakdown=[queries.breakdown_label(text, names) for text in values["disaggregation"]],
         shown_value=[format_value(v, 2 if v != int(v) else 0, u)
                      for v, u in zip(values["value"], values["unit_name"], strict=True)],
         row=values["row_number"].map(format_count))

@@ -34,7 +34,8 @@ def layout(partner: str | None = None, **_query):
     codes = cards["partner_code"].tolist()
     chosen = partner if partner in codes else (codes[0] if codes else None)
     cards = cards.assign(
-        score_text=cards["score"].map(lambda v: format_value(v, 0)),
+        # One decimal, as the feedback pack writes it (99.6, not a rounded 100).
+        score_text=cards["score"].map(lambda v: format_value(v, 1)),
         completeness_text=cards["completeness"].map(format_percent),
         timeliness_text=cards["timeliness"].map(format_percent),
         validity_text=cards["validity"].map(format_percent),
@@ -54,7 +55,12 @@ def layout(partner: str | None = None, **_query):
         data_table(cards, SCORECARD_COLUMNS, table_id="partner-scorecards", sortable=True,
                    numeric=("score_text", "completeness_text", "timeliness_text",
                             "validity_text", "plausibility_text", "flags")),
-        html.Div(className="controls", children=[
+        # A partner sees its own scorecard only: no choice to offer, its name instead.
+        html.H3(cards.iloc[0]["partner_name"], id="quality-partner-name")
+        if len(cards) == 1 else None,
+        # (style, not the hidden attribute: .controls is a flex box, which shows a hidden one.)
+        html.Div(className="controls", style={"display": "none"} if len(cards) <= 1 else None,
+                 children=[
             html.Label(["Partner", dcc.Dropdown(
                 id="quality-partner", clearable=False, value=chosen,
                 options=[{"label": row["partner_name"], "value": row["partner_code"]}
@@ -113,8 +119,9 @@ def _rows_and_flags(user, partner_code: str) -> list:
                                             rows["value_text"].fillna(""), strict=True)])
     flags = queries.partner_flags(user, partner_code)
     if not flags.empty:
+        names = queries.category_names()
         flags = flags.assign(
-            breakdown=flags["disaggregation"].replace("total", "-"),
+            breakdown=[queries.breakdown_label(key, names) for key in flags["disaggregation"]],
             shown=[format_value(v, d, u) for v, d, u in
                    zip(flags["value"], flags["decimals"], flags["unit_name"], strict=True)],
             expected=[f"{format_value(lo, d + 1)} to {format_value(hi, d + 1)}"

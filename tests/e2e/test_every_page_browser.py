@@ -1,0 +1,84 @@
+"""Every role x every page in its navigation, in headless chromium: the page answers, logs no
+console error, shows no broken image, and the Indicators page (for an indicator the role sees)
+draws the values the published snapshot has. A new page or role is covered without a new test:
+the pages come from the navigation the role is shown, the roles from the sample's users."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tests.conftest import SAMPLE_USERS
+from tests.e2e.conftest import signed_in_page
+
+pytestmark = pytest.mark.browser
+
+BROKEN_IMAGES = """[...document.images].filter(i => i.complete && i.naturalWidth === 0)
+                   .map(i => i.alt || i.src)"""
+
+
+def _settled(page) -> None:
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("!document.querySelector('._dash-loading')", timeout=30_000)
+    page.wait_for_timeout(300)
+
+
+@pytest.mark.parametrize("username", sorted(SAMPLE_USERS))
+def test_every_page_of_a_role_is_clean(browser, dashboard_url, sample_run, artifacts, username):
+    page = signed_in_page(browser, dashboard_url, username)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda message: problems.append(f"console: {message.text}")
+            if message.type == "error" else None)
+    page.on("response", lambda response: problems.append(
+        f"HTTP {response.status}: {response.url}") if response.status >= 400 else None)
+    links = page.locator("nav .nav-link")
+    pages = [(links.nth(n).text_content(), links.nth(n).get_attribute("href"))
+             for n in range(links.count())]
+    assert pages and pages[0] == ("Overview", "/")
+    for name, href in pages:
+        page.goto(dashboard_url + href)
+        _settled(page)
+        broken = page.evaluate(BROKEN_IMAGES)
+        assert broken == [], (username, name, broken)
+        assert page.locator("main").inner_text().strip(), (username, name)
+        page.screenshot(path=str(artifacts / f"role_{username}_{href.strip('/') or 'overview'}"
+                                            f".png"), full_page=True)
+    assert problems == [], (username, problems)
+    if "/milestones" in [href for _, href in pages]:
+        _indicator_draws_the_published_values(page, dashboard_url, sample_run, username,
+                                              artifacts, problems)
+    page.context.close()
+
+
+def _indicator_draws_the_published_values(page, url, sample_run, username, artifacts,
+                                          problems) -> None:
+    page.goto(f"{url}/milestones")
+    page.wait_for_selector("#milestone-chart .scatterlayer .trace", timeout=30_000)
+    _settled(page)
+    chosen = page.locator("#milestone-indicator").inner_text().strip()
+    figure = page.evaluate("""() => {
+        const graph = document.querySelector('#milestone-chart .js-plotly-plot');
+        return graph.data.map(t => ({name: t.name, y: t.y}));
+    }""")
+    actual = next(trace for trace in figure if trace["name"] == "Actual")
+    drawn = sorted(round(y, 6) for y in actual["y"] if y is not None)
+    assert drawn, (username, chosen)
+    indicator = page.evaluate("new URLSearchParams(location.search).get('indicator')")
+    con = duckdb.connect(str(sample_run.paths.serving), read_only=True)
+    try:
+        codes = dict(con.execute("select short_name || ' (' || working_group_name || ')', "
+                                 "indicator_code from marts.indicators").fetchall())
+        code = indicator or codes.get(chosen)
+        published = con.execute(
+            "select value from marts.indicator_period_totals where indicator_code = ? and "
+            "place_code = 'all' and period_type = 'month' and completeness_state = 'complete'",
+            [code]).fetchall()
+    finally:
+        con.close()
+    assert code, (username, chosen)
+    expected = sorted(round(v, 6) for (v,) in published)
+    # A partner's view leaves out totals from fewer partners than its small-cell rule allows.
+    assert set(drawn) <= set(expected) and len(drawn) >= 3, (username, code, drawn, expected)
+    page.screenshot(path=str(artifacts / f"role_{username}_indicator.png"), full_page=True)
+    assert problems == [], (username, problems)
