@@ -61,6 +61,13 @@ def _serve_feedback_packs(app: Dash) -> None:
     its own, the backbone every one; anyone else gets nothing (404, as for a missing pack)."""
     from flask import abort, send_from_directory
 
+    # The folder's own address opens its index (the pack's links are relative to the folder;
+    # Flask sends "/feedback/<partner>" on to the address with the slash). Its own view, not
+    # a rule default: Flask would send ".../index.html" back to the folder's address.
+    @app.server.route("/feedback/<partner>/")
+    def feedback_folder(partner: str):
+        return feedback(partner, "index.html")
+
     @app.server.route("/feedback/<partner>/<path:name>")
     def feedback(partner: str, name: str):
         if not PARTNER_CODE.match(partner) or not auth.viewer().may_see_partner_rows(partner):

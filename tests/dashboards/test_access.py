@@ -110,9 +110,17 @@ def test_feedback_packs_only_for_the_partner_and_the_backbone(server, username, 
     for partner in own:
         response = client.get(f"/feedback/{partner}/quarantined.csv")
         assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
-        assert client.get(f"/feedback/{partner}/index.html").status_code == 200
+        index = client.get(f"/feedback/{partner}/index.html")
+        assert index.status_code == 200
+        # Found: the folder's address, the one the README names, answered 404.
+        folder = client.get(f"/feedback/{partner}/")
+        assert folder.status_code == 200 and folder.data == index.data
+        bare = client.get(f"/feedback/{partner}")
+        assert bare.status_code in (301, 308) and bare.headers["Location"].endswith(
+            f"/feedback/{partner}/")
     for partner in other:
-        for name in ("quarantined.csv", "index.html", "accepted.csv", "../brightstart/flags.csv"):
+        for name in ("quarantined.csv", "index.html", "accepted.csv", "../brightstart/flags.csv",
+                     ""):
             assert client.get(f"/feedback/{partner}/{name}").status_code == 404
 
 
