@@ -16,9 +16,11 @@ from murmuration.paths import (
 )
 
 DAGSTER_YAML = """\
-# Written by murmuration: no telemetry (no network at run time), one run at a time (DuckDB
-# allows one writing process per warehouse file).
+# Written by murmuration: no telemetry and no "join the community" sign-up on first open (no
+# network at run time), one run at a time (DuckDB allows one writing process per warehouse file).
 telemetry:
+  enabled: false
+nux:
   enabled: false
 concurrency:
   runs:

@@ -201,3 +201,21 @@ def test_a_dbt_process_the_step_stopped_reading_is_ended_and_frees_the_warehouse
     con = duckdb.connect(str(warehouse), read_only=True)
     assert con.execute("select x from t").fetchall() == [(1,)]
     con.close()
+
+
+def test_dagster_opens_without_a_sign_up_modal_or_telemetry(tmp_path, monkeypatch):
+    """Found: the Dagster UI opened under "Join the Dagster community" asking for an e-mail
+    address, on a machine with no internet. The instance murmuration writes has it off."""
+    from dagster._core.instance import DagsterInstance
+
+    from murmuration.environment import prepare_environment
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # prepare_environment exports
+    paths = ProjectPaths.for_project(tmp_path)
+    prepare_environment(paths)
+    instance = DagsterInstance.from_config(str(paths.dagster_home))
+    try:
+        assert instance.nux_enabled is False
+        assert instance.telemetry_enabled is False
+    finally:
+        instance.dispose()
