@@ -8,12 +8,13 @@ files this run received could not be read; 4 (run) another run of the initiative
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from murmuration.paths import REPO_ROOT, SAMPLE_PROJECT_DIR, ProjectPaths
+from murmuration.paths import PORT_ENV, REPO_ROOT, SAMPLE_PROJECT_DIR, ProjectPaths
 from murmuration.registry import RegistryError, load_registry
 
 
@@ -519,9 +520,17 @@ def parser() -> argparse.ArgumentParser:
                                              "<project>/.murmuration)")
 
     def ports(sub):
-        sub.add_argument("--dashboard-port", type=int, default=8050)
-        sub.add_argument("--dagster-port", type=int, default=3000)
-        sub.add_argument("--host", default="127.0.0.1")
+        for flag, default, what in (("--dashboard-port", 8050, "the dashboard"),
+                                    ("--dagster-port", 3000, "the Dagster UI, which listens "
+                                                             "on 127.0.0.1 only (it has no "
+                                                             "sign-in)")):
+            sub.add_argument(flag, type=int, metavar="PORT",
+                             default=int(os.environ.get(PORT_ENV[flag]) or default),
+                             help=f"the port of {what}; default {default}, or "
+                                  f"{PORT_ENV[flag]}")
+        sub.add_argument("--host", default="127.0.0.1",
+                         help="the address the dashboard listens on (default 127.0.0.1, this "
+                              "machine only; 0.0.0.0 for every interface, once users exist)")
 
     sub = commands.add_parser("run", help="run the whole pipeline once for an initiative")
     project(sub)
@@ -572,9 +581,12 @@ def parser() -> argparse.ArgumentParser:
     sub.set_defaults(func=cmd_users)
     sub = users.add_parser("add", help="add a user (prompts for the password)")
     project(sub)
-    sub.add_argument("username")
+    sub.add_argument("username", help="the name to sign in with")
     sub.add_argument("--role", required=True,
-                     choices=["admin", "steering", "working_group", "partner"])
+                     choices=["admin", "steering", "working_group", "partner"],
+                     help="what the user sees: admin (the backbone's data team: everything), "
+                          "steering, working_group (its groups' indicators), partner (its own "
+                          "rows and quality)")
     sub.add_argument("--partner", help="the partner code a partner user is bound to")
     sub.add_argument("--working-group", action="append",
                      help="a working group a working group member is bound to (repeatable)")
@@ -585,12 +597,12 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--generate-password", action="store_true",
                              help="generate a password and print it once")
     project(passwd)
-    passwd.add_argument("username")
+    passwd.add_argument("username", help="whose password")
     passwd.set_defaults(func=cmd_users)
     sub.set_defaults(func=cmd_users)
     sub = users.add_parser("remove", help="remove a user (ends their sessions)")
     project(sub)
-    sub.add_argument("username")
+    sub.add_argument("username", help="who to remove")
     sub.set_defaults(func=cmd_users)
 
     notes = commands.add_parser("notes", help="the learning log: dated notes on the "
@@ -659,12 +671,13 @@ def parser() -> argparse.ArgumentParser:
     sub.set_defaults(func=cmd_places)
 
     sub = commands.add_parser("init", help="start a new initiative folder from the template")
-    sub.add_argument("folder")
+    sub.add_argument("folder", help="the new initiative's folder (must not exist yet, or be "
+                                    "empty)")
     sub.set_defaults(func=cmd_init)
 
     sub = commands.add_parser("demo", help="sample inbox -> pipeline -> dashboard + Dagster UI")
     ports(sub)
-    sub.add_argument("--quiet", action="store_true")
+    sub.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     sub.add_argument("--wait", nargs="?", type=float, const=None, default=0.0, metavar="SECONDS",
                      help="wait for a run of the sample in progress (as `run --wait`)")
     sub.set_defaults(func=cmd_demo, state_dir=None)

@@ -7,6 +7,7 @@ import ipaddress
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from murmuration.access import UserStore
 from murmuration.environment import ensure_dbt_manifest, prepare_environment
-from murmuration.paths import DAGSTER_URL_ENV, REPO_ROOT, ProjectPaths
+from murmuration.paths import DAGSTER_URL_ENV, PORT_ENV, REPO_ROOT, ProjectPaths
 
 READY_TIMEOUT = 180
 DAGSTER_HOST = "127.0.0.1"
@@ -107,8 +108,26 @@ def dagster_command(dagster_port: int) -> list[str]:
             str(dagster_port)]
 
 
+def port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on the port (a second demo on a shared server)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def serve(paths: ProjectPaths, dashboard_port: int = 8050, dagster_port: int = 3000,
           host: str = "127.0.0.1", users: UserStore | None = None) -> int:
+    for name, flag, bind, port in (("dashboard", "--dashboard-port", host, dashboard_port),
+                                   ("Dagster UI", "--dagster-port", DAGSTER_HOST, dagster_port)):
+        if port_taken(bind, port):
+            print(f"murmuration: port {port} on {bind} is already in use (another dashboard or "
+                  f"Dagster UI?): serve the {name} on another one with {flag} N "
+                  f"(or {PORT_ENV[flag]}=N).", file=sys.stderr)
+            return 2
     users = users or UserStore(paths.project_dir)
     if not users.exists():
         if not is_loopback(host):

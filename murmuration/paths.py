@@ -28,6 +28,9 @@ STATE_ENV = "MURMURATION_STATE_DIR"
 SCHEDULE_ENV = "MURMURATION_SCHEDULE"
 AS_OF_ENV = "MURMURATION_AS_OF"
 DAGSTER_URL_ENV = "MURMURATION_DAGSTER_URL"  # where the dashboard links runs to (set by serve)
+# Defaults for the ports (a shared server where 8050 and 3000 are already someone else's).
+PORT_ENV = {"--dashboard-port": "MURMURATION_DASHBOARD_PORT",
+            "--dagster-port": "MURMURATION_DAGSTER_PORT"}
 
 
 def feedback_dir_beside(serving: Path) -> Path:

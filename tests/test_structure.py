@@ -54,3 +54,22 @@ def test_unit_tests_sit_beside_the_model_they_test():
     for properties in MODELS.rglob("*.yml"):
         for unit_test in (yaml.safe_load(properties.read_text()) or {}).get("unit_tests") or []:
             assert folder_of[unit_test["model"]] == properties.parent, unit_test["name"]
+
+
+def test_every_command_line_flag_says_what_it_does():
+    """Found: `demo --help` listed --dashboard-port and --dagster-port with no help text."""
+    import argparse
+
+    from app.cli import parser
+
+    def walk(command: argparse.ArgumentParser, name: str):
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    yield from walk(sub, f"{name} {sub_name}")
+            elif not isinstance(action, argparse._HelpAction):
+                yield name, action
+
+    silent = [f"{name} {'/'.join(action.option_strings) or action.dest}"
+              for name, action in walk(parser(), "murmuration") if not action.help]
+    assert silent == []

@@ -95,3 +95,22 @@ def test_a_dashboard_server_started_with_sigterm_ignored_still_stops_on_sigterm(
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_a_port_already_in_use_is_refused_with_the_flag_to_change_it(tmp_path):
+    """Found: on a shared server the first run clashed on 8050/3000 with no word on how to
+    choose other ports. serve now says which port is taken and the flag that changes it."""
+    port = free_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; from app.serve import serve; "
+             "from murmuration.paths import ProjectPaths; "
+             f"sys.exit(serve(ProjectPaths.for_project({str(tmp_path)!r}), "
+             f"dashboard_port={port}, dagster_port={free_port()}))"],
+            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--dashboard-port N (or MURMURATION_DASHBOARD_PORT=N)" in result.stderr
+    assert "Traceback" not in result.stderr
