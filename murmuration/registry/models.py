@@ -132,6 +132,10 @@ class QualityRule(Strict):
                                               description="modified z at or above: extreme")
     outlier_min_history: int = Field(
         6, ge=3, description="values a series needs before outliers are judged")
+    outlier_moderate_persistence: int = Field(
+        2, ge=1, description="periods in a row beyond the moderate thresholds, on the same side "
+                             "of the trend, before they are flagged (1: every crossing; about "
+                             "one value in 20 crosses |z| = 2 by chance). Extreme ones always are")
     consistency_periods: int = Field(3, ge=1, description="preceding periods averaged")
     consistency_tolerance: float = Field(
         0.33, gt=0, description="flag when current / mean of preceding periods is outside "

@@ -4,8 +4,10 @@
 --                         series' own trend (Theil's robust line) does not explain - the residuals -
 --                         so steady growth is not flagged and a spike on a growing series still
 --                         is: moderate when |z| >= outlier_moderate_z or |modified z| >=
---                         outlier_moderate_modified_z, extreme at the _extreme_ thresholds;
---                         modified z = 0.6745 (r - median r) / MAD of the residuals r.
+--                         outlier_moderate_modified_z for outlier_moderate_persistence
+--                         periods in a row on the same side of the trend (one crossing is
+--                         noise, about one value in 20), extreme at the _extreme_ thresholds
+--                         (always); modified z = 0.6745 (r - median r) / MAD of residuals r.
 --   consistency_over_time per partner and indicator (over places and breakdowns, by the
 --                         indicator's rule: summed, or a price's median...): the
 --                         period's total / mean of the consistency_periods preceding periods,
@@ -189,7 +191,8 @@ scored as (
         indicators.quality_outlier_moderate_modified_z as moderate_mz,
         indicators.quality_outlier_extreme_z as extreme_z,
         indicators.quality_outlier_extreme_modified_z as extreme_mz,
-        indicators.quality_outlier_min_history as min_history
+        indicators.quality_outlier_min_history as min_history,
+        coalesce(indicators.quality_outlier_moderate_persistence, 1) as moderate_persistence
     from keyed
     inner join deviations
         using (indicator_code, partner_code, reporting_unit, place_code, disaggregation)
@@ -220,14 +223,105 @@ outliers as (
 ),
 
 graded as (
+    -- How far beyond the thresholds each value is, before persistence is asked about.
     select
         *,
         case
             when abs(z_score) >= extreme_z or abs(modified_z_score) >= extreme_mz then 'extreme'
             when abs(z_score) >= moderate_z or abs(modified_z_score) >= moderate_mz
                 then 'moderate'
-        end as severity
+        end as grade,
+        case when coalesce(z_score, modified_z_score) < 0 then -1 else 1 end as direction
     from outliers
+),
+
+beyond as (
+    -- The current values beyond the moderate thresholds (extreme ones too), numbered into
+    -- runs of consecutive periods on the same side of their series' trend.
+    select
+        indicator_code,
+        partner_code,
+        reporting_unit,
+        place_code,
+        disaggregation,
+        direction,
+        period_index,
+        period_index - row_number() over (
+            partition by
+                indicator_code, partner_code, reporting_unit, place_code, disaggregation,
+                direction
+            order by period_index
+        ) as run_id
+    from graded
+    where outcome = 'current' and grade is not null
+),
+
+runs as (
+    select
+        indicator_code,
+        partner_code,
+        reporting_unit,
+        place_code,
+        disaggregation,
+        direction,
+        run_id,
+        min(period_index) as first_index,
+        max(period_index) as last_index
+    from beyond
+    group by all
+),
+
+persisting as (
+    -- Each moderate value's run: the periods in a row, itself included, that lie beyond the
+    -- thresholds on its side of the trend (a superseded value: with the current values
+    -- around it). Noise crosses |z| = 2 about once in 20 values, twice in a row on one side
+    -- about once in 1,600: a run is a pattern worth a partner's check, one crossing is not.
+    select
+        graded.record_id,
+        1 + sum(
+            case
+                when runs.first_index <= graded.period_index - 1
+                    then least(runs.last_index, graded.period_index - 1) - runs.first_index + 1
+                else 0
+            end
+            + case
+                when runs.last_index >= graded.period_index + 1
+                    then
+                        1 + runs.last_index
+                        - greatest(runs.first_index, graded.period_index + 1)
+                else 0
+            end
+        ) as periods_in_a_row
+    from graded
+    inner join runs
+        on
+            graded.indicator_code = runs.indicator_code
+            and graded.partner_code = runs.partner_code
+            and graded.reporting_unit = runs.reporting_unit
+            and graded.place_code = runs.place_code
+            and graded.disaggregation = runs.disaggregation
+            and graded.direction = runs.direction
+            and runs.first_index <= graded.period_index + 1
+            and runs.last_index >= graded.period_index - 1
+    where graded.grade = 'moderate'
+    group by graded.record_id
+),
+
+severities as (
+    -- Extreme values are always flagged; moderate ones when they persist
+    -- (outlier_moderate_persistence periods in a row; 1 flags every one).
+    select
+        graded.*,
+        coalesce(persisting.periods_in_a_row, 1) as periods_in_a_row,
+        case
+            when graded.grade = 'extreme' then 'extreme'
+            when
+                graded.grade = 'moderate'
+                and coalesce(persisting.periods_in_a_row, 1) >= graded.moderate_persistence
+                then 'moderate'
+        end as severity
+    from graded
+    left join persisting on graded.record_id = persisting.record_id
 ),
 
 outlier_flags as (
@@ -251,15 +345,22 @@ outlier_flags as (
         'value ' || {{ format_number('value') }} || ' ' || unit || ' is '
         || case severity when 'extreme' then 'an extreme' else 'a moderate' end
         || ' outlier against the trend of this partner''s ' || history_values
-        || ' values for ' || indicator_name || ' here (expected about '
-        || {{ format_number('expected_low') }} || ' to '
+        || ' values for ' || indicator_name || ' here'
+        || case
+            when severity = 'moderate' and periods_in_a_row > 1
+                then
+                    ', ' || periods_in_a_row || ' periods in a row '
+                    || case when direction < 0 then 'below' else 'above' end || ' it'
+            else ''
+        end
+        || ' (expected about ' || {{ format_number('expected_low') }} || ' to '
         || {{ format_number('expected_high') }} || ')' as description,
         record_id,
         file_name,
         sheet,
         row_number,
         column_name
-    from graded
+    from severities
     where severity is not null
 ),
 
