@@ -39,7 +39,7 @@ test: install chromium
 	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 
-# Sizes S and M beside the DuckDB floor: a table and benchmark-results.json (README, Performance).
+# Sizes S and M beside the DuckDB floor: a table and benchmark-results.json (docs/performance.md).
 bench: install
 	$(VENV)/bin/python -m app.benchmark --sizes S M
 

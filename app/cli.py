@@ -148,8 +148,8 @@ def _folder_for(args, sample: Path, paths: ProjectPaths | None) -> str:
 
 
 def _sample_file(name: str, paths: ProjectPaths | None) -> Path:
-    """A file named as given, else relative to the initiative folder (the README's commands
-    name inbox files from the initiative, e.g. inbox/partner/file.csv)."""
+    """A file named as given, else relative to the initiative folder (the commands in README.md
+    and docs/mappings.md name inbox files from the initiative, e.g. inbox/partner/file.csv)."""
     path = Path(name)
     if not path.exists() and paths and (paths.project_dir / name).exists():
         path = paths.project_dir / name

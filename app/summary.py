@@ -12,7 +12,7 @@ from murmuration.paths import ProjectPaths
 from murmuration.registry.models import WHOLE_AREA
 from murmuration.review import emptied_by_rules, held_for_review
 
-# `murmuration run`'s exit codes (README, "The command line"), for monitoring.
+# `murmuration run`'s exit codes (docs/operations.md, "The command line"), for monitoring.
 EXIT_CLEAN = 0  # published; every file this run received was read
 EXIT_FAILED = 1  # a step or a blocking check failed; the previous snapshot is kept
 EXIT_INVALID = 2  # the initiative's definitions are invalid (or the command was misused)

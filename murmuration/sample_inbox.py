@@ -31,7 +31,7 @@ PERIOD_COUNT = 24
 PLACES = {"north": "Northgate", "south": "Southbank", "east": "Eastfield", "west": "Westmoor"}
 PLACE_WEIGHT = {"north": 0.30, "south": 0.25, "east": 0.22, "west": 0.23}
 
-# What was planted, for tests and for the README's tour of the sample.
+# What was planted, for tests and for the tour of the sample in docs/sample.md.
 PLANTED = {
     "late": ("little_steps", "2025-03"),
     "missing": ("parents_together", "2025-08"),
@@ -52,7 +52,7 @@ PLANTED = {
     # exported neutralised.
     "markup_place": ("little_steps", "2026-02", "<b onmouseover=alert(1)>Northgate</b>"),
     "formula_value": ("little_steps", "2026-02", '=HYPERLINK("http://example.invalid","1")'),
-    # What a submission replaces (README, "How values are judged"):
+    # What a submission replaces (docs/judging.md, "How values are judged"):
     # a month sent before it is due: one of three partners' children enrolled for 2026-11
     "early_month": ("brightstart", "2026-11", "2026-11-20T10:30:00+00:00"),
     # November's file repeats October's story-time minutes, corrected: only that slice is replaced

@@ -1,4 +1,4 @@
-"""The house rules of the code's structure (README, Architecture), checked so they stay true:
+"""The house rules of the code's structure (docs/architecture.md), checked so they stay true:
 imports run downward through the layers; in dbt only staging reads sources, every staging model
 states its key, macro files are named after their macros, unit tests sit beside their model."""
 

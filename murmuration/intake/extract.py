@@ -246,8 +246,8 @@ def _extract(paths: ProjectPaths, registry: Registry, submissions: list[Submissi
         if landed and mapping is None:
             for submission in landed:
                 problem = (f"no mapping covers '{submission.file_name}' in inbox folder "
-                           f"'{submission.folder}'; add one under mappings/ (see README, "
-                           "Onboard a partner)")
+                           f"'{submission.folder}'; add one under mappings/ (see "
+                           "docs/mappings.md, Onboard a partner)")
                 extractions[submission.submission_id].problem = problem
                 tables[submission.submission_id] = _problem_records(
                     con, submission, None, None, 0, problem, extractions[submission.submission_id])

@@ -57,7 +57,7 @@ def scratch_connection() -> duckdb.DuckDBPyConnection:
     (opening a connection costs about 25 ms: more than reading a typical partner file)."""
     con = getattr(_LOCAL, "con", None)
     if con is None:
-        # Spilling to disk when a limit is set (README, "Limits"): one 200 MB file's records
+        # Spilling to disk when a limit is set (docs/judging.md, "Limits"): one 200 MB file's records
         # took 5.5 GB unbounded, 2 GB with MURMURATION_INTAKE_MEMORY=1GB. Unset by default: a
         # file of 50,000 columns (allowed by a raised limits.columns) needs DuckDB unbounded.
         spill = Path(tempfile.gettempdir()) / f"murmuration-intake-{os.getpid()}"

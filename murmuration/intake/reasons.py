@@ -251,7 +251,7 @@ def technical_detail(error: BaseException) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
-# --- limits (README, "Limits") ---------------------------------------------------------------
+# --- limits (docs/judging.md, "Limits") ------------------------------------------------------
 
 RAISE_LIMIT = "or ask the backbone to raise the limit"
 

@@ -237,8 +237,8 @@ class Mapping(Strict):
                                 "not the agreed template (default: as many as it knows)")
     withdraw_values: list[str] = Field(
         ["withdrawn"], description="a value cell saying one of these withdraws the value sent "
-                                   "before for that key (see README, What a submission "
-                                   "replaces)")
+                                   "before for that key (see docs/judging.md, What a "
+                                   "submission replaces)")
     codes: dict[str, dict[str, str]] = Field(
         {}, description="per role or disaggregation: partner's text -> registry code")
     combos: dict[str, dict[Code, str]] = {}

@@ -57,7 +57,7 @@ PeriodText = Annotated[str, Field(description="YYYY-MM or YYYY-Www")]
 
 class Aggregation(StrEnum):
     """How an indicator's values roll up across partners and places (DHIS2's aggregation type,
-    README "How values roll up"). ``latest`` is a count at a point in time: summed across places,
+    docs/registry.md, "How values roll up"). ``latest`` is a count at a point in time: summed across places,
     the last value of each series across time (DHIS2's LAST, sum in the org unit hierarchy)."""
 
     SUM = "sum"
@@ -107,7 +107,7 @@ class Cadence(StrEnum):
 
 
 class StatusRule(Strict):
-    """How milestone status is decided (see README, "Milestone status")."""
+    """How milestone status is decided (see docs/judging.md, "Milestone status")."""
 
     trend_periods: int = Field(6, ge=2, description="recent periods the trend line is fitted on")
     min_periods: int = Field(3, ge=2, description="fewer periods with data than this: no data")
@@ -122,7 +122,7 @@ class StatusRule(Strict):
 
 
 class QualityRule(Strict):
-    """Data quality thresholds (WHO Data Quality Review defaults; see README, "Checks")."""
+    """Data quality thresholds (WHO Data Quality Review defaults; see docs/checks.md, "Checks")."""
 
     outlier_moderate_z: float = Field(2.0, gt=0, description="|z| at or above: moderate outlier")
     outlier_moderate_modified_z: float = Field(3.5, gt=0,
@@ -143,7 +143,7 @@ class QualityRule(Strict):
 
 
 class Scorecard(Strict):
-    """How a partner's submission quality is scored (see README, "Submission scorecard")."""
+    """How a partner's submission quality is scored (see docs/checks.md, "Submission scorecard")."""
 
     completeness_target: float = Field(0.90, ge=0, le=1, description="WHO DQR default")
     timeliness_target: float = Field(0.75, ge=0, le=1, description="WHO DQR default")
@@ -196,7 +196,7 @@ class CompleteReturn(StrEnum):
 
 
 class SmallCells(Strict):
-    """Small-cell suppression (README, "Small cells"): for the roles listed, a value built from
+    """Small-cell suppression (docs/dashboard.md, "Small cells"): for the roles listed, a value built from
     fewer than min_contributors partners is shown as suppressed, and one more cell of the same
     total is suppressed with it so it cannot be worked out from the total and the others."""
 
@@ -207,7 +207,7 @@ class SmallCells(Strict):
 
 
 class Limits(Strict):
-    """What one received file may hold (README, "Limits"). A file over a limit is not read: it
+    """What one received file may hold (docs/judging.md, "Limits"). A file over a limit is not read: it
     is kept byte for byte as received and becomes a submission that could not be read, with a
     reason naming the limit; the rest of the run goes on."""
 
@@ -229,7 +229,7 @@ class Limits(Strict):
 
 
 class Intake(Strict):
-    """How files are taken from the inbox (README, "Arrival and files still being written")."""
+    """How files are taken from the inbox (docs/judging.md, "Arrival, and files still being written")."""
 
     settle_seconds: float = Field(
         10, ge=0, le=3600, description="a file is taken once its size and modification time "
@@ -263,7 +263,7 @@ class Initiative(Strict):
     scorecard: Scorecard = Scorecard()
     small_cells: SmallCells = SmallCells()
     limits: Limits = Field(Limits(), description="what one received file may hold before it is "
-                                                 "set aside unread (README, \"Limits\")")
+                                                 "set aside unread (docs/judging.md, \"Limits\")")
     intake: Intake = Intake()
 
     _start = field_validator("reporting_start")(

@@ -2,7 +2,7 @@
 
 A place tree as DHIS2 keeps organisation units and OCHA's Common Operational Datasets keep admin
 units: every place may have a parent one level up; the whole area (``all``) is above every
-top-level place. Totals exist at every level (README, "Places and levels").
+top-level place. Totals exist at every level (docs/registry.md, "Places and levels").
 """
 
 from __future__ import annotations

@@ -308,13 +308,12 @@ def test_json_depth_limit_is_the_initiatives(tmp_path, limit):
 
 
 def test_readme_shows_the_default_limits():
+    """docs/judging.md, "Limits", shows the defaults."""
     import re
 
     import yaml
 
-    from murmuration.paths import REPO_ROOT
+    from tests.onboarding.test_readme import section
 
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Limits"):readme.index("## Checks")]
-    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    block = re.search(r"```yaml\n(.*?)```", section("Limits"), re.S).group(1)
     assert Limits(**yaml.safe_load(block)["limits"]) == Limits()

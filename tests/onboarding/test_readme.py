@@ -1,5 +1,6 @@
-"""The README's commands and examples work as written: the mapping reference's examples load
-against the sample's registry, and "Start a new initiative" runs from the repository root."""
+"""The documentation's commands and examples work as written: the mapping reference's examples
+(docs/mappings.md) load against the sample's registry, and "Start a new initiative"
+(docs/operations.md) runs from the repository root."""
 
 from __future__ import annotations
 
@@ -15,13 +16,27 @@ from murmuration.paths import REPO_ROOT, SAMPLE_PROJECT_DIR
 from murmuration.registry import load_registry
 from tests.conftest import copy_initiative
 
-README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+DOCUMENTS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 
 
 def section(title: str) -> str:
-    start = README.index(title)
-    following = re.search(r"\n#{2,3} ", README[start + len(title):])
-    return README[start:start + len(title) + (following.start() if following else len(README))]
+    """The section headed `title` (at any level) in README.md or whichever docs/*.md holds it:
+    from its heading to the next heading at its level or above (code blocks' `#` lines are not
+    headings)."""
+    for path in DOCUMENTS:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        fenced, start, level = False, None, 0
+        for number, line in enumerate(lines):
+            if line.startswith("```"):
+                fenced = not fenced
+            heading = None if fenced else re.match(r"(#+) (.*)$", line.rstrip("\n"))
+            if heading and start is not None and len(heading.group(1)) <= level:
+                return "".join(lines[start:number])
+            if heading and start is None and heading.group(2) == title:
+                start, level = number, len(heading.group(1))
+        if start is not None:
+            return "".join(lines[start:])
+    raise AssertionError(f"no heading {title!r} in README.md or docs/*.md")
 
 
 def blocks(text: str, language: str) -> list[str]:
@@ -29,7 +44,7 @@ def blocks(text: str, language: str) -> list[str]:
 
 
 def test_every_mapping_example_in_the_reference_loads(tmp_path):
-    examples = blocks(section("### Mapping reference"), "yaml")
+    examples = blocks(section("Mapping reference"), "yaml")
     assert len(examples) == 5
     paths = copy_initiative(SAMPLE_PROJECT_DIR, tmp_path / "sample")
     for number, example in enumerate(examples):
@@ -42,7 +57,7 @@ def test_every_mapping_example_in_the_reference_loads(tmp_path):
 
 @pytest.mark.slow
 def test_start_a_new_initiative_runs_as_written(tmp_path):
-    [block] = blocks(section("### Start a new initiative"), "sh")
+    [block] = blocks(section("Start a new initiative"), "sh")
     target = tmp_path / "early-years"
     commands = [line.replace("../early-years", str(target)) for line in block.splitlines()
                 if line.strip() and " serve " not in line]

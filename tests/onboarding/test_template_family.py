@@ -185,4 +185,4 @@ def test_check_a_folder_of_50_workbooks_in_one_run(family):
     assert len([line for line in lines if line.startswith("5W_Education_2025_")]) == 50
     assert lines[-1] == ("Total: 50 files, 200 data rows = 200 accepted + 0 quarantined "
                          "(0 declared totals), 0 empty rows; 50 ready, 0 not ready.")
-    print(f"mapping check on 50 workbooks: {elapsed:.1f} s")  # the figure is in the README
+    print(f"mapping check on 50 workbooks: {elapsed:.1f} s")  # the figure is in docs/mappings.md

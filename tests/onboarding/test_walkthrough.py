@@ -1,5 +1,5 @@
-"""The README's "Onboard a partner" walk-through, step by step, on a format the sample has not
-seen: register, drop a file, suggest, check (not ready), fix, check (ready), run."""
+"""The "Onboard a partner" walk-through (docs/mappings.md), step by step, on a format the sample
+has not seen: register, drop a file, suggest, check (not ready), fix, check (ready), run."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ Oct 2026,Eastfield,Home visits,,TBC
 def murmuration(*arguments) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "app.cli", *arguments],
                           capture_output=True, text=True, env={**os.environ, **OFFLINE},
-                          timeout=300, cwd=REPO_ROOT)  # the README's commands run from here
+                          timeout=300, cwd=REPO_ROOT)  # the docs' commands run from here
 
 
 def test_onboard_a_new_partner_format(sample_paths):
@@ -43,7 +43,7 @@ def test_onboard_a_new_partner_format(sample_paths):
     sample.write_text(OCTOBER)
 
     draft = sample_paths.mappings_dir / "sunrise_centres_csv.yaml"
-    # As the README writes it: the file's path inside the initiative folder.
+    # As docs/mappings.md writes it: the file's path inside the initiative folder.
     suggested = murmuration("mapping", "suggest", "inbox/sunrise_centres/october.csv",
                             "--project", project, "--output", str(draft))
     assert suggested.returncode == 0, suggested.stderr
@@ -67,7 +67,7 @@ def test_onboard_a_new_partner_format(sample_paths):
     assert "5 data rows = 4 accepted + 1 quarantined" in second.stdout
     assert "Periods:  2026-10 <- Oct 2026 (5 rows)" in second.stdout
     assert "value 'TBC' is not a number  [row 6, column Total]" in second.stdout
-    print(second.stdout)  # the README quotes this output
+    print(second.stdout)  # docs/mappings.md quotes this output
 
     sample.write_text(OCTOBER.replace("TBC", "27"))
     third = murmuration("mapping", "check", str(sample), "--project", project)

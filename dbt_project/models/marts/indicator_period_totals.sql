@@ -337,7 +337,7 @@ base_in_grains as (
             else strftime(base_totals.period_start, '%Y')
         end as grain_period,
         -- How many days the coarser period ends after this base period: its due date comes as
-        -- much later (a period's due date is its end plus the due days, README). A year of
+        -- much later (a period's due date is its end plus the due days, docs/judging.md). A year of
         -- weeks ends with the week of its last Monday.
         datediff(
             'day',

@@ -1,6 +1,6 @@
 -- Where each indicator is heading against its next milestone ("turn the curve").
 --
--- Rule (documented in the README, "Milestone status"):
+-- Rule (documented in docs/judging.md, "Milestone status"):
 --   1. Take the indicator's monthly totals for the target's place that are complete (enough of
 --      the expected partners reported: indicator_period_totals.completeness_state); months not
 --      yet due or incomplete are left out, and status_reason names them. The latest complete

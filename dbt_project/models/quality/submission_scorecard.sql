@@ -1,5 +1,5 @@
 -- The submission quality scorecard: one row per partner and report period (expected or
--- received), every part visible. Rule (README, "Submission scorecard"):
+-- received), every part visible. Rule (docs/checks.md, "Submission scorecard"):
 --   completeness  1 if a report was received, else 0 (a partner with reporting units: the
 --                 share of its units that reported)
 --   timeliness    1 if the first one arrived by the due date, else 0; not scored (null) when
