@@ -65,20 +65,30 @@ def breakdown_figure(panels: list[tuple[str, pd.DataFrame]], indicator: dict,
                            horizontal_spacing=0.04)
     template = ("%{fullData.name}, %{x|" + period_hover_format(period_type) + "}: %{y:,."
                 + str(decimals) + "f} " + unit + "<extra></extra>")
+    # A legend under each panel (the colours restart in every panel: one shared legend made
+    # "0 to 2 years", "Female" and "Northgate" the same entry colour in one list).
+    entries = 0
     for column, (_, cells) in enumerate(panels, start=1):
         order = (cells.sort_values("category_order") if "category_order" in cells else cells)
-        for position, (category, series) in enumerate(
-                order.groupby("category_name", sort=False)):
+        legend = "legend" if column == 1 else f"legend{column}"
+        categories = order.groupby("category_name", sort=False)
+        entries = max(entries, categories.ngroups)
+        for position, (category, series) in enumerate(categories):
             series = series.sort_values("period_start")
             figure.add_trace(go.Scatter(
                 x=series["period_start"], y=series["value"], mode="lines", name=str(category),
-                legendgroup=f"panel{column}",
+                legend=legend,
                 line={"color": PALETTE[position % len(PALETTE)], "width": 2,
                       "dash": "dot" if str(category).startswith("Not broken down") else "solid"},
                 hovertemplate=template), row=1, col=column)
-    figure.update_layout(template="plotly_white", height=340, hovermode="closest",
-                         legend={"orientation": "h", "y": -0.2},
-                         margin={"l": 60, "r": 20, "t": 40, "b": 40})
+        axis = figure.layout["xaxis" if column == 1 else f"xaxis{column}"]
+        figure.update_layout({legend: {"orientation": "v", "x": axis.domain[0], "xanchor": "left",
+                                       "y": -0.16, "yanchor": "top", "yref": "paper",
+                                       "font": {"size": 12}}})
+    legend_height = 20 * entries + 10
+    figure.update_layout(template="plotly_white", height=300 + legend_height,
+                         hovermode="closest",
+                         margin={"l": 60, "r": 20, "t": 40, "b": 40 + legend_height})
     return figure
 
 

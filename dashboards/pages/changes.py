@@ -129,14 +129,15 @@ def _content(user: User, current: digest.Snapshot, key: str | None) -> list:
     if user.indicator_groups() is not None:
         body.append(html.P("Indicators of your working groups only; new submissions and "
                            "reports are every partner's.", className="muted"))
-    nothing = f"Nothing new since {format_datetime(changes.since)}."
+    if changes.nothing:
+        return body  # the headline says "Nothing new since ...", once (not once a section)
     for section in digest.sections(changes):
         frame = pd.DataFrame(section.rows, columns=list(section.columns))
         body.append(html.Section(id=f"changes-{section.key}", className="changes-section",
                                  children=[
             html.H3(section.title),
             data_table(frame, section.columns, table_id=f"changes-{section.key}-table",
-                       empty=nothing, numeric=section.numeric, page_size=20,
+                       empty=section.empty, numeric=section.numeric, page_size=20,
                        wide=tuple(c for c in ("why", "note", "by") if c in section.columns)),
             *([html.P(section.note, className="muted")] if section.note else []),
         ]))

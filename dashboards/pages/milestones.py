@@ -30,7 +30,7 @@ from dashboards.components.learning_log import (
 )
 from dashboards.components.milestone_chart import milestone_figure
 from dashboards.components.suppression import threshold_for
-from dashboards.components.tables import data_table
+from dashboards.components.tables import data_table, figure_downloads, graph_config
 from murmuration.formatting import AGGREGATION_WORDS
 from murmuration.paths import ProjectPaths
 from murmuration.registry.models import WHOLE_AREA
@@ -74,6 +74,7 @@ def _page(user, indicator, place):
                                               value=chosen_place, options=place_options)]),
         ]),
         dcc.Graph(id="milestone-chart", config={"displaylogo": False}),
+        html.Div(id="milestone-downloads"),
         html.Div(id="milestone-status", className="status-card"),
         html.Div(id="milestone-lineage", className="lineage", children=html.P(
             "Click a point to see the values behind it.", className="muted")),
@@ -132,6 +133,8 @@ def _place(place_code) -> str | None:
     Output("milestone-definition", "children"),
     Output("milestone-breakdowns", "children"),
     Output("milestone-contributions", "children"),
+    Output("milestone-downloads", "children"),
+    Output("milestone-chart", "config"),
     Input("milestone-indicator", "value"),
     Input("milestone-place", "value"),
     Input(NOTES_CHANGED, "data"),
@@ -141,7 +144,7 @@ def show_indicator(indicator_code, place_code, _note_added=None):
     place_code = _place(place_code)
     if indicator is None or place_code is None:
         message = html.P(refusal or "No place with this code.", className="muted")
-        return {}, message, "", "", ""
+        return {}, message, "", "", "", "", {"displaylogo": False}
     user = auth.viewer()
     return cached_view("indicator", (scope_of(user), indicator_code, place_code,
                                      _notes_version()),
@@ -202,13 +205,24 @@ def _indicator_views(indicator: dict, place_code: str, user):
     # Breakdowns and parts over the complete periods only, as the status: a month with a
     # missing report would read as a fall.
     complete = set(totals[totals["completeness_state"] == "complete"]["period"])
+    name = _chart_name(indicator, place_code)
     return (figure.to_dict(), card, _definition(indicator),
-            _breakdowns(indicator, place_code, period_type, k, complete),
+            _breakdowns(indicator, place_code, period_type, k, complete, name),
             _contributions(indicator, parts[parts["period"].isin(complete)], period_type, k,
-                           user))
+                           user, name),
+            figure_downloads(figure, "milestone-values", name), graph_config(name))
 
 
-def _breakdowns(indicator: dict, place_code: str, period_type: str, k: int, complete: set):
+def _chart_name(indicator: dict, place_code: str) -> str:
+    """What a downloaded file is called: the indicator and the place."""
+    place = "Whole area" if place_code == WHOLE_AREA else next(
+        (r["place_name"] for r in queries.places().to_dict("records")
+         if r["place_code"] == place_code), place_code)
+    return f"{indicator.get('short_name') or indicator['indicator_code']} - {place}"
+
+
+def _breakdowns(indicator: dict, place_code: str, period_type: str, k: int, complete: set,
+                name: str = ""):
     cells = queries.breakdowns(indicator["indicator_code"], place_code)
     cells = cells[cells["period"].isin(complete)]
     place_totals = None
@@ -231,13 +245,15 @@ def _breakdowns(indicator: dict, place_code: str, period_type: str, k: int, comp
                    "shown to your role (and as many others as needed so they cannot be worked "
                    "out from the total).", className="muted", id="breakdowns-suppressed")
             if hidden else None)
-    graph = dcc.Graph(id="breakdown-chart",
-                      figure=breakdown_figure(panels, indicator, period_type).to_dict(),
-                      config={"displaylogo": False})
-    return html.Div([graph, note] if note else [graph])
+    figure = breakdown_figure(panels, indicator, period_type)
+    graph = dcc.Graph(id="breakdown-chart", figure=figure.to_dict(),
+                      config=graph_config(f"{name} - breakdowns"))
+    downloads = figure_downloads(figure, "breakdown-values", f"{name} - breakdowns")
+    return html.Div([graph, downloads, note] if note else [graph, downloads])
 
 
-def _contributions(indicator: dict, parts: pd.DataFrame, period_type: str, k: int, user):
+def _contributions(indicator: dict, parts: pd.DataFrame, period_type: str, k: int, user,
+                   name: str = ""):
     if not indicator.get("shows_contributions", True):
         words = AGGREGATION_WORDS.get(indicator.get("place_aggregation"), "value")
         return html.P(f"The total is the {words} of every partner's values, not a sum: a "
@@ -249,7 +265,8 @@ def _contributions(indicator: dict, parts: pd.DataFrame, period_type: str, k: in
     own = user.partner_scope() or ()
     figure, hidden = contribution_figure(parts, indicator, period_type, k, tuple(own))
     children = [dcc.Graph(id="contribution-chart", figure=figure.to_dict(),
-                          config={"displaylogo": False})]
+                          config=graph_config(f"{name} - contributions")),
+                figure_downloads(figure, "contribution-values", f"{name} - contributions")]
     if hidden:
         children.append(html.P(
             f"Other partners' parts are not shown to your role: each is built from fewer than "
@@ -338,7 +355,7 @@ def _lineage(indicator: dict, place_code: str, period: str, user):
         notes.append("Only your own values are listed; other partners' rows are theirs.")
     note = html.P(" ".join(notes), className="muted", id="lineage-note") if notes else None
     table = data_table(values, LINEAGE_COLUMNS, table_id="lineage-table", page_size=20,
-                       numeric=("shown_value", "row"))
+                       numeric=("shown_value", "row"), export=title)
     return html.Div([html.H4(title, id="lineage-title"), table, *([note] if note else [])])
 
 

@@ -12,11 +12,13 @@ import base64
 import binascii
 
 import dash
-from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboards import auth, queries
 from dashboards.components.layout import not_published
 from dashboards.components.scorecard_chart import scorecard_figure
+from dashboards.components.tables import data_table
 from murmuration.access import User
 from murmuration.intake.reasons import READ_FORMATS
 from murmuration.intake.upload import (
@@ -32,7 +34,10 @@ from murmuration.paths import ProjectPaths
 dash.register_page(__name__, order=5, path="/portal", title="Partner portal", name="Portal",
                    allowed=lambda user: user.may_upload)
 
-ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.json"
+ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.xlsb,.ods,.json"
+HISTORY_COLUMNS = ("File", "Received", "Status", "Accepted rows", "Quarantined rows", "Periods",
+                   "Superseded by")
+INTAKE_COLUMNS = ("Folder", "File", "Received", "Problem")
 
 
 def _partners_for(user: User) -> list[dict]:
@@ -55,8 +60,10 @@ def layout(partner: str | None = None, **_query):
     codes = [o["value"] for o in options]
     chosen = partner if partner in codes else (codes[0] if codes else None)
     return html.Div([
-        html.H2("Partner portal"),
-        html.Div(className="controls", children=[
+        html.H2("Partner portal" + (f": {options[0]['label']}" if len(options) == 1 else "")),
+        # One partner: its name in the title, no one-item choice (kept for the callbacks).
+        html.Div(className="controls", style={"display": "none"} if len(options) <= 1 else None,
+                 children=[
             html.Label(["Partner", dcc.Dropdown(id="portal-partner", options=options,
                                                 value=chosen, clearable=False,
                                                 disabled=len(options) == 1)]),
@@ -131,8 +138,8 @@ def check_upload(contents: str | None, filename: str | None, partner_code: str |
                "replaces the values it gives again):", className="muted")
         if not replaced.empty else html.P("Nothing published yet for its periods: it adds "
                                           "to what you have sent.", className="muted"),
-        dash_table.DataTable(id="portal-replaces", data=replaced.to_dict("records"),
-                             columns=[{"name": c, "id": c} for c in replaced.columns])
+        data_table(replaced, {c: c for c in replaced.columns}, table_id="portal-replaces",
+                   export=f"What {staged.name} would replace")
         if not replaced.empty else html.Div(),
     ]
     return html.Div(children), {"token": token, "partner": partner_code}, False, ""
@@ -208,10 +215,11 @@ def _history(user: User, partner_code: str) -> html.Div:
                      "Quarantined rows": row["rows_quarantined"], "Periods": periods,
                      "Superseded by": names.get(row["superseded_by"], row["superseded_by"])
                      or ""})
-    return dash_table.DataTable(
-        id="portal-history-table", data=rows, page_size=12,
-        columns=[{"name": c, "id": c} for c in (rows[0] if rows else {"File": 0, "Status": 0})],
-        style_cell={"textAlign": "left", "whiteSpace": "normal", "fontFamily": "inherit"})
+    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    return data_table(frame.astype({"Accepted rows": object, "Quarantined rows": object}),
+                      {c: c for c in HISTORY_COLUMNS}, table_id="portal-history-table",
+                      page_size=12, numeric=("Accepted rows", "Quarantined rows"),
+                      empty="No files yet.", export=f"Files sent - {partner_code}")
 
 
 @callback(Output("portal-history", "children"), Input("portal-partner", "value"),
@@ -241,12 +249,10 @@ def show_intake(_ticks):
             for r in stuck.to_dict("records")]
     return html.Div([
         html.H3("Intake status: files that could not be taken (all partners)"),
-        dash_table.DataTable(id="portal-intake-table", data=rows,
-                             columns=[{"name": c, "id": c} for c in
-                                      ("Folder", "File", "Received", "Problem")],
-                             style_cell={"textAlign": "left", "whiteSpace": "normal"})
-        if rows else html.P("None: every file received was read and mapped.",
-                            className="muted"),
+        data_table(pd.DataFrame(rows, columns=INTAKE_COLUMNS),
+                   {c: c for c in INTAKE_COLUMNS}, table_id="portal-intake-table",
+                   wide=("Problem",), export="Files that could not be taken",
+                   empty="None: every file received was read and mapped."),
     ])
 
 

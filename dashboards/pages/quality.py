@@ -53,6 +53,7 @@ def layout(partner: str | None = None, **_query):
                f"({format_percent(initiative['completeness_target'])} and "
                f"{format_percent(initiative['timeliness_target'])}).", className="muted"),
         data_table(cards, SCORECARD_COLUMNS, table_id="partner-scorecards", sortable=True,
+                   export="Submission quality by partner",
                    numeric=("score_text", "completeness_text", "timeliness_text",
                             "validity_text", "plausibility_text", "flags")),
         # A partner sees its own scorecard only: no choice to offer, its name instead.
@@ -100,7 +101,7 @@ def show_partner(partner_code):
                          for r in late.itertuples()) or "None.", id="quality-late"),
         html.H4("Quarantined rows, by reason"),
         data_table(reasons, reason_columns, table_id="quality-reasons", wide=("reason",),
-                   numeric=("rows_text",)),
+                   numeric=("rows_text",), export=f"Quarantined rows by reason - {name}"),
     ]
     if rows_visible:
         detail += _rows_and_flags(user, partner_code)
@@ -133,8 +134,10 @@ def _rows_and_flags(user, partner_code: str) -> list:
     return [
         html.H4("Quarantined rows (the latest 200)"),
         data_table(rows, ROW_COLUMNS, table_id="quality-quarantined", page_size=15,
-                   wide=("quarantine_reason",), numeric=("row",)),
+                   wide=("quarantine_reason",), numeric=("row",),
+                   export=f"Quarantined rows - {partner_code}"),
         html.H4("Values that look unusual"),
         data_table(flags, FLAG_COLUMNS, table_id="quality-flags", page_size=15,
-                   wide=("description",), numeric=("shown",)),
+                   wide=("description",), numeric=("shown",),
+                   export=f"Values that look unusual - {partner_code}"),
     ]

@@ -112,7 +112,7 @@ def test_feedback_packs_only_for_the_partner_and_the_backbone(server, username, 
         assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
         index = client.get(f"/feedback/{partner}/index.html")
         assert index.status_code == 200
-        # Found: the folder's address, the one the README names, answered 404.
+        # Found: the folder's address, the one the docs name, answered 404.
         folder = client.get(f"/feedback/{partner}/")
         assert folder.status_code == 200 and folder.data == index.data
         bare = client.get(f"/feedback/{partner}")
@@ -156,12 +156,15 @@ def test_quality_page_lists_only_the_partners_own_scorecard(server):
 
 # The indicator callback also redraws when a note is added below the chart.
 NOTES = {"id": "learning-log-changed", "property": "data", "value": None}
+INDICATOR_OUTPUTS = (
+    "..milestone-chart.figure...milestone-status.children...milestone-definition.children..."
+    "milestone-breakdowns.children...milestone-contributions.children...milestone-downloads."
+    "children...milestone-chart.config..")
 
 
 def test_working_group_sees_its_indicators_in_full_and_not_the_others(server):
     member = sign_in(server, "wg-early")
-    outputs = ("..milestone-chart.figure...milestone-status.children...milestone-definition."
-               "children...milestone-breakdowns.children...milestone-contributions.children..")
+    outputs = INDICATOR_OUTPUTS
     own = callback(member, outputs, [
         {"id": "milestone-indicator", "property": "value", "value": "children_enrolled"},
         {"id": "milestone-place", "property": "value", "value": "east"}, NOTES])
@@ -244,8 +247,7 @@ def test_indicator_callbacks_answer_bad_inputs_with_a_message(server):
     """Hand-made posts (unknown codes, wrong types, a click on nothing) get an answer, never
     HTTP 500; a steering member's click lists no partner's rows."""
     admin = sign_in(server, "admin")
-    outputs = ("..milestone-chart.figure...milestone-status.children...milestone-definition."
-               "children...milestone-breakdowns.children...milestone-contributions.children..")
+    outputs = INDICATOR_OUTPUTS
     for indicator, place in [(["x"], "all"), ("children_enrolled", {"a": 1}), (None, None)]:
         answer = callback(admin, outputs, [
             {"id": "milestone-indicator", "property": "value", "value": indicator},

@@ -62,7 +62,7 @@ def test_incomplete_and_early_months_are_hollow_and_say_why():
 def test_milestone_callback_on_published_data(published):
     from dashboards.pages.milestones import show_indicator
 
-    figure, card, definition, _, _ = show_indicator("families_in_temporary_housing", "all")
+    figure, card, definition, *_ = show_indicator("families_in_temporary_housing", "all")
     figure = go.Figure(figure)
     assert figure.layout.title.text == "Families in temporary housing - Off track"
     assert len(figure.data[0].x) == 21  # the housing trust joined in 2025-02 (PLANTED)
@@ -112,3 +112,77 @@ def test_quality_callback_on_published_data(published):
     assert "/feedback/little_steps/index.html" in text
     figure, detail = show_partner("parents_together")
     assert "2025-08" in str(detail)  # the missing report
+
+
+def test_each_breakdown_panel_has_its_own_legend_under_it():
+    """Found: the small multiples shared one merged legend, so "0 to 2 years", "Female" and
+    "Northgate" (each its panel's first colour) read as one series."""
+    from dashboards.components.breakdown_chart import breakdown_figure
+
+    months = pd.date_range("2025-01-01", periods=3, freq="MS")
+
+    def cells(names):
+        return pd.DataFrame([{"category_name": name, "period_start": month, "value": 1.0}
+                             for name in names for month in months])
+
+    figure = breakdown_figure([("By age band", cells(["0 to 2 years", "3 to 4 years"])),
+                               ("By sex", cells(["Female", "Male"])),
+                               ("By place", cells(["Northgate", "Southbank", "Eastfield"]))],
+                              {"unit_name": "children"}, "month")
+    legends = {trace.name: trace.legend for trace in figure.data}
+    assert legends == {"0 to 2 years": "legend", "3 to 4 years": "legend",
+                       "Female": "legend2", "Male": "legend2", "Northgate": "legend3",
+                       "Southbank": "legend3", "Eastfield": "legend3"}
+    layout = figure.layout
+    for legend, axis in (("legend", "xaxis"), ("legend2", "xaxis2"), ("legend3", "xaxis3")):
+        assert layout[legend].x == layout[axis].domain[0] and layout[legend].y < 0
+    # Room below the panels for the longest legend (three entries).
+    assert layout.margin.b >= 40 + 3 * 20
+
+
+def test_a_table_downloads_as_csv_and_excel_with_spreadsheet_safe_cells():
+    """Found: nothing could be taken out of the dashboard. Every table with an id has CSV and
+    Excel downloads of the rows shown; a partner's text that looks like a formula stays text."""
+    import base64
+    import io
+
+    import openpyxl
+
+    from dashboards.components.tables import data_table, table_file
+
+    frame = pd.DataFrame({"file": ["=HYPERLINK(\"http://x\")", "visits.csv"],
+                          "value": ["-3 children", "1,234 children"], "row": [4, None]})
+    block = data_table(frame, {"file": "File", "value": "Value", "row": "Row"},
+                       table_id="quality-quarantined", export="Quarantined rows - Brightstart")
+    store = next(child for child in block.children if type(child).__name__ == "Store")
+    table = store.data
+    assert table["columns"] == ["File", "Value", "Row"]
+    assert table["rows"] == [['=HYPERLINK("http://x")', "-3 children", 4],
+                             ["visits.csv", "1,234 children", None]]
+
+    csv_file = table_file(table, "csv")
+    assert csv_file["filename"] == "Quarantined rows - Brightstart.csv"
+    content = base64.b64decode(csv_file["content"])
+    assert content.startswith(b"\xef\xbb\xbf")
+    assert content.decode("utf-8-sig").splitlines() == [
+        "File,Value,Row", "\"'=HYPERLINK(\"\"http://x\"\")\",'-3 children,4",
+        "visits.csv,\"1,234 children\","]
+
+    xlsx = table_file(table, "xlsx")
+    assert xlsx["filename"] == "Quarantined rows - Brightstart.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(xlsx["content"]))).active
+    cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert cells[:2] == [["File", "Value", "Row"], ['=HYPERLINK("http://x")', "-3 children", "4"]]
+    assert all(cell.data_type == "s" for row in sheet.iter_rows() for cell in row if cell.value)
+    # Without an id (or export=False) a table has no downloads.
+    assert type(data_table(frame, {"file": "File"})).__name__ == "DataTable"
+
+
+def test_a_chart_downloads_the_values_it_draws():
+    from dashboards.components.tables import figure_rows
+
+    figure = go.Figure([go.Scatter(name="Actual", x=pd.to_datetime(["2026-08-01", "2026-09-01"]),
+                                   y=[10.0, None]),
+                        go.Scatter(name="Target", x=pd.to_datetime(["2027-06-01"]), y=[30.0])])
+    assert figure_rows(figure) == (["Series", "Date", "Value"],
+                                   [["Actual", "2026-08-01", 10.0], ["Target", "2027-06-01", 30.0]])

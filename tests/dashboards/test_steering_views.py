@@ -118,7 +118,8 @@ def test_breakdowns_and_contributions_add_up_to_the_totals(sample_run):
 def test_indicator_page_shows_breakdowns_contributions_and_revisions(published):
     from dashboards.pages.milestones import show_indicator
 
-    figure, card, _, breakdowns, parts = show_indicator("children_enrolled", "all")
+    figure, card, _, breakdowns, parts, downloads, config = show_indicator("children_enrolled",
+                                                                          "all")
     figure = go.Figure(figure)
     hover = {c[1]: c[0] for trace in figure.data if trace.customdata is not None
              for c in trace.customdata if isinstance(c, (list, tuple))}
@@ -139,6 +140,15 @@ def test_indicator_page_shows_breakdowns_contributions_and_revisions(published):
     contribution = go.Figure(parts.children[0].figure)
     assert sorted(t.name for t in contribution.data) == [
         "BrightStart Nurseries", "Little Steps Playgroups", "Parents Together"]
+    # Found: nothing could be taken out. The page's chart values download as CSV/Excel (the
+    # points drawn, nothing more) and its picture is named after the indicator and place.
+    store = next(c for c in downloads.children if type(c).__name__ == "Store")
+    assert store.data["name"] == "Children enrolled - Whole area"
+    actual = next(t for t in figure.data if t.name == "Actual")
+    drawn = [y for y in actual.y if y is not None]
+    assert [row[2] for row in store.data["rows"] if row[0] == "Actual"] == drawn
+    assert config["toImageButtonOptions"]["filename"] == "Children enrolled - Whole area"
+    assert any(type(c).__name__ == "Store" for c in parts.children[1].children)
 
 
 def test_lineage_lists_the_values_behind_a_point_for_those_who_may_see_rows(signed_in):
@@ -158,14 +168,14 @@ def test_lineage_lists_the_values_behind_a_point_for_those_who_may_see_rows(sign
 
     with signed_in("admin"):
         answer = call(click, "children_enrolled", "all")
-        table = answer.children[1]
+        table = answer.children[1].children[0]  # the table, above its downloads
         files = {row["File"] for row in table.data}
         assert "brightstart_enrolment_2025-05_corrected.csv" in files and len(files) == 3
         assert len(table.data) == 47
         assert "May 2025: 1,557 children from 3 partners" == answer.children[0].children
     with signed_in("partner", partners=("brightstart",)):
         answer = call(click, "children_enrolled", "all")
-        rows = answer.children[1].data
+        rows = answer.children[1].children[0].data
         assert {row["Partner"] for row in rows} == {"BrightStart Nurseries"}
         assert {row["Row"] for row in rows} >= {"2", "3", "4"}
     with signed_in("steering"):
@@ -185,7 +195,7 @@ def test_partners_see_no_small_cells(signed_in):
         assert "216 families" not in page  # the housing trust alone reports it
         figure, *_ = show_indicator("families_in_temporary_housing", "all")
         assert not any(trace.name == "Actual" for trace in go.Figure(figure).data)
-        _, _, _, _, parts = show_indicator("children_enrolled", "all")
+        _, _, _, _, parts, *_ = show_indicator("children_enrolled", "all")
         names = [trace.name for trace in go.Figure(parts.children[0].figure).data]
         assert names == ["BrightStart Nurseries"]  # its own part; the others hidden
         assert "not shown to your role" in str(parts)
@@ -200,3 +210,19 @@ def test_bad_callback_inputs_get_an_answer_not_an_error(published):
                              (["x"], {"y": 1})]:
         figure, card, *_ = show_indicator(indicator, place)
         assert figure == {} and "No " in str(card)
+
+
+def test_nothing_new_is_said_once_not_once_a_section(signed_in, monkeypatch):
+    """Found: "What changed" said "Nothing new since ..." nine times, once under each empty
+    section. Compared with itself, the published snapshot has nothing new: said once."""
+    from dashboards.pages import changes as page
+    from murmuration import digest
+
+    with signed_in("steering") as user:
+        current = page._current()
+        monkeypatch.setattr(page, "_earlier", lambda _current: [{"key": "earlier"}])
+        monkeypatch.setattr(digest, "load_snapshot", lambda _state, _key: current)
+        body = page._content(user, current, "earlier")
+    text = " ".join(str(part) for part in body)
+    assert text.count("Nothing new since") == 1
+    assert not any(getattr(part, "id", "").startswith("changes-submissions") for part in body)

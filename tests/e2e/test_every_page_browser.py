@@ -82,3 +82,39 @@ def _indicator_draws_the_published_values(page, url, sample_run, username, artif
     assert set(drawn) <= set(expected) and len(drawn) >= 3, (username, code, drawn, expected)
     page.screenshot(path=str(artifacts / f"role_{username}_indicator.png"), full_page=True)
     assert problems == [], (username, problems)
+
+
+def test_a_partner_downloads_exactly_the_table_it_is_shown(browser, dashboard_url, sample_run,
+                                                            tmp_path):
+    """Found: nothing could be taken out. In a real browser a partner's Quality page table
+    downloads as CSV and Excel holding the rows shown, its own only."""
+    import csv
+
+    import openpyxl
+
+    page = signed_in_page(browser, dashboard_url, "brightstart", "/quality")
+    page.wait_for_selector("#quality-quarantined", timeout=30_000)
+    _settled(page)
+    shown = page.locator("#quality-quarantined tbody tr").all_inner_texts()
+    block = page.locator(".exportable", has=page.locator("#quality-quarantined"))
+    with page.expect_download() as download:
+        block.get_by_role("button", name="CSV").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.name == "Quarantined rows - brightstart.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:3] == ["File", "Sheet", "Row"]
+    # Every row shown (the first page of the table) is in the file, and only the partner's.
+    assert len(rows) - 1 >= len(shown) - 1 >= 1
+    assert all(row[0].startswith("brightstart_") for row in rows[1:])
+    with page.expect_download() as download:
+        block.get_by_role("button", name="Excel").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).active
+    # The same cells; the CSV's formula-like ones behind an apostrophe ("-" for none, as the
+    # feedback packs write it), the workbook's as text cells.
+    assert [[c.value or "" for c in row] for row in sheet.iter_rows()] == [
+        [cell[1:] if cell.startswith("'") else cell for cell in row] for row in rows]
+    page.context.close()
