@@ -60,8 +60,21 @@ def _page(user, indicator, place):
     if not codes:
         return html.P("None of the indicators is in your working groups; the overview shows "
                       "where each one stands.", className="muted")
-    chosen = indicator if indicator in codes else _first_with_target(catalogue)
     place_options = place_choices(queries.place_tree())
+    asked = [f"no indicator '{indicator}' is shown to you (there is none of that code, or it "
+             "is not in your working groups)"] if indicator and indicator not in codes else []
+    if place and place not in {o["value"] for o in place_options}:
+        asked.append(f"there is no place '{place}'")
+    if asked:
+        # An address typed or kept from an older registry: say so, never an empty chart.
+        return html.Div(id="indicator-not-found", children=[
+            html.H2("Nothing to show at this address"),
+            html.P("This link asks for what is not here: " + "; ".join(asked) + ".",
+                   className="muted"),
+            html.P([html.A("Open the indicators", href="/milestones"), " or go ",
+                    html.A("back to the overview", href="/"), "."]),
+        ])
+    chosen = indicator if indicator in codes else _first_with_target(catalogue)
     chosen_place = place if place in {o["value"] for o in place_options} else WHOLE_AREA
     return html.Div([
         html.Div(className="controls", children=[

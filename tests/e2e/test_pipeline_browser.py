@@ -99,6 +99,11 @@ def test_feedback_pack_fits_1280_px_in_the_page_font_with_none_for_empty_section
     # Counts as integers, human column names, no field names.
     overall = page.locator("[data-part=overall]").text_content()
     assert " outliers" in overall and ".0 outliers" not in overall
+    # The flags table, on a pack that has flags (moderate outliers are flagged only when they
+    # persist: Parents Together's two single crossings no longer are).
+    page.goto(f"{dashboard_url}/feedback/little_steps/index.html")
+    page.wait_for_selector("table[data-part=flags]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     headers = page.locator("th").all_text_contents()
     assert "What it means" in headers and "Expected" in headers
     for field in ("place_code", "expected_low", "example_file", "row_number"):

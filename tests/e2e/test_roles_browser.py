@@ -107,11 +107,19 @@ def test_working_group_member_sees_its_own_indicators_in_full(browser, url,  # n
     page.goto(f"{url}/")
     page.wait_for_selector(".tile", timeout=30_000)
     assert page.get_by_text("Families in temporary housing").count() >= 1
-    # Another group's chart, asked for by URL: not drawn.
+    # Another group's chart, asked for by URL: not drawn; the page says why, with links back.
     page.goto(f"{url}/milestones?indicator=families_in_temporary_housing&place=all")
-    page.wait_for_selector("#milestone-chart", timeout=30_000)
-    assert "Families in temporary housing" not in page.locator(
-        "#milestone-definition").text_content()
+    page.wait_for_selector("#indicator-not-found", timeout=30_000)
+    said = page.locator("#indicator-not-found").text_content()
+    assert "not in your working groups" in said and "back to the overview" in said
+    assert page.locator("#milestone-chart").count() == 0
+    # Found: an unknown place, indicator or page in a URL drew an empty chart or a bare 404.
+    page.goto(f"{url}/milestones?indicator=children_enrolled&place=atlantis")
+    page.wait_for_selector("#indicator-not-found", timeout=30_000)
+    assert "there is no place 'atlantis'" in page.locator("#indicator-not-found").text_content()
+    page.goto(f"{url}/no-such-page")
+    page.wait_for_selector("#page-not-found", timeout=30_000)
+    assert page.get_by_role("link", name="Back to the overview").get_attribute("href") == "/"
     page.context.close()
 
 
