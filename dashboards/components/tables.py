@@ -97,9 +97,13 @@ def exportable(table, table_id: str, name: str, columns: list[str], rows: list[l
     ])
 
 
+def file_stem(name: str) -> str:
+    """A download's name without its extension: what it shows, in characters any system keeps."""
+    return (" ".join(re.sub(r"[^\w .,()-]+", " ", name).split()).strip(" .") or "table")[:120]
+
+
 def file_name(name: str, kind: str) -> str:
-    stem = " ".join(re.sub(r"[^\w .,()-]+", " ", name).split()).strip(" .") or "table"
-    return f"{stem[:120]}.{kind}"
+    return f"{file_stem(name)}.{kind}"
 
 
 def table_file(table: dict, kind: str) -> dict:
@@ -152,8 +156,8 @@ def download_table(clicks, table):
 
 def figure_rows(figure) -> tuple[list[str], list[list]]:
     """What a chart draws, as rows: each named trace's points (series, panel, when, value)."""
-    data = figure.get("data", []) if isinstance(figure, dict) else figure.to_dict()["data"]
-    layout = figure.get("layout", {}) if isinstance(figure, dict) else figure.to_dict()["layout"]
+    figure = figure if isinstance(figure, dict) else figure.to_dict()
+    data, layout = figure.get("data", []), figure.get("layout", {})
     titles = {f"x{n if n > 1 else ''}": a.get("text") for n, a in
               enumerate(layout.get("annotations") or [], start=1)} if any(
         t.get("xaxis", "x") != "x" for t in data) else {}
@@ -183,5 +187,5 @@ def figure_downloads(figure, table_id: str, name: str):
 def graph_config(name: str) -> dict:
     """The toolbar's picture download named after what the chart shows."""
     return {"displaylogo": False,
-            "toImageButtonOptions": {"format": "png", "filename": file_name(name, "png")[:-4],
+            "toImageButtonOptions": {"format": "png", "filename": file_stem(name),
                                      "scale": 2}}

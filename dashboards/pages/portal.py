@@ -216,8 +216,7 @@ def _history(user: User, partner_code: str) -> html.Div:
                      "Superseded by": names.get(row["superseded_by"], row["superseded_by"])
                      or ""})
     frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    return data_table(frame.astype({"Accepted rows": object, "Quarantined rows": object}),
-                      {c: c for c in HISTORY_COLUMNS}, table_id="portal-history-table",
+    return data_table(frame, {c: c for c in HISTORY_COLUMNS}, table_id="portal-history-table",
                       page_size=12, numeric=("Accepted rows", "Quarantined rows"),
                       empty="No files yet.", export=f"Files sent - {partner_code}")
 
