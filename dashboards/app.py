@@ -58,8 +58,8 @@ def _layout():
 
 def _serve_feedback_packs(app: Dash) -> None:
     """Partners' feedback packs (written by the pipeline next to the serving file): a partner
-    its own, the backbone every one; anyone else gets nothing (404, as for a missing pack)."""
-    from flask import abort, send_from_directory
+    its own, the backbone every one; anyone else is refused (403) and gets nothing of it."""
+    from flask import Response, abort, send_from_directory
 
     # The folder's own address opens its index (the pack's links are relative to the folder;
     # Flask sends "/feedback/<partner>" on to the address with the slash). Its own view, not
@@ -70,8 +70,12 @@ def _serve_feedback_packs(app: Dash) -> None:
 
     @app.server.route("/feedback/<partner>/<path:name>")
     def feedback(partner: str, name: str):
-        if not PARTNER_CODE.match(partner) or not auth.viewer().may_see_partner_rows(partner):
+        if not PARTNER_CODE.match(partner):
             abort(404)
+        if not auth.viewer().may_see_partner_rows(partner):
+            # Refused in so many words, with nothing of the pack in the answer.
+            return Response("You may not see this partner's feedback pack.\n", status=403,
+                            mimetype="text/plain", headers={"Cache-Control": "no-store"})
         folder = feedback_dir_beside(queries.serving_path()) / partner
         response = send_from_directory(folder, name)
         response.headers["Cache-Control"] = "private, no-store"

@@ -40,11 +40,17 @@ def format_percent(share, decimals: int = 0) -> str:
     return "-" if _missing(share) else f"{100 * float(share):.{decimals}f}%"
 
 
+# The one way a day is written: in text (strftime) and in the dashboard's date pickers (their
+# display_format, Moment.js tokens), so a chosen date reads as every other date on the page.
+DATE_FORMAT = "%-d %b %Y"
+DATE_PICKER_FORMAT = "D MMM YYYY"
+
+
 def format_date(value) -> str:
     """'15 Dec 2026'."""
     if _missing(value):
         return "-"
-    return pd.Timestamp(value).strftime("%-d %b %Y")
+    return pd.Timestamp(value).strftime(DATE_FORMAT)
 
 
 def format_datetime(value) -> str:

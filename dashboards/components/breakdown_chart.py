@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashboards.components.format import period_hover_format
 from dashboards.components.suppression import suppress
@@ -56,40 +55,45 @@ def largest_and_other(cells: pd.DataFrame, series: str, noun: str,
     return pd.concat([cells[cells[series].isin(kept)], other], ignore_index=True)
 
 
-def breakdown_figure(panels: list[tuple[str, pd.DataFrame]], indicator: dict,
-                     period_type: str) -> go.Figure:
+def breakdown_figures(panels: list[tuple[str, pd.DataFrame]], indicator: dict,
+                      period_type: str) -> list[go.Figure]:
+    """One chart per panel (they sit side by side on a wide screen and one under another on a
+    phone's), each with its legend under it and one y scale shared by all: the colours restart
+    in every panel (one shared legend made "0 to 2 years", "Female" and "Northgate" the same
+    entry colour in one list), and the scale lets panels be compared."""
     unit = indicator.get("unit_name") or ""
     decimals = int(indicator.get("decimals") or 0)
-    figure = make_subplots(rows=1, cols=max(len(panels), 1), shared_yaxes=True,
-                           subplot_titles=[title for title, _ in panels] or [""],
-                           horizontal_spacing=0.04)
     template = ("%{fullData.name}, %{x|" + period_hover_format(period_type) + "}: %{y:,."
                 + str(decimals) + "f} " + unit + "<extra></extra>")
-    # A legend under each panel (the colours restart in every panel: one shared legend made
-    # "0 to 2 years", "Female" and "Northgate" the same entry colour in one list).
-    entries = 0
-    for column, (_, cells) in enumerate(panels, start=1):
+    values = pd.concat([cells["value"] for _, cells in panels]) if panels else pd.Series([])
+    values = values.dropna()
+    span = None
+    if not values.empty:
+        low, high = float(values.min()), float(values.max())
+        pad = (high - low) * 0.06 or abs(high) * 0.06 or 1.0
+        span = [low - pad, high + pad]
+    figures = []
+    for title, cells in panels:
+        legend_height = 20 * cells["category_name"].nunique() + 10
         order = (cells.sort_values("category_order") if "category_order" in cells else cells)
-        legend = "legend" if column == 1 else f"legend{column}"
-        categories = order.groupby("category_name", sort=False)
-        entries = max(entries, categories.ngroups)
-        for position, (category, series) in enumerate(categories):
+        figure = go.Figure()
+        for position, (category, series) in enumerate(order.groupby("category_name",
+                                                                     sort=False)):
             series = series.sort_values("period_start")
             figure.add_trace(go.Scatter(
                 x=series["period_start"], y=series["value"], mode="lines", name=str(category),
-                legend=legend,
                 line={"color": PALETTE[position % len(PALETTE)], "width": 2,
                       "dash": "dot" if str(category).startswith("Not broken down") else "solid"},
-                hovertemplate=template), row=1, col=column)
-        axis = figure.layout["xaxis" if column == 1 else f"xaxis{column}"]
-        figure.update_layout({legend: {"orientation": "v", "x": axis.domain[0], "xanchor": "left",
-                                       "y": -0.16, "yanchor": "top", "yref": "paper",
-                                       "font": {"size": 12}}})
-    legend_height = 20 * entries + 10
-    figure.update_layout(template="plotly_white", height=300 + legend_height,
-                         hovermode="closest",
-                         margin={"l": 60, "r": 20, "t": 40, "b": 40 + legend_height})
-    return figure
+                hovertemplate=template))
+        figure.update_layout(
+            template="plotly_white", height=300 + legend_height, hovermode="closest",
+            title={"text": title, "x": 0.5, "xanchor": "center", "font": {"size": 14}},
+            yaxis={"range": span, "title": unit} if span else {"title": unit},
+            legend={"orientation": "v", "x": 0, "xanchor": "left", "y": -0.16,
+                    "yanchor": "top", "font": {"size": 12}},
+            margin={"l": 60, "r": 20, "t": 40, "b": 40 + legend_height})
+        figures.append(figure)
+    return figures
 
 
 def contribution_figure(contributions: pd.DataFrame, indicator: dict, period_type: str,

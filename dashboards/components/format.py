@@ -2,6 +2,7 @@
 ``murmuration.formatting`` (which the pipeline imports too, without Dash)."""
 
 from murmuration.formatting import (  # noqa: F401
+    DATE_PICKER_FORMAT,
     aggregation_phrase,
     format_change,
     format_count,

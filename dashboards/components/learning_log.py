@@ -26,7 +26,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboards import auth
-from dashboards.components.format import format_date, today
+from dashboards.components.format import DATE_PICKER_FORMAT, format_date, today
 from dashboards.components.tables import data_table
 from murmuration.access import User
 from murmuration.learning_log import LearningLog, Note, NoteCodes, NoteError
@@ -227,8 +227,9 @@ def notes_section(indicator_code: str | None, place_code: str | None, user: User
             html.H4("Add a note"),
             html.Div(className="learning-log-fields", children=[
                 html.Label(className="learning-log-day", children=[
-                    "Date", dcc.Input(id=DATE, type="date", value=today().isoformat(),
-                                      required=True)]),
+                    "Date", dcc.DatePickerSingle(
+                        id=DATE, date=today().isoformat(), display_format=DATE_PICKER_FORMAT,
+                        clearable=False)]),
                 html.Label(className="learning-log-text", children=[
                     "Note", dcc.Input(id=TEXT, type="text", maxLength=1000, debounce=False,
                                       placeholder="What happened, in one line")]),
@@ -249,7 +250,7 @@ def _skeleton(indicator_code: str | None, place_code: str | None) -> list:
                                         "place": _place(place_code)}),
             dcc.Store(id=NOTES_CHANGED, data=None), html.Div(id=LIST), html.P(id=HINT),
             html.Div(id=FORM, hidden=True, children=[
-                dcc.Input(id=DATE, type="date"), dcc.Input(id=TEXT, type="text"),
+                dcc.DatePickerSingle(id=DATE), dcc.Input(id=TEXT, type="text"),
                 html.Div(id=WHOLE_BOX, hidden=True, children=dcc.Checklist(id=WHOLE, options=[])),
                 html.Button("Add", id=ADD, n_clicks=0, type="button", disabled=True),
                 html.Span(id=TARGET), html.Div(id=MESSAGE)])]
@@ -315,7 +316,7 @@ def _message(text: str, ok: bool) -> html.P:
 
 
 @callback(Output(MESSAGE, "children"), Output(NOTES_CHANGED, "data"), Output(TEXT, "value"),
-          Input(ADD, "n_clicks"), State(DATE, "value"), State(TEXT, "value"),
+          Input(ADD, "n_clicks"), State(DATE, "date"), State(TEXT, "value"),
           State(WHOLE, "value"), State(CONTEXT, "data"), prevent_initial_call=True)
 def add_note(n_clicks, noted_on, text, whole, context):
     """Add the note as the signed-in user; their role is checked again here and in the store.

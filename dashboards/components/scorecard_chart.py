@@ -23,7 +23,11 @@ def scorecard_figure(partner_name: str, scorecard: pd.DataFrame) -> go.Figure:
                 mode="lines+markers", line={"width": 1}, yaxis="y",
                 hovertemplate="%{x}: " + label.lower() + " %{y:.0f}%<extra></extra>"))
     figure.update_layout(
-        title=f"{partner_name}: submission quality by period", template="plotly_white",
-        yaxis={"title": "score / % ", "range": [0, 105]}, barmode="overlay", height=380,
-        legend={"orientation": "h", "y": -0.2}, margin={"l": 60, "r": 20, "t": 60, "b": 40})
+        # the partner on a line of its own: a title does not wrap at a phone's width
+        title={"text": partner_name, "subtitle": {"text": "Submission quality by period"}},
+        template="plotly_white",
+        yaxis={"title": "score / % ", "range": [0, 105]}, barmode="overlay", height=440,
+        # the legend at the foot of the figure, under the period labels however they turn
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
+        margin={"l": 60, "r": 20, "t": 80, "b": 120})
     return figure

@@ -5,10 +5,12 @@ allowed to show this user), spreadsheet-safe as the feedback packs are."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import re
 
+import numpy as np
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dash_table, dcc, html, no_update
 
@@ -154,33 +156,43 @@ def download_table(clicks, table):
     return table_file(table, trigger["format"])
 
 
+def _array(values):
+    """A trace's values as a list: Plotly writes numeric arrays as base64 typed arrays
+    ({"dtype": "f8", "bdata": ...}) in a figure's dict."""
+    if isinstance(values, dict) and "bdata" in values:
+        array = np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]))
+        return array.tolist()
+    return values
+
+
 def figure_rows(figure) -> tuple[list[str], list[list]]:
-    """What a chart draws, as rows: each named trace's points (series, panel, when, value)."""
+    """What a chart draws, as rows: each named trace's points (series, when, value)."""
     figure = figure if isinstance(figure, dict) else figure.to_dict()
-    data, layout = figure.get("data", []), figure.get("layout", {})
-    titles = {f"x{n if n > 1 else ''}": a.get("text") for n, a in
-              enumerate(layout.get("annotations") or [], start=1)} if any(
-        t.get("xaxis", "x") != "x" for t in data) else {}
     rows = []
-    for trace in data:
-        name, xs, ys = trace.get("name"), trace.get("x"), trace.get("y")
+    for trace in figure.get("data", []):
+        name, xs, ys = trace.get("name"), _array(trace.get("x")), _array(trace.get("y"))
         if not name or xs is None or ys is None:
             continue
-        panel = titles.get(trace.get("xaxis", "x"), "")
         for x, y in zip(list(xs), list(ys), strict=False):
             if y is None or (isinstance(y, float) and y != y):
                 continue
-            when = str(x)[:10] if x is not None else ""
-            rows.append([name, panel, when, y] if titles else [name, when, y])
-    columns = ["Series", "Panel", "Date", "Value"] if titles else ["Series", "Date", "Value"]
-    return columns, rows
+            rows.append([name, str(x)[:10] if x is not None else "", y])
+    return ["Series", "Date", "Value"], rows
 
 
 def figure_downloads(figure, table_id: str, name: str):
     """The chart's values as CSV / Excel (the chart's own toolbar saves it as a picture)."""
-    columns, rows = figure_rows(figure)
+    return panel_downloads([(None, figure)], table_id, name)
+
+
+def panel_downloads(panels: list[tuple[str | None, object]], table_id: str, name: str):
+    """Several charts' values in one file, each row with its panel's title (small multiples)."""
+    titled = any(title for title, _ in panels)
+    rows = [([title] if titled else []) + row
+            for title, figure in panels for row in figure_rows(figure)[1]]
     if not rows:
         return html.Div()
+    columns = (["Panel"] if titled else []) + figure_rows({})[0]
     return exportable(html.Div(), table_id, name, columns, rows, what="the chart's values")
 
 

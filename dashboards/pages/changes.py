@@ -15,7 +15,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html, no_update
 
 from dashboards import auth, queries
-from dashboards.components.format import format_datetime
+from dashboards.components.format import DATE_PICKER_FORMAT, format_datetime
 from dashboards.components.layout import not_published
 from dashboards.components.tables import data_table
 from murmuration import digest
@@ -84,7 +84,7 @@ def layout(since: str | None = None, **_query):
                 id="changes-since", options=_options(earlier), value=chosen, clearable=False,
                 placeholder="No earlier snapshot kept")]),
             html.Label(["or since a date", dcc.DatePickerSingle(
-                id="changes-since-date", display_format="D MMM YYYY",
+                id="changes-since-date", display_format=DATE_PICKER_FORMAT,
                 placeholder="Choose a day", clearable=True)]),
         ]),
         *digest_link,

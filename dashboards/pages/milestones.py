@@ -9,7 +9,7 @@ from dash import Input, Output, callback, dcc, html
 from dashboards import auth, queries
 from dashboards.cache import cached_view, scope_of
 from dashboards.components.breakdown_chart import (
-    breakdown_figure,
+    breakdown_figures,
     breakdown_panels,
     contribution_figure,
 )
@@ -30,7 +30,12 @@ from dashboards.components.learning_log import (
 )
 from dashboards.components.milestone_chart import milestone_figure
 from dashboards.components.suppression import threshold_for
-from dashboards.components.tables import data_table, figure_downloads, graph_config
+from dashboards.components.tables import (
+    data_table,
+    figure_downloads,
+    graph_config,
+    panel_downloads,
+)
 from murmuration.formatting import AGGREGATION_WORDS
 from murmuration.paths import ProjectPaths
 from murmuration.registry.models import WHOLE_AREA
@@ -258,10 +263,14 @@ def _breakdowns(indicator: dict, place_code: str, period_type: str, k: int, comp
                    "shown to your role (and as many others as needed so they cannot be worked "
                    "out from the total).", className="muted", id="breakdowns-suppressed")
             if hidden else None)
-    figure = breakdown_figure(panels, indicator, period_type)
-    graph = dcc.Graph(id="breakdown-chart", figure=figure.to_dict(),
-                      config=graph_config(f"{name} - breakdowns"))
-    downloads = figure_downloads(figure, "breakdown-values", f"{name} - breakdowns")
+    figures = breakdown_figures(panels, indicator, period_type)
+    graph = html.Div(id="breakdown-chart", className="breakdown-panels", children=[
+        dcc.Graph(id=f"breakdown-chart-{n}", figure=figure.to_dict(), className="breakdown-panel",
+                  config=graph_config(f"{name} - breakdowns - {title}"))
+        for n, ((title, _), figure) in enumerate(zip(panels, figures, strict=True), start=1)])
+    downloads = panel_downloads([(title, figure) for (title, _), figure in
+                                 zip(panels, figures, strict=True)],
+                                "breakdown-values", f"{name} - breakdowns")
     return html.Div([graph, downloads, note] if note else [graph, downloads])
 
 

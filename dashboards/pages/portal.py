@@ -18,7 +18,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dashboards import auth, queries
 from dashboards.components.layout import not_published
 from dashboards.components.scorecard_chart import scorecard_figure
-from dashboards.components.tables import data_table
+from dashboards.components.tables import data_table, graph_config
 from murmuration.access import User
 from murmuration.intake.reasons import READ_FORMATS
 from murmuration.intake.upload import (
@@ -84,7 +84,7 @@ def layout(partner: str | None = None, **_query):
         dcc.Interval(id="portal-refresh", interval=5000),
         html.Div(id="portal-history"),
         html.H3("Submission quality over time"),
-        dcc.Graph(id="portal-scorecard", config={"displaylogo": False}),
+        dcc.Graph(id="portal-scorecard", config=graph_config("Submission quality")),
         html.Div(id="portal-pack"),
         html.Div(id="portal-intake"),
     ])

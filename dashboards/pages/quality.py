@@ -8,7 +8,7 @@ from dashboards import auth, queries
 from dashboards.components.format import format_count, format_percent, format_value
 from dashboards.components.layout import not_published
 from dashboards.components.scorecard_chart import scorecard_figure
-from dashboards.components.tables import data_table
+from dashboards.components.tables import data_table, graph_config
 
 dash.register_page(__name__, order=4, path="/quality", title="Submission quality",
                    name="Quality")
@@ -67,7 +67,7 @@ def layout(partner: str | None = None, **_query):
                 options=[{"label": row["partner_name"], "value": row["partner_code"]}
                          for row in cards.to_dict("records")])]),
         ]),
-        dcc.Graph(id="quality-chart", config={"displaylogo": False}),
+        dcc.Graph(id="quality-chart", config=graph_config("Submission quality")),
         html.Div(id="quality-detail"),
     ])
 

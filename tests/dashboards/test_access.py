@@ -118,10 +118,14 @@ def test_feedback_packs_only_for_the_partner_and_the_backbone(server, username, 
         bare = client.get(f"/feedback/{partner}")
         assert bare.status_code in (301, 308) and bare.headers["Location"].endswith(
             f"/feedback/{partner}/")
+    # Found: another partner's pack answered 404 as if missing; it is refused (403), with
+    # nothing of the pack in the answer.
     for partner in other:
         for name in ("quarantined.csv", "index.html", "accepted.csv", "../brightstart/flags.csv",
                      ""):
-            assert client.get(f"/feedback/{partner}/{name}").status_code == 404
+            refused = client.get(f"/feedback/{partner}/{name}")
+            assert refused.status_code == 403, (partner, name)
+            assert refused.data == b"You may not see this partner's feedback pack.\n"
 
 
 def test_quality_callback_answers_only_what_the_role_may_see(server):

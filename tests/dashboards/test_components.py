@@ -116,28 +116,41 @@ def test_quality_callback_on_published_data(published):
 
 def test_each_breakdown_panel_has_its_own_legend_under_it():
     """Found: the small multiples shared one merged legend, so "0 to 2 years", "Female" and
-    "Northgate" (each its panel's first colour) read as one series."""
-    from dashboards.components.breakdown_chart import breakdown_figure
+    "Northgate" (each its panel's first colour) read as one series; and at a phone's width the
+    three panels' legends ran into each other. Each panel is its own chart (they wrap on a narrow
+    screen), with its own legend under it and one y scale across them."""
+    from dashboards.components.breakdown_chart import breakdown_figures
+    from dashboards.components.tables import panel_downloads
 
     months = pd.date_range("2025-01-01", periods=3, freq="MS")
 
-    def cells(names):
-        return pd.DataFrame([{"category_name": name, "period_start": month, "value": 1.0}
+    def cells(names, value):
+        return pd.DataFrame([{"category_name": name, "period_start": month, "value": value}
                              for name in names for month in months])
 
-    figure = breakdown_figure([("By age band", cells(["0 to 2 years", "3 to 4 years"])),
-                               ("By sex", cells(["Female", "Male"])),
-                               ("By place", cells(["Northgate", "Southbank", "Eastfield"]))],
-                              {"unit_name": "children"}, "month")
-    legends = {trace.name: trace.legend for trace in figure.data}
-    assert legends == {"0 to 2 years": "legend", "3 to 4 years": "legend",
-                       "Female": "legend2", "Male": "legend2", "Northgate": "legend3",
-                       "Southbank": "legend3", "Eastfield": "legend3"}
-    layout = figure.layout
-    for legend, axis in (("legend", "xaxis"), ("legend2", "xaxis2"), ("legend3", "xaxis3")):
-        assert layout[legend].x == layout[axis].domain[0] and layout[legend].y < 0
-    # Room below the panels for the longest legend (three entries).
-    assert layout.margin.b >= 40 + 3 * 20
+    panels = [("By age band", cells(["0 to 2 years", "3 to 4 years"], 10.0)),
+              ("By sex", cells(["Female", "Male"], 20.0)),
+              ("By place", cells(["Northgate", "Southbank", "Eastfield"], 5.0))]
+    figures = breakdown_figures(panels, {"unit_name": "children"}, "month")
+    assert [f.layout.title.text for f in figures] == ["By age band", "By sex", "By place"]
+    assert [[t.name for t in f.data] for f in figures] == [
+        ["0 to 2 years", "3 to 4 years"], ["Female", "Male"],
+        ["Northgate", "Southbank", "Eastfield"]]
+    # Each panel's first series gets the first colour of its own legend, under the panel.
+    assert len({f.data[0].line.color for f in figures}) == 1
+    # Room under each panel for its own legend (the plot areas stay the same height).
+    assert [f.layout.margin.b for f in figures] == [40 + 2 * 20 + 10] * 2 + [40 + 3 * 20 + 10]
+    assert len({f.layout.height - f.layout.margin.b for f in figures}) == 1
+    assert all(f.layout.legend.y < 0 for f in figures)
+    # One scale: 5 and 20 are on every panel's axis.
+    ranges = {tuple(f.layout.yaxis.range) for f in figures}
+    assert len(ranges) == 1 and ranges.pop()[0] < 5 < 20
+    # The values download in one file, each row with its panel.
+    store = panel_downloads(list(zip([t for t, _ in panels], figures, strict=True)), "b", "b")
+    data = next(c for c in store.children if getattr(c, "data", None)).data
+    assert data["columns"] == ["Panel", "Series", "Date", "Value"]
+    assert ["By sex", "Female", "2025-01-01", 20.0] in data["rows"]
+    assert len(data["rows"]) == 7 * 3
 
 
 def test_a_table_downloads_as_csv_and_excel_with_spreadsheet_safe_cells():

@@ -66,9 +66,10 @@ def dashboard_url(sample_run, sample_users):
         yield url
 
 
-def signed_in_page(browser, url: str, username: str, path: str = "/"):
+def signed_in_page(browser, url: str, username: str, path: str = "/",
+                   viewport: tuple[int, int] = (1280, 900)):
     """A new browser page (its own cookies) signed in as ``username`` through the form."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     page = context.new_page()
     page.goto(f"{url}{path}")
     page.wait_for_selector("#username", timeout=30_000)

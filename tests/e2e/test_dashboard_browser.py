@@ -23,7 +23,7 @@ def test_milestone_page_draws_the_chart(browser, dashboard_url, artifacts):
     assert traces == 6
     # Breakdowns by age band and sex (the place is chosen), each partner's part.
     page.wait_for_selector("#breakdown-chart .scatterlayer .trace", timeout=30_000)
-    titles = page.locator("#breakdown-chart .annotation-text").all_text_contents()
+    titles = page.locator("#breakdown-chart .gtitle").all_text_contents()
     assert titles == ["By age band", "By sex"]
     assert sorted(page.locator("#contribution-chart .legendtext").all_text_contents()) == [
         "BrightStart Nurseries", "Little Steps Playgroups", "Parents Together"]
@@ -104,7 +104,8 @@ def test_indicator_page_lineage_and_notes_on_the_chart(browser, dashboard_url, a
     table = page.locator("#lineage-table").text_content()
     assert "brightstart_enrolment_2025-05_corrected.csv" in table and "Count" in table
     page.fill("#learning-log-text", "Enrolment drive started in Eastfield (browser test)")
-    page.fill("#learning-log-date", "2026-03-02")
+    page.fill("#learning-log-date", "2 Mar 2026")
+    page.press("#learning-log-date", "Enter")
     page.click("#learning-log-add")
     page.wait_for_function(
         "[...document.querySelectorAll('#milestone-chart .annotation-text')]"
@@ -146,7 +147,7 @@ def test_a_median_price_page_says_how_it_rolls_up_and_shows_no_partner_parts(
            "months (per series)." in page.locator("#indicator-aggregation").text_content()
     # By place: each ward's own median (the city's row is the file's total, not a fifth ward).
     page.wait_for_selector("#breakdown-chart .scatterlayer .trace", timeout=30_000)
-    assert page.locator("#breakdown-chart .annotation-text").all_text_contents() == ["By place"]
+    assert page.locator("#breakdown-chart .gtitle").all_text_contents() == ["By place"]
     page.screenshot(path=str(artifacts / "median_price_page.png"), full_page=True)
     assert errors == []
     page.context.close()

@@ -23,9 +23,22 @@ def _settled(page) -> None:
     page.wait_for_timeout(300)
 
 
+# A wide screen and a phone's (390 x 844): at a phone's width a page fits it (wide tables and
+# charts scroll inside their own box, the page itself never sideways).
+SCREENS = {"wide": (1400, 1000), "phone": (390, 844)}
+OVERFLOW = """[...document.querySelectorAll('body *')].filter(e => {
+    const box = e.getBoundingClientRect();
+    return box.width > 0 && box.right > document.documentElement.clientWidth + 1
+        && !e.closest('.table-scroll, .js-plotly-plot, .dash-spreadsheet-container');
+}).slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className)"""
+
+
+@pytest.mark.parametrize("screen", sorted(SCREENS))
 @pytest.mark.parametrize("username", sorted(SAMPLE_USERS))
-def test_every_page_of_a_role_is_clean(browser, dashboard_url, sample_run, artifacts, username):
-    page = signed_in_page(browser, dashboard_url, username)
+def test_every_page_of_a_role_is_clean(browser, dashboard_url, sample_run, artifacts, username,
+                                       screen):
+    width, height = SCREENS[screen]
+    page = signed_in_page(browser, dashboard_url, username, viewport=(width, height))
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("console", lambda message: problems.append(f"console: {message.text}")
@@ -43,9 +56,11 @@ def test_every_page_of_a_role_is_clean(browser, dashboard_url, sample_run, artif
         assert broken == [], (username, name, broken)
         assert page.locator("main").inner_text().strip(), (username, name)
         page.screenshot(path=str(artifacts / f"role_{username}_{href.strip('/') or 'overview'}"
-                                            f".png"), full_page=True)
+                                            f"_{screen}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, (
+            username, name, screen, page.evaluate(OVERFLOW))
     assert problems == [], (username, problems)
-    if "/milestones" in [href for _, href in pages]:
+    if "/milestones" in [href for _, href in pages] and screen == "wide":
         _indicator_draws_the_published_values(page, dashboard_url, sample_run, username,
                                               artifacts, problems)
     page.context.close()
@@ -117,4 +132,44 @@ def test_a_partner_downloads_exactly_the_table_it_is_shown(browser, dashboard_ur
     # feedback packs write it), the workbook's as text cells.
     assert [[c.value or "" for c in row] for row in sheet.iter_rows()] == [
         [cell[1:] if cell.startswith("'") else cell for cell in row] for row in rows]
+    page.context.close()
+
+
+def test_the_chart_values_download_as_numbers(browser, dashboard_url, sample_run, tmp_path):
+    """Found: a chart's values downloaded as 'dtype' and 'bdata' (Plotly's typed arrays read as
+    lists). The Indicators chart's file holds the published totals; the breakdowns' file one row
+    per panel, series and month, with numbers."""
+    import csv
+
+    page = signed_in_page(browser, dashboard_url, "steering",
+                          "/milestones?indicator=children_enrolled&place=all")
+    page.wait_for_selector("#breakdown-chart .scatterlayer .trace", timeout=30_000)
+    _settled(page)
+
+    def download(table: str) -> list[list[str]]:
+        # the buttons' pattern-matching ids, as Dash writes them in the page
+        button = page.locator(f"button[id*='\"table\":\"{table}\"'][id*='\"csv\"']")
+        with page.expect_download() as file:
+            button.click()
+        path = tmp_path / file.value.suggested_filename
+        file.value.save_as(path)
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return list(csv.reader(handle))
+
+    chart = download("milestone-values")
+    assert chart[0] == ["Series", "Date", "Value"]
+    actual = {row[1]: float(row[2]) for row in chart[1:] if row[0] == "Actual"}
+    con = duckdb.connect(str(sample_run.paths.serving), read_only=True)
+    try:
+        published = dict(con.execute(
+            "select strftime(period_start, '%Y-%m-%d'), value from marts.indicator_period_totals"
+            " where indicator_code = 'children_enrolled' and place_code = 'all' and "
+            "period_type = 'month' and completeness_state = 'complete'").fetchall())
+    finally:
+        con.close()
+    assert actual and all(abs(published[day] - value) < 1e-6 for day, value in actual.items())
+    panels = download("breakdown-values")
+    assert panels[0] == ["Panel", "Series", "Date", "Value"]
+    assert {row[0] for row in panels[1:]} >= {"By age band", "By sex"}
+    assert all(float(row[3]) >= 0 for row in panels[1:])
     page.context.close()

@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from murmuration.formatting import format_date, today
 from murmuration.learning_log import LearningLog
 from tests.e2e.conftest import signed_in_page
 
@@ -33,7 +34,7 @@ def add_request(page, url: str, context: dict, text: str, whole: list[str] | Non
     response = page.context.request.post(f"{url}/_dash-update-component", data={
         "output": ADD_OUTPUTS, "outputs": specs, "changedPropIds": ["learning-log-add.n_clicks"],
         "inputs": [{"id": "learning-log-add", "property": "n_clicks", "value": 1}],
-        "state": [{"id": "learning-log-date", "property": "value", "value": "2026-10-05"},
+        "state": [{"id": "learning-log-date", "property": "date", "value": "2026-10-05"},
                   {"id": "learning-log-text", "property": "value", "value": text},
                   {"id": "learning-log-whole", "property": "value", "value": whole or []},
                   {"id": "learning-log-context", "property": "data", "value": context}]})
@@ -51,6 +52,9 @@ def test_steering_adds_a_note_and_sees_it_listed(browser, dashboard_url, sample_
     page.on("pageerror", lambda error: errors.append(str(error)))
     assert "Learning log" in nav(page)
     page.wait_for_selector("#learning-log-form", state="visible", timeout=30_000)
+    # The date field writes a day as every other date on the page ("7 Dec 2026"), never in the
+    # browser's own format (12/07/2026).
+    assert page.input_value("#learning-log-date") == format_date(today())
     # With every indicator chosen, a note is on the whole initiative.
     assert page.locator("#learning-log-target").text_content() == "the whole initiative"
     page.locator("#learning-log-indicator").click()
@@ -61,7 +65,8 @@ def test_steering_adds_a_note_and_sees_it_listed(browser, dashboard_url, sample_
                            ".startsWith('Children enrolled, Eastfield')", timeout=30_000)
 
     text = f"Enrolment drive started in Eastfield {MARK}"
-    page.fill("#learning-log-date", "2026-10-12")
+    page.fill("#learning-log-date", "12 Oct 2026")
+    page.press("#learning-log-date", "Enter")
     page.fill("#learning-log-text", text)
     page.click("#learning-log-add")
     page.wait_for_selector("#learning-log-result.learning-log-ok", timeout=30_000)
@@ -81,7 +86,8 @@ def test_steering_adds_a_note_and_sees_it_listed(browser, dashboard_url, sample_
 
     # Ticked, the note is on the whole initiative (at the chosen place).
     whole = f"Data system changed {MARK}"
-    page.fill("#learning-log-date", "2026-10-20")
+    page.fill("#learning-log-date", "20 Oct 2026")
+    page.press("#learning-log-date", "Enter")
     page.fill("#learning-log-text", whole)
     page.get_by_label("Whole initiative").check()
     page.wait_for_function("document.querySelector('#learning-log-target').textContent"

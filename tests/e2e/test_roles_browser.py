@@ -88,7 +88,7 @@ def test_steering_sees_scorecards_but_no_partner_rows(browser, url, artifacts): 
     assert "2025-03 (42 days)" in page.locator("#quality-late").text_content()
     page.screenshot(path=str(artifacts / "roles_steering_quality.png"), full_page=True)
     # A pack URL typed in by hand: nothing.
-    assert page.context.request.get(f"{url}/feedback/little_steps/quarantined.csv").status == 404
+    assert page.context.request.get(f"{url}/feedback/little_steps/quarantined.csv").status == 403
     page.goto(f"{url}/portal")
     page.wait_for_selector("text=The portal is for partners", timeout=30_000)
     page.context.close()
@@ -133,8 +133,8 @@ def test_partner_sees_only_its_own(browser, url, artifacts):  # noqa: F811
     # Another partner's pack and CSV, typed in by hand: nothing.
     # (The browser's own session: the same cookies a person's typed URL would carry.)
     for name in ("index.html", "quarantined.csv"):
-        assert page.context.request.get(f"{url}/feedback/little_steps/{name}").status == 404
-    assert page.goto(f"{url}/feedback/little_steps/index.html").status == 404
+        assert page.context.request.get(f"{url}/feedback/little_steps/{name}").status == 403
+    assert page.goto(f"{url}/feedback/little_steps/index.html").status == 403
     own = page.context.request.get(f"{url}/feedback/brightstart/quarantined.csv")
     assert own.status == 200 and own.body().startswith(b"\xef\xbb\xbf")
     page.context.close()
