@@ -52,11 +52,31 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _nothing_new(paths: ProjectPaths, registry, started_from: dict, begun: float) -> bool:
+    """Said and done when a run would publish what is published (murmuration/nothing_new.py)."""
+    from murmuration import nothing_new
+    from murmuration.formatting import format_datetime
+
+    kept = nothing_new.unchanged(paths, started_from)
+    if kept is None:
+        return False
+    print(f"Nothing new since the snapshot published {format_datetime(kept.published_at)} for "
+          f"{registry.initiative.name}: no new or changed file in the inbox, no change to the "
+          "registry, the mappings, an accepted replacement or the code, the same day to judge "
+          "reports against. Nothing was run; the published snapshot stands (`murmuration run "
+          "--force` runs every step anyway).")
+    print(f"Published:   {paths.serving}")
+    print(f"Done in {time.monotonic() - begun:.1f} s (exit code 0).")
+    return True
+
+
 def cmd_run(args) -> int:
     from app.pipeline import NOT_SUBMISSIONS, run_pipeline
     from app.summary import EXIT_LOCKED, outcome, summarise
+    from murmuration import nothing_new
     from murmuration.runlock import RunLock, RunLockHeld
 
+    begun = time.monotonic()
     paths = _paths(args)
     registry = _load(paths)
     lock = RunLock(paths, "murmuration run")
@@ -72,7 +92,12 @@ def cmd_run(args) -> int:
         return _fail(f"{held}; try again when it ends"
                      f"{', or add --wait' if held.waited is None else ''}", EXIT_LOCKED)
     with lock:  # the summary reads the warehouse: no other writer until it has
+        started_from = nothing_new.fingerprint(paths)  # before the run changes anything
+        if not args.force and _nothing_new(paths, registry, started_from, begun):
+            return 0
         print(f"Running the pipeline for {registry.initiative.name}")
+        why = "asked to (--force)" if args.force else nothing_new.why_run(paths, started_from)
+        print(f"  why:        {why}")
         print(f"  initiative: {paths.project_dir}")
         print(f"  state:      {paths.state_dir}", flush=True)
         started = time.monotonic()
@@ -83,6 +108,10 @@ def cmd_run(args) -> int:
         summary = summarise(paths, run_published=success)
         for line in summary.lines():
             print(line)
+        if success and not summary.held and not summary.emptied and not result.waiting:
+            # Trusted: a later run with nothing new may stand on this one (nothing_new.py); not
+            # after a held or emptied run (a decision awaits) or with a file half-written.
+            nothing_new.remember(paths, started_from)
     earlier = {location for location, status, _ in summary.problem_files
                if status not in NOT_SUBMISSIONS} - {location for location, _, _ in result.not_read}
     if result.not_read and earlier:  # the summary lists every file ever received and not read
@@ -538,6 +567,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--wait", nargs="?", type=float, const=None, default=0.0, metavar="SECONDS",
                      help="when another run of the initiative is in progress, wait for it to "
                           "end (at most SECONDS) instead of exiting with code 4")
+    sub.add_argument("--force", action="store_true",
+                     help="run every step even when nothing is new since the last published "
+                          "snapshot (by default such a run does nothing and exits 0 at once)")
     sub.set_defaults(func=cmd_run)
 
     sub = commands.add_parser("check", help="validate an initiative's registry and mappings")
@@ -680,6 +712,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     sub.add_argument("--wait", nargs="?", type=float, const=None, default=0.0, metavar="SECONDS",
                      help="wait for a run of the sample in progress (as `run --wait`)")
+    sub.add_argument("--force", action="store_true",
+                     help="run every step even when nothing is new (as `run --force`)")
     sub.set_defaults(func=cmd_demo, state_dir=None)
     return top
 

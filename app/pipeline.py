@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from murmuration import nothing_new
 from murmuration.environment import ensure_dbt_manifest, prepare_environment
 from murmuration.paths import ProjectPaths
 from murmuration.processes import sigterm_kept
@@ -57,6 +58,7 @@ def run_pipeline(paths: ProjectPaths, progress: bool = True,
 def _run(paths: ProjectPaths, progress: bool) -> PipelineResult:
     # Whatever is landed from now on is this run's: the run lock keeps every other writer out.
     started = datetime.now(UTC).isoformat(timespec="seconds")
+    nothing_new.forget(paths)  # this run writes: the kept fingerprint vouches for nothing now
     prepare_environment(paths)
     ensure_dbt_manifest()
     import dagster as dg

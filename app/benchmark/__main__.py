@@ -9,6 +9,7 @@ For each size it generates the initiative (app/benchmark/generate.py), then time
 * ``floor``: app/benchmark/floor.sql via floor.py (land as text, map to codes,
   quarantine, latest file per slice, totals, outliers on trend residuals, consistency);
 * ``full refresh``: ``murmuration run`` on an empty state;
+* ``nothing new``: ``murmuration run`` again with nothing changed (answers without running);
 * ``new file``: one partner's file for a month never sent, then ``murmuration run``;
 * ``resubmission``: a corrected copy of one partner's month, then ``murmuration run``;
 * ``mapping change``: a code added to the CSV mapping (its submissions are judged again), then
@@ -113,6 +114,8 @@ def bench(size: Size, root: Path) -> list[dict]:
     record("floor (DuckDB script)", floor, size.values, None, with_checks=False)
     full = murmuration_run(project)
     record("full refresh", full, size.values, floor.seconds)
+    # The same again: nothing new, so nothing is run (murmuration/nothing_new.py).
+    record("nothing new", murmuration_run(project), 0, floor.seconds, with_checks=False)
 
     new_month = range(size.months, size.months + 1)
     partner = 0

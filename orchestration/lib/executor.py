@@ -18,6 +18,7 @@ import os
 
 import dagster as dg
 
+from murmuration import nothing_new
 from murmuration.paths import ProjectPaths
 from murmuration.runlock import RunLock, RunLockHeld
 
@@ -65,6 +66,8 @@ class OneWriterExecutor(dg.Executor):
                              "has ended") from None
         with lock:
             plan_context.log.debug(f"holding the run lock {paths.run_lock}")
+            # This run writes: a run with nothing new may no longer stand on the last one.
+            nothing_new.forget(paths)
             yield from self._inner.execute(plan_context, execution_plan)
 
 

@@ -132,10 +132,9 @@ def test_indicator_page_shows_breakdowns_contributions_and_revisions(published):
     assert "Misses quarantined values" in [t.name for t in figure.data]
     assert "2 values quarantined, not counted" in hover["2025-02"]
     assert "projects 1,943 by 2026-12 against a milestone of 1,850" in str(card)
-    breakdown = go.Figure(breakdowns.children[0].figure)
-    titles = [a.text for a in breakdown.layout.annotations]
-    assert titles == ["By age band", "By sex", "By place"]
-    names = {trace.name for trace in breakdown.data}
+    panels = [go.Figure(graph.figure) for graph in breakdowns.children[0].children]
+    assert [panel.layout.title.text for panel in panels] == ["By age band", "By sex", "By place"]
+    names = {trace.name for panel in panels for trace in panel.data}
     assert {"Female", "Male", "0 to 2 years", "3 to 4 years", "Northgate", "Eastfield"} <= names
     contribution = go.Figure(parts.children[0].figure)
     assert sorted(t.name for t in contribution.data) == [

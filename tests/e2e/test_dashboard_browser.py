@@ -105,7 +105,7 @@ def test_indicator_page_lineage_and_notes_on_the_chart(browser, dashboard_url, a
     assert "brightstart_enrolment_2025-05_corrected.csv" in table and "Count" in table
     page.fill("#learning-log-text", "Enrolment drive started in Eastfield (browser test)")
     page.fill("#learning-log-date", "2 Mar 2026")
-    page.press("#learning-log-date", "Enter")
+    page.press("#learning-log-date", "Tab")
     page.click("#learning-log-add")
     page.wait_for_function(
         "[...document.querySelectorAll('#milestone-chart .annotation-text')]"

@@ -66,7 +66,7 @@ def test_steering_adds_a_note_and_sees_it_listed(browser, dashboard_url, sample_
 
     text = f"Enrolment drive started in Eastfield {MARK}"
     page.fill("#learning-log-date", "12 Oct 2026")
-    page.press("#learning-log-date", "Enter")
+    page.press("#learning-log-date", "Tab")
     page.fill("#learning-log-text", text)
     page.click("#learning-log-add")
     page.wait_for_selector("#learning-log-result.learning-log-ok", timeout=30_000)
@@ -87,7 +87,7 @@ def test_steering_adds_a_note_and_sees_it_listed(browser, dashboard_url, sample_
     # Ticked, the note is on the whole initiative (at the chosen place).
     whole = f"Data system changed {MARK}"
     page.fill("#learning-log-date", "20 Oct 2026")
-    page.press("#learning-log-date", "Enter")
+    page.press("#learning-log-date", "Tab")
     page.fill("#learning-log-text", whole)
     page.get_by_label("Whole initiative").check()
     page.wait_for_function("document.querySelector('#learning-log-target').textContent"
