@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test chromium lint clean bench
+.PHONY: install demo test test-fast chromium lint clean bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -37,6 +37,10 @@ chromium:
 # Two workers, a test module each at a time (module fixtures build one initiative each).
 test: install chromium
 	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
+
+# The edit loop: everything but the tests that run the whole pipeline or drive the browser.
+test-fast: install
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile -m "not slow and not browser"
 
 
 # Sizes S and M beside the DuckDB floor: a table and benchmark-results.json (docs/performance.md).

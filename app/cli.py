@@ -93,10 +93,11 @@ def cmd_run(args) -> int:
                      f"{', or add --wait' if held.waited is None else ''}", EXIT_LOCKED)
     with lock:  # the summary reads the warehouse: no other writer until it has
         started_from = nothing_new.fingerprint(paths)  # before the run changes anything
-        if not args.force and _nothing_new(paths, registry, started_from, begun):
+        force = getattr(args, "force", False)  # (accept and demo call this with their own args)
+        if not force and _nothing_new(paths, registry, started_from, begun):
             return 0
         print(f"Running the pipeline for {registry.initiative.name}")
-        why = "asked to (--force)" if args.force else nothing_new.why_run(paths, started_from)
+        why = "asked to (--force)" if force else nothing_new.why_run(paths, started_from)
         print(f"  why:        {why}")
         print(f"  initiative: {paths.project_dir}")
         print(f"  state:      {paths.state_dir}", flush=True)
@@ -348,7 +349,7 @@ def cmd_accept(args) -> int:
         print("It is published by the next run (murmuration run).")
         return 2 if problems else 0
     return cmd_run(argparse.Namespace(project=args.project, state_dir=args.state_dir,
-                                      quiet=False, wait=args.wait))
+                                      quiet=False, wait=args.wait, force=False))
 
 
 def _moment(text: str):

@@ -99,6 +99,18 @@ def pytest_configure(config):
         ensure_dbt_manifest()
 
 
+# Fixtures that run the whole pipeline: a test that asks for one is slow, marked or not (so
+# `make test-fast`, -m "not slow and not browser", never starts one).
+PIPELINE_FIXTURES = {"sample_run", "two_sample_runs", "sample_users", "warehouse", "serving",
+                     "dashboard_url"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Said at the end of every run, where it is seen: the real partner files were not there,
     so the tests on them (tests/realdata) were skipped, not passed."""
