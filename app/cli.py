@@ -106,7 +106,7 @@ def cmd_run(args) -> int:
         elapsed = time.monotonic() - started
         success = result.success and not result.blocking_failures
         print()
-        summary = summarise(paths, run_published=success)
+        summary = summarise(paths, run_published=success or result.published)
         for line in summary.lines():
             print(line)
         if success and not summary.held and not summary.emptied and not result.waiting:
@@ -135,7 +135,8 @@ def cmd_run(args) -> int:
     reason = (f"{len(result.blocking_failures)} blocking check(s) failed"
               if result.blocking_failures else f"step(s) failed: {', '.join(result.failed_steps)}")
     code, last_line = outcome(elapsed, success, len(result.not_read), reason,
-                              held=len(summary.held), emptied=len(summary.emptied))
+                              held=len(summary.held), emptied=len(summary.emptied),
+                              published=result.published)
     print(last_line, file=sys.stdout if success else sys.stderr)
     return code
 

@@ -27,6 +27,9 @@ class CheckFailure:
     blocking: bool
 
 
+PUBLISH_STEP = "serving_snapshot"  # the step that swaps in the new snapshot
+
+
 @dataclass
 class PipelineResult:
     run_id: str
@@ -39,6 +42,9 @@ class PipelineResult:
     not_read: list[tuple[str, str, str]] = field(default_factory=list)
     # Inbox files still being written when the run looked: left for the next run.
     waiting: list[str] = field(default_factory=list)
+    # The serving snapshot step succeeded: the dashboard shows this run's snapshot, whatever
+    # failed after it (a feedback pack, the digest).
+    published: bool = False
 
     @property
     def blocking_failures(self) -> list[CheckFailure]:
@@ -96,8 +102,11 @@ def _run(paths: ProjectPaths, progress: bool) -> PipelineResult:
                      severity=e.severity.value, blocking=(e.asset_key, e.check_name) in blocking)
         for e in result.get_asset_check_evaluations() if not e.passed]
     failed_steps = [event.step_key for event in result.get_step_failure_events()]
+    published = any(event.step_key == PUBLISH_STEP for event in result.all_events
+                    if event.event_type == dg.DagsterEventType.STEP_SUCCESS)
     return PipelineResult(run_id=result.run_id, success=result.success, log_file=log_file,
                           failed_steps=failed_steps, failed_checks=failed_checks,
+                          published=published,
                           not_read=files_not_read(paths, since=started),
                           waiting=files_waiting(paths, since=started))
 

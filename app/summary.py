@@ -24,14 +24,20 @@ PUBLISHED = (EXIT_CLEAN, EXIT_NOT_READ, EXIT_HELD)
 
 
 def outcome(elapsed: float, success: bool, not_read: int = 0,
-            failure: str = "", held: int = 0, emptied: int = 0) -> tuple[int, str]:
-    """A run's exit code and the summary's last line, which names it."""
+            failure: str = "", held: int = 0, emptied: int = 0,
+            published: bool = False) -> tuple[int, str]:
+    """A run's exit code and the summary's last line, which names it (``published``: the new
+    snapshot was published before a later step failed)."""
     if not success and emptied:
         return EXIT_EMPTIED, (
             f"Nothing published after {elapsed:.0f} s: {emptied} file"
             f"{'s' if emptied != 1 else ''} accepted before now "
             f"{'have' if emptied != 1 else 'has'} no accepted value (a rule or mapping change; "
             f"see above). The previous published snapshot was kept (exit code {EXIT_EMPTIED}).")
+    if not success and published:
+        return EXIT_FAILED, (f"Run failed after {elapsed:.0f} s: {failure}, after the new "
+                             f"snapshot was published (the dashboard shows it; what failed "
+                             f"after it is said above) (exit code {EXIT_FAILED}).")
     if not success:
         return EXIT_FAILED, (f"Run failed after {elapsed:.0f} s: {failure}. The previous "
                              f"published snapshot (if any) was kept (exit code {EXIT_FAILED}).")

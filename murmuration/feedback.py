@@ -186,20 +186,40 @@ def write_feedback_packs(paths: ProjectPaths) -> list[Pack]:
             else:
                 todo.append((code, name, f"{prints.get(code, '')}\n{rows[code]}"))
 
-        def write(item: tuple[str, str, str]) -> Pack:
+        def write(item: tuple[str, str, str]) -> Pack | tuple[str, Exception]:
             cursor = con.cursor()  # one per thread: DuckDB runs their queries side by side
             try:
                 return _write_pack(cursor, root, item[0], item[1], initiative, published,
                                    item[2])
+            except Exception as error:  # one partner's rows never stop another's pack
+                shutil.rmtree(root / f".building-{item[0]}", ignore_errors=True)
+                return item[0], error
             finally:
                 cursor.close()
 
         # Half a pack's time is DuckDB's (outside the GIL): a few at a time.
         with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
-            packs = list(pool.map(write, todo))
+            done = list(pool.map(write, todo))
     finally:
         con.close()
+    packs = [pack for pack in done if isinstance(pack, Pack)]
+    failed = [pack for pack in done if not isinstance(pack, Pack)]
+    if failed:
+        raise PacksNotWritten(failed, packs)
     return packs
+
+
+class PacksNotWritten(Exception):
+    """Some partners' packs could not be written; every other partner's pack was (each failed
+    partner keeps its previous pack, if any)."""
+
+    def __init__(self, failed: list[tuple[str, Exception]], written: list[Pack]):
+        self.failed, self.written = failed, written
+        names = "; ".join(f"{code}: {type(error).__name__}: {error}" for code, error in failed)
+        super().__init__(
+            f"the feedback pack{'s' if len(failed) != 1 else ''} of {len(failed)} partner"
+            f"{'s' if len(failed) != 1 else ''} could not be written ({names}); "
+            f"the other {len(written)} written or kept as they were")
 
 
 def _fingerprints(con) -> dict[str, str]:

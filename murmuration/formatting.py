@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pandas as pd
 
 
@@ -46,21 +47,46 @@ DATE_FORMAT = "%-d %b %Y"
 DATE_PICKER_FORMAT = "D MMM YYYY"
 
 
+def _moment(value) -> date | datetime | None:
+    """A day or an instant as Python's own (years 1 to 9999, where pandas stops at 2262), or
+    None when it is not one: a date text past year 9999 ('10000-01-15') is written as given."""
+    if isinstance(value, datetime | date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.datetime64):
+        try:
+            value = value.astype("datetime64[us]").item()
+        except (OverflowError, ValueError):
+            return None
+        return value if isinstance(value, datetime | date) else None
+    try:
+        return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def format_date(value) -> str:
-    """'15 Dec 2026'."""
+    """'15 Dec 2026'; any day a warehouse can hold, or the text as given when it is none."""
     if _missing(value):
         return "-"
-    return pd.Timestamp(value).strftime(DATE_FORMAT)
+    moment = _moment(value)
+    return moment.strftime(DATE_FORMAT) if moment is not None else str(value)
 
 
 def format_datetime(value) -> str:
     """An instant in UTC, as people read it: '29 Nov 2026, 18:37 UTC'."""
     if _missing(value):
         return "-"
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(UTC)
-    return stamp.strftime("%-d %b %Y, %H:%M") + (" UTC" if stamp.tzinfo is not None else "")
+    moment = _moment(value)
+    if moment is None:
+        return str(value)
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # an instant hours from year 1 or 9999
+            pass
+    return moment.strftime("%-d %b %Y, %H:%M") + (" UTC" if moment.tzinfo is not None else "")
 
 
 def format_period(period: str | None, period_start=None, period_type: str = "month") -> str:
@@ -69,11 +95,13 @@ def format_period(period: str | None, period_start=None, period_type: str = "mon
         return "-"
     if period_start is None or _missing(period_start):
         return str(period)
-    start = pd.Timestamp(period_start)
+    start = _moment(period_start)
+    if start is None:
+        return str(period)
     if period_type == "month":
         return start.strftime("%b %Y")
     if period_type == "quarter":
-        return f"Q{start.quarter} {start.year}"
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
     if period_type == "year":
         return str(start.year)
     if period_type == "week":

@@ -24,3 +24,20 @@
         else year({{ date_expression }}) * 12 + month({{ date_expression }})
     end
 {%- endmacro %}
+
+{#- The earliest period a record may report: ten years before the initiative's reporting_start
+    (a year typed wrong: 0205, 1025), else 1 January 1900. The latest is the day its file
+    arrived (int_records_validated: "had not started"). A record outside is quarantined and
+    never counts as a report (partner_period_reports), whatever its date. -#}
+{% macro earliest_period() -%}
+    coalesce(
+        cast((select reporting_start from {{ ref('stg_registry__initiative') }})
+            - interval 10 year as date),
+        date '1900-01-01'
+    )
+{%- endmacro %}
+
+{% macro period_is_plausible(period_start, arrived_at) -%}
+    ({{ period_start }} >= {{ earliest_period() }}
+        and {{ period_start }} <= cast({{ arrived_at }} as date))
+{%- endmacro %}

@@ -151,3 +151,54 @@ def test_great_expectations_in_slices_gives_the_results_of_one_validation(corpus
     assert results(3, again=larger) == whole
     failing = sorted({row[1] for row in whole if not row[5]})[:6]
     assert results(1_000_000, rows_to_locate=0, again=failing) == whole
+
+
+def test_every_partner_gets_its_feedback_pack_whatever_its_periods(corpus):
+    """A row for 9999-12 or 0205-03 is quarantined, is never a report due in year 10000 (the
+    packs' date formatting stopped every partner's pack), and is listed in its partner's
+    pack with the reason."""
+    from murmuration.feedback import write_feedback_packs
+    from murmuration.warehouse import publish
+
+    paths = corpus[0]
+    publish(paths)
+    packs = {pack.partner_code: pack for pack in write_feedback_packs(paths)}
+    assert "library_service" in packs and len(packs) >= 5
+    quarantined = (packs["library_service"].folder / "quarantined.csv").read_text("utf-8-sig")
+    assert "9999-12" in quarantined and "had not started when the file arrived" in quarantined
+    assert "is before 2014-11, the earliest this initiative takes" in quarantined
+    con = duckdb.connect(str(paths.serving), read_only=True)
+    try:
+        due = con.execute("select min(due_date), max(due_date) from "
+                          "quality.partner_period_reports").fetchone()
+    finally:
+        con.close()
+    assert due[0].year >= 2014 and due[1].year <= 2027
+
+
+def test_one_partners_pack_failing_leaves_the_others_written(corpus, monkeypatch):
+    """Whatever stops one pack (here a fault injected into one partner's writing), every other
+    partner's pack is written, and the error names the partner."""
+    from murmuration import feedback
+
+    paths = corpus[0]
+    if not paths.serving.exists():
+        from murmuration.warehouse import publish
+        publish(paths)
+    for marker in paths.feedback_dir.glob(f"*/{feedback.FINGERPRINT_FILE}"):
+        marker.unlink()  # every pack is written again
+    real = feedback._write_pack
+
+    def failing(con, root, code, *args):
+        if code == "brightstart":
+            raise ValueError("year 10000 is out of range")
+        return real(con, root, code, *args)
+
+    monkeypatch.setattr(feedback, "_write_pack", failing)
+    with pytest.raises(feedback.PacksNotWritten) as raised:
+        feedback.write_feedback_packs(paths)
+    assert [code for code, _ in raised.value.failed] == ["brightstart"]
+    assert "brightstart: ValueError: year 10000 is out of range" in str(raised.value)
+    written = {pack.partner_code for pack in raised.value.written}
+    assert "library_service" in written and "brightstart" not in written
+    assert not list(paths.feedback_dir.glob(".building-*"))

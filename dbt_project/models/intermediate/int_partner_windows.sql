@@ -16,7 +16,9 @@ records as (
         partner_code,
         period_start
     from {{ ref('int_records_validated') }}
-    where partner_code is not null and period_start is not null
+    where
+        partner_code is not null and period_start is not null
+        and {{ period_is_plausible('period_start', 'arrived_at') }}
 ),
 
 first_reports as (

@@ -120,6 +120,10 @@ judged as (
                 when records.period_start > cast(records.arrived_at as date)
                     then 'period ' || records.period || ' had not started when the file arrived ('
                         || strftime(records.arrived_at, '%Y-%m-%d') || ')'
+                when not {{ period_is_plausible('records.period_start', 'records.arrived_at') }}
+                    then 'period ' || records.period || ' is before '
+                        || strftime({{ earliest_period() }}, '%Y-%m')
+                        || ', the earliest this initiative takes: check the year'
             end,
             case
                 when records.indicator_text is null then 'the indicator is empty'

@@ -30,7 +30,10 @@ submission_periods as (
         period_start,
         arrived_at
     from {{ ref('int_records_validated') }}
-    where partner_code is not null and period_start is not null
+    where
+        partner_code is not null and period_start is not null
+        -- a period that cannot be (9999-12, 0205-01) is quarantined, not a report
+        and {{ period_is_plausible('period_start', 'arrived_at') }}
 ),
 
 records as (

@@ -21,6 +21,7 @@ records as (
     inner join partners using (partner_code)
     where
         records.period_start is not null
+        and {{ period_is_plausible('records.period_start', 'records.arrived_at') }}
         and records.reporting_unit is not null
         and records.reporting_unit <> ''
 ),

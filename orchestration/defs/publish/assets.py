@@ -3,7 +3,7 @@
 import dagster as dg
 
 from murmuration.digest import write_digest
-from murmuration.feedback import write_feedback_packs
+from murmuration.feedback import PacksNotWritten, write_feedback_packs
 from murmuration.review import emptied_by_rules
 from murmuration.warehouse import PUBLISHED_SCHEMAS, publish
 from orchestration.defs.dbt.assets import harmonised_models
@@ -59,7 +59,12 @@ def serving_snapshot(context: dg.AssetExecutionContext,
 )
 def feedback_packs(context: dg.AssetExecutionContext,
                    initiative: InitiativeResource) -> dg.MaterializeResult:
-    packs = write_feedback_packs(initiative.paths)
+    try:
+        packs = write_feedback_packs(initiative.paths)
+    except PacksNotWritten as error:  # the others are written: say which failed, and fail
+        raise dg.Failure(description=str(error), metadata={
+            "partners written": len(error.written),
+            "partners failed": ", ".join(code for code, _ in error.failed)}) from error
     context.log.info(f"feedback packs for {len(packs)} partners in "
                      f"{initiative.paths.feedback_dir}")
     return dg.MaterializeResult(metadata={
