@@ -52,26 +52,38 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _nothing_new(paths: ProjectPaths, registry, started_from: dict, begun: float) -> bool:
-    """Said and done when a run would publish what is published (murmuration/nothing_new.py)."""
+def _nothing_new(paths: ProjectPaths, registry, started_from: dict,
+                 begun: float) -> int | None:
+    """Said and done when a run would publish what is published (murmuration/nothing_new.py):
+    its exit code (3 while files received and not read are still in the inbox), else None."""
+    from app.pipeline import files_not_read
+    from app.summary import EXIT_CLEAN, EXIT_NOT_READ
     from murmuration import nothing_new
     from murmuration.formatting import format_datetime
 
     kept = nothing_new.unchanged(paths, started_from)
     if kept is None:
-        return False
+        return None
     print(f"Nothing new since the snapshot published {format_datetime(kept.published_at)} for "
           f"{registry.initiative.name}: no new or changed file in the inbox, no change to the "
           "registry, the mappings, an accepted replacement or the code, the same day to judge "
           "reports against. Nothing was run; the published snapshot stands (`murmuration run "
           "--force` runs every step anyway).")
+    not_read = files_not_read(paths)
+    if not_read:
+        print("Files not read (still in the inbox: send them again readable, or take them out):")
+        for location, status, message in not_read:
+            print(f"  {location}: {status} - {message}")
     print(f"Published:   {paths.serving}")
-    print(f"Done in {time.monotonic() - begun:.1f} s (exit code 0).")
-    return True
+    code = EXIT_NOT_READ if not_read else EXIT_CLEAN
+    print(f"Done in {time.monotonic() - begun:.1f} s"
+          + (f"; {len(not_read)} file{'s' if len(not_read) != 1 else ''} could not be read"
+             if not_read else "") + f" (exit code {code}).")
+    return code
 
 
 def cmd_run(args) -> int:
-    from app.pipeline import NOT_SUBMISSIONS, run_pipeline
+    from app.pipeline import run_pipeline
     from app.summary import EXIT_LOCKED, outcome, summarise
     from murmuration import nothing_new
     from murmuration.runlock import RunLock, RunLockHeld
@@ -94,8 +106,8 @@ def cmd_run(args) -> int:
     with lock:  # the summary reads the warehouse: no other writer until it has
         started_from = nothing_new.fingerprint(paths)  # before the run changes anything
         force = getattr(args, "force", False)  # (accept and demo call this with their own args)
-        if not force and _nothing_new(paths, registry, started_from, begun):
-            return 0
+        if not force and (code := _nothing_new(paths, registry, started_from, begun)) is not None:
+            return code
         print(f"Running the pipeline for {registry.initiative.name}")
         why = "asked to (--force)" if force else nothing_new.why_run(paths, started_from)
         print(f"  why:        {why}")
@@ -107,17 +119,17 @@ def cmd_run(args) -> int:
         success = result.success and not result.blocking_failures
         print()
         summary = summarise(paths, run_published=success or result.published)
+        # Files not read: those still current (state, not this run's memory), as the exit code.
+        summary.problem_files = result.not_read
         for line in summary.lines():
             print(line)
         if success and not summary.held and not summary.emptied and not result.waiting:
             # Trusted: a later run with nothing new may stand on this one (nothing_new.py); not
             # after a held or emptied run (a decision awaits) or with a file half-written.
             nothing_new.remember(paths, started_from)
-    earlier = {location for location, status, _ in summary.problem_files
-               if status not in NOT_SUBMISSIONS} - {location for location, _, _ in result.not_read}
-    if result.not_read and earlier:  # the summary lists every file ever received and not read
-        print(f"Not read, received by this run: "
-              f"{', '.join(location for location, _, _ in result.not_read)}")
+    new = [location for location, _, _ in result.not_read if location in result.received]
+    if new and len(new) < len(result.not_read):  # the summary lists every one still current
+        print(f"Not read, received by this run: {', '.join(new)}")
     if result.waiting:
         print(f"Still being written, left for the next run: {', '.join(result.waiting)}")
     print()
@@ -133,7 +145,9 @@ def cmd_run(args) -> int:
             kind = "blocking" if check.blocking else check.severity.lower()
             print(f"  {check.asset}: {check.check} ({kind})")
     reason = (f"{len(result.blocking_failures)} blocking check(s) failed"
-              if result.blocking_failures else f"step(s) failed: {', '.join(result.failed_steps)}")
+              if result.blocking_failures else "step(s) failed: " + "; ".join(
+                  f"{step} ({result.failures[step]})" if result.failures.get(step) else step
+                  for step in result.failed_steps))
     code, last_line = outcome(elapsed, success, len(result.not_read), reason,
                               held=len(summary.held), emptied=len(summary.emptied),
                               published=result.published)

@@ -37,14 +37,17 @@ class PipelineResult:
     log_file: Path
     failed_steps: list[str] = field(default_factory=list)
     failed_checks: list[CheckFailure] = field(default_factory=list)
-    # Files this run received but could not read (unreadable, or over one of the initiative's
-    # limits): (inbox path, landing status, reason).
+    # Files received and not read (unreadable, or over one of the initiative's limits) still
+    # current, by this run or an earlier one: (inbox path, landing status, reason).
     not_read: list[tuple[str, str, str]] = field(default_factory=list)
+    received: set[str] = field(default_factory=set)  # inbox paths this run landed
     # Inbox files still being written when the run looked: left for the next run.
     waiting: list[str] = field(default_factory=list)
     # The serving snapshot step succeeded: the dashboard shows this run's snapshot, whatever
     # failed after it (a feedback pack, the digest).
     published: bool = False
+    # A failed step's own words (a dg.Failure's description, else the error's first line).
+    failures: dict[str, str] = field(default_factory=dict)
 
     @property
     def blocking_failures(self) -> list[CheckFailure]:
@@ -102,18 +105,44 @@ def _run(paths: ProjectPaths, progress: bool) -> PipelineResult:
                      severity=e.severity.value, blocking=(e.asset_key, e.check_name) in blocking)
         for e in result.get_asset_check_evaluations() if not e.passed]
     failed_steps = [event.step_key for event in result.get_step_failure_events()]
+    failures = {event.step_key: _failure_text(event) for event in result.get_step_failure_events()}
     published = any(event.step_key == PUBLISH_STEP for event in result.all_events
                     if event.event_type == dg.DagsterEventType.STEP_SUCCESS)
     return PipelineResult(run_id=result.run_id, success=result.success, log_file=log_file,
                           failed_steps=failed_steps, failed_checks=failed_checks,
-                          published=published,
-                          not_read=files_not_read(paths, since=started),
+                          published=published, failures=failures,
+                          not_read=files_not_read(paths),
+                          received=received_since(paths, started),
                           waiting=files_waiting(paths, since=started))
 
 
-def files_not_read(paths: ProjectPaths, since: str) -> list[tuple[str, str, str]]:
-    """Files landed at or after ``since`` (UTC, ISO seconds) that could not be read."""
+def _failure_text(event) -> str:
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description
+    error = data.error
+    while error is not None and error.cause is not None and "Error occurred while" in error.message:
+        error = error.cause  # Dagster's wrapper: the step's own error is its cause
+    return (error.message.strip().splitlines() or [""])[-1] if error is not None else ""
+
+
+def files_not_read(paths: ProjectPaths) -> list[tuple[str, str, str]]:
+    """Every file received and not read that is still current, whichever run received it: the
+    latest file at its inbox path could not be read (unreadable, or over a limit) and is still
+    in the inbox. Current until it is sent again readable or taken out of the inbox, so a run
+    after a killed one, or after one that received it, reports it as the first run did."""
     from murmuration.intake.landing import load_submissions
 
-    return sorted((s.inbox_path, s.status, s.message or "") for s in load_submissions(paths)
-                  if s.landed_at >= since and s.status not in NOT_SUBMISSIONS)
+    latest = {}
+    for submission in load_submissions(paths):  # oldest first: the last one at a path stands
+        latest[submission.inbox_path] = submission
+    return sorted((s.inbox_path, s.status, s.message or "") for s in latest.values()
+                  if s.status not in NOT_SUBMISSIONS
+                  and (paths.inbox_dir / s.inbox_path).is_file())
+
+
+def received_since(paths: ProjectPaths, since: str) -> set[str]:
+    """The inbox paths of the files landed at or after ``since`` (UTC, ISO seconds)."""
+    from murmuration.intake.landing import load_submissions
+
+    return {s.inbox_path for s in load_submissions(paths) if s.landed_at >= since}

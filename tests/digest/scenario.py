@@ -98,7 +98,7 @@ def two_runs(folder: Path) -> TwoRuns:
     rows[west_at] = f"{west[0]},{int(west[1]) * 10}"
     _arrive(paths, paths.inbox_dir / "brightstart" / BRIGHTSTART_FIX, "\n".join(rows) + "\n",
             "2026-12-01T09:00:00+00:00")
-    stdout = run_pipeline(paths, SECOND_AS_OF)
+    stdout = run_pipeline(paths, SECOND_AS_OF, EXIT_NOT_READ)  # still in the inbox: still not read
     return TwoRuns(paths=paths, first_published=first, second_published=_published(paths),
                    second_stdout=stdout, northgate_added=3.0,
                    westmoor_added=9.0 * int(west[1]),

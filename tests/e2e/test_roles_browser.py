@@ -172,7 +172,7 @@ def test_partner_uploads_checks_confirms_and_sees_it_published(browser, url,  # 
     history = page.locator("#portal-history-table").text_content()
     assert "waiting for the pipeline" in history
 
-    run_pipeline(portal_project)  # what the inbox sensor starts when the file arrives
+    run_pipeline(portal_project, EXIT_NOT_READ)  # what the sensor starts; two still not read
     page.wait_for_function(
         "!document.querySelector('#portal-history-table')?.textContent"
         ".includes('waiting for the pipeline')", timeout=30_000)

@@ -141,3 +141,23 @@ def test_the_same_bytes_from_two_partners_are_two_submissions(sample_paths):
     assert any(s.submission_id == s.sha256[:16] and s.folder == "brightstart" for s in same)
     again = land_inbox(sample_paths, registry)
     assert again.new == [] and again.unchanged == len(load_submissions(sample_paths))
+
+
+def test_files_not_read_are_state_not_the_last_runs_memory(sample_paths):
+    """Found: a run after a killed one exited 0 where the clean run exits 3 (files received
+    before the kill were no longer reported). A file not read stays reported by every run
+    until it is sent again readable or taken out of the inbox."""
+    from app.pipeline import files_not_read
+
+    registry = load_registry(sample_paths)
+    land_inbox(sample_paths, registry)
+    empty = "library_service/library_service_2026-01_final.csv"
+    damaged = "parents_together/parents_together_2025-08.xlsx"
+    assert [location for location, _, _ in files_not_read(sample_paths)] == [empty, damaged]
+    land_inbox(sample_paths, registry)  # a later run that received nothing: still both
+    assert [location for location, _, _ in files_not_read(sample_paths)] == [empty, damaged]
+    good = (sample_paths.inbox_dir / "library_service" / "library_service_2025-12.csv")
+    (sample_paths.inbox_dir / empty).write_bytes(good.read_bytes().replace(b"2025-12", b"2026-01"))
+    (sample_paths.inbox_dir / damaged).unlink()
+    land_inbox(sample_paths, registry)  # sent again readable; the other taken out
+    assert files_not_read(sample_paths) == []

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from app.summary import EXIT_NOT_READ
 from murmuration import nothing_new
 from murmuration.environment import OFFLINE
 from murmuration.paths import AS_OF_ENV, SAMPLE_PROJECT_DIR, ProjectPaths
@@ -106,8 +107,9 @@ def run_cli(paths: ProjectPaths, *args: str) -> subprocess.CompletedProcess:
 
 def test_the_sample_run_again_with_nothing_new_runs_nothing(sample_run):
     """The session's sample run (exit 3: two planted files can't be read) run again as it is:
-    nothing new, so it says so and exits 0 without starting Dagster, dbt or the checks; the
-    warehouse, the published snapshot and the last run's log are untouched."""
+    nothing new, so it says so without starting Dagster, dbt or the checks, and exits 3 as the
+    run did: the two files not read are still in the inbox (state, not the last run's memory);
+    the warehouse, the published snapshot and the last run's log are untouched."""
     paths = sample_run.paths
     record = json.loads(nothing_new.record_file(paths).read_text())
     assert record["serving"][0] == paths.serving.stat().st_size
@@ -116,11 +118,14 @@ def test_the_sample_run_again_with_nothing_new_runs_nothing(sample_run):
     started = time.monotonic()
     again = run_cli(paths)
     elapsed = time.monotonic() - started
-    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.returncode == EXIT_NOT_READ, again.stdout + again.stderr
     lines = again.stdout.strip().splitlines()
     assert lines[0].startswith("Nothing new since the snapshot published ")
     assert "Nothing was run" in lines[0] and "--force" in lines[0]
-    assert lines[-1].startswith("Done in ") and lines[-1].endswith("s (exit code 0).")
+    assert "  library_service/library_service_2026-01_final.csv: unreadable - the file is " \
+           "empty" in lines
+    assert lines[-1].startswith("Done in ")
+    assert lines[-1].endswith("s; 2 files could not be read (exit code 3).")
     assert {p: p.stat().st_mtime_ns for p in before} == before
     assert "Running the pipeline" not in again.stdout and again.stderr == ""
     print(f"nothing-new run of the sample: {elapsed:.1f} s")  # the figure is make bench's

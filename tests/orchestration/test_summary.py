@@ -30,3 +30,16 @@ def test_milestones_come_from_the_published_snapshot_not_the_warehouse(sample_ru
     header = next(line for line in lines if line.startswith("Milestones"))
     assert header.startswith("Milestones: this run published nothing; the dashboard still shows "
                              "the snapshot published ")
+
+
+def test_a_step_failing_after_publishing_says_the_new_snapshot_is_published():
+    """The feedback packs failing after the snapshot was swapped in: the run fails (exit 1) and
+    says the dashboard shows the new snapshot, not that the previous one was kept."""
+    from app.summary import EXIT_FAILED, outcome
+
+    code, line = outcome(78, False, failure="step(s) failed: feedback_packs", published=True)
+    assert code == EXIT_FAILED
+    assert "after the new snapshot was published (the dashboard shows it" in line
+    assert "previous" not in line
+    code, line = outcome(78, False, failure="step(s) failed: harmonised_models")
+    assert code == EXIT_FAILED and "The previous published snapshot (if any) was kept" in line
