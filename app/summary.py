@@ -13,10 +13,10 @@ from murmuration.registry.models import WHOLE_AREA
 from murmuration.review import emptied_by_rules, held_for_review
 
 # `murmuration run`'s exit codes (docs/operations.md, "The command line"), for monitoring.
-EXIT_CLEAN = 0  # published; every file this run received was read
+EXIT_CLEAN = 0  # published; every file in the inbox was read
 EXIT_FAILED = 1  # a step or a blocking check failed; the previous snapshot is kept
 EXIT_INVALID = 2  # the initiative's definitions are invalid (or the command was misused)
-EXIT_NOT_READ = 3  # published, but files this run received could not be read
+EXIT_NOT_READ = 3  # published, but files in the inbox could not be read (app.pipeline.files_not_read)
 EXIT_LOCKED = 4  # another run of the initiative holds its run lock; nothing was done
 EXIT_HELD = 5  # published, but replacements are held for review (not published until accepted)
 EXIT_EMPTIED = 6  # nothing published: files accepted before have no accepted value now
