@@ -8,6 +8,7 @@ import duckdb
 
 from murmuration.digest import latest_digest
 from murmuration.formatting import format_datetime
+from murmuration.intake.landing import inbox_not_files
 from murmuration.paths import ProjectPaths
 from murmuration.registry.models import WHOLE_AREA
 from murmuration.review import emptied_by_rules, held_for_review
@@ -65,6 +66,7 @@ class RunSummary:
     values_quarantined: int = 0
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     problem_files: list[tuple[str, str, str]] = field(default_factory=list)
+    not_files: list[tuple[str, str]] = field(default_factory=list)  # links, pipes: never read
     milestones: list[tuple[str, str, str]] = field(default_factory=list)
     # When the run published nothing, the milestones shown are the last published ones (when).
     milestones_from: str | None = None
@@ -122,6 +124,9 @@ class RunSummary:
             lines.append("Files not read:")
             lines += [f"  {location}: {status} - {message}"
                       for location, status, message in self.problem_files]
+        if self.not_files:
+            lines.append("Not files (ignored, never read or followed):")
+            lines += [f"  {location}: {reason}" for location, reason in self.not_files]
         if self.unmapped_files:
             lines.append("Files read but not mapped (every row quarantined):")
             lines += [f"  {location}: {message}" for location, message in self.unmapped_files]
@@ -156,7 +161,7 @@ def summarise(paths: ProjectPaths, run_published: bool = True) -> RunSummary:
     """Counts from the warehouse's marts; empty when the pipeline has not built them yet. The
     milestones are the published ones (what the dashboard shows): after a run that published
     nothing, the previous snapshot's, never statuses that were only built."""
-    summary = RunSummary(run_published=run_published)
+    summary = RunSummary(run_published=run_published, not_files=inbox_not_files(paths))
     latest = latest_digest(paths.state_dir)
     summary.digest = (str(latest[0]), latest[1]) if latest else None
     _published_milestones(paths, summary)

@@ -94,6 +94,22 @@ def files_not_read() -> pd.DataFrame:
             order by s.landing_status desc, s.arrived_at desc, s.inbox_path""").df()
 
 
+def inbox_not_files() -> pd.DataFrame:
+    """Inbox entries the last landing set aside unread (links, pipes, devices), in the shape of
+    files_not_read: from the state folder beside the serving file."""
+    from murmuration.intake.landing import NOT_FILES_FILE
+
+    try:
+        state = json.loads((serving_path().parent / NOT_FILES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return pd.DataFrame()
+    return pd.DataFrame([{
+        "submission_id": None, "partner": location.split("/")[0], "inbox_path": location,
+        "file_name": location.rsplit("/", 1)[-1], "arrived_at": state.get("looked_at"),
+        "landing_status": "not_a_file", "message": reason, "detail": None}
+        for location, reason in state.get("not_files", [])])
+
+
 def files_not_mapped() -> pd.DataFrame:
     """Files read but not taken: no mapping covers them, or their mapping could not be applied
     (header not found, template changed)."""

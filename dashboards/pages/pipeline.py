@@ -185,12 +185,16 @@ def _freshness():
 
 def _files_not_read():
     frame = pipeline_queries.files_not_read()
+    not_files = pipeline_queries.inbox_not_files()
+    if not not_files.empty:
+        frame = pd.concat([not_files, frame], ignore_index=True) if not frame.empty else not_files
     if not frame.empty:
         frame = frame.assign(
             arrived=frame["arrived_at"].map(format_datetime),
             outcome=frame["landing_status"].map(
                 {"unreadable": "could not be read",
-                 "ignored": "set aside: not a submission"}).fillna(frame["landing_status"]),
+                 "ignored": "set aside: not a submission",
+                 "not_a_file": "ignored, never read: not a file"}).fillna(frame["landing_status"]),
             message=frame["message"].fillna("-"), detail=frame["detail"].fillna("-"))
     return data_table(frame, {"partner": "Partner", "inbox_path": "File",
                               "arrived": "Arrived", "outcome": "Outcome",

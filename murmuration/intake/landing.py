@@ -14,10 +14,12 @@ file's own modification time.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -84,38 +86,105 @@ class LandingReport:
     unchanged: int
     # Inbox files still being written when the run looked ('folder/name'): left for a later run.
     waiting: list[str] = field(default_factory=list)
+    # Inbox entries that are not regular files (links, pipes, devices): never read.
+    not_files: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def rows_landed(self) -> int:
         return sum(s.rows_read for s in self.new)
 
 
+def _open_regular(path: Path):
+    """``path`` opened for reading only if it is a regular file itself (never through a link
+    put in its place after the inbox was listed: O_NOFOLLOW; never a FIFO that would block)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                             | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # a link now: the next look sets it aside
+            raise FileChangedWhileReading(str(path)) from error
+        raise
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise FileChangedWhileReading(str(path))
+    return os.fdopen(descriptor, "rb")
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with _open_regular(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def inbox_files(paths: ProjectPaths) -> list[tuple[str, Path]]:
-    """(folder, file) for every file one level below the inbox's partner folders, sorted."""
-    found = []
+NOT_FILES_FILE = "inbox_not_files.json"  # what the last look at the inbox set aside unread
+
+
+def _not_a_file(mode: int, link: str | None) -> str:
+    """Why an inbox entry that is not a regular file is never read, for the partner."""
+    if link is not None:
+        return (f"a link (to {link}), not a file: links in the inbox are never followed; put "
+                "the file itself in the folder")
+    kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISBLK(mode) or stat.S_ISCHR(mode) else "not a file")
+    return f"{kind}, not a file: only regular files are read; put the file itself in the folder"
+
+
+def scan_inbox(paths: ProjectPaths) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
+    """The inbox's regular files as (folder, file), sorted, and what is set aside unread as
+    ('folder/name', reason): links (to a file, a folder, another partner's file or a system
+    file), pipes, devices and sockets, and a partner folder that is itself a link. Nothing is
+    followed or opened to find out."""
+    found, not_files = [], []
     if not paths.inbox_dir.is_dir():
-        return found
-    for folder in sorted(p for p in paths.inbox_dir.iterdir() if p.is_dir()):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                found.append((folder.name, path))
-    return found
+        return found, not_files
+    for entry in sorted(paths.inbox_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            not_files.append((entry.name + "/", _not_a_file(0, os.readlink(entry))))
+            continue
+        if not entry.is_dir():
+            continue
+        for root, folders, names in os.walk(entry, followlinks=False):
+            base = Path(root)
+            for name in sorted(names + [f for f in folders if (base / f).is_symlink()]):
+                path = base / name
+                try:
+                    mode = path.lstat().st_mode
+                except OSError:
+                    continue  # gone since it was listed
+                if stat.S_ISREG(mode):
+                    found.append((entry.name, path))
+                else:
+                    link = os.readlink(path) if stat.S_ISLNK(mode) else None
+                    not_files.append((path.relative_to(paths.inbox_dir).as_posix(),
+                                      _not_a_file(mode, link)))
+    return sorted(found, key=lambda item: (item[0], item[1])), sorted(not_files)
+
+
+def inbox_files(paths: ProjectPaths) -> list[tuple[str, Path]]:
+    """(folder, file) for every regular file below the inbox's partner folders, sorted."""
+    return scan_inbox(paths)[0]
+
+
+def inbox_not_files(paths: ProjectPaths) -> list[tuple[str, str]]:
+    """What the last landing set aside unread (links, pipes, devices): ('folder/name', reason)."""
+    try:
+        state = json.loads((paths.state_dir / NOT_FILES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [tuple(item) for item in state.get("not_files", [])]
 
 
 def inbox_folders(paths: ProjectPaths) -> list[str]:
-    """The inbox's sub-folders (one per partner, or shared ones for consolidated files)."""
+    """The inbox's sub-folders (one per partner, or shared ones for consolidated files); a
+    folder that is a link is not one (scan_inbox sets it aside)."""
     if not paths.inbox_dir.is_dir():
         return []
     return sorted(p.name for p in paths.inbox_dir.iterdir()
-                  if p.is_dir() and not p.name.startswith("."))
+                  if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
 
 
 def ignored_reason(file_name: str) -> str | None:
@@ -146,8 +215,10 @@ def land_inbox(paths: ProjectPaths, registry: Registry, folders: set[str] | None
     a few at a time: readers spend most of their time outside Python (DuckDB, fastexcel)."""
     paths.ensure()
     landed_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-    candidates = [(folder, path) for folder, path in inbox_files(paths)
+    listed, not_files = scan_inbox(paths)
+    candidates = [(folder, path) for folder, path in listed
                   if folders is None or folder in folders]
+    # not_files is the whole inbox's, whichever folders this landing takes: nothing is read.
     settle = settle_seconds(registry)
     stable, waiting = wait_until_stable([path for _, path in candidates], settle,
                                         max_wait=max(30.0, 3 * settle))
@@ -156,7 +227,10 @@ def land_inbox(paths: ProjectPaths, registry: Registry, folders: set[str] | None
     for folder, path in candidates:
         if path not in arrived:
             continue
-        sha = file_sha256(path)
+        try:
+            sha = file_sha256(path)
+        except (OSError, FileChangedWhileReading):  # gone, or no longer a file: next look
+            continue
         submission_id = submission_id_for(paths, folder, sha, seen)
         if submission_id in seen or (paths.submission_dir(submission_id)
                                      / SUBMISSION_FILE).exists():
@@ -182,9 +256,11 @@ def land_inbox(paths: ProjectPaths, registry: Registry, folders: set[str] | None
                 if result is None]
     report = LandingReport(new=new, unchanged=unchanged,
                            waiting=sorted(inbox_key(paths, path, path.parent.name)
-                                          for path in waiting))
+                                          for path in waiting), not_files=not_files)
     write_json_atomic(paths.state_dir / WAITING_FILE,
                       {"landed_at": landed_at, "waiting": report.waiting}, indent=2, sort_keys=True)
+    write_json_atomic(paths.state_dir / NOT_FILES_FILE,
+                      {"looked_at": landed_at, "not_files": not_files}, indent=2, sort_keys=True)
     return report
 
 
@@ -267,7 +343,7 @@ def keep_copy(path: Path, received: Path, expected_sha: str | None = None) -> tu
     before = version_of(path)
     digest, size = hashlib.sha256(), 0
     temporary = received.with_name(f".{received.name}.part")
-    with path.open("rb") as source, temporary.open("wb") as target:
+    with _open_regular(path) as source, temporary.open("wb") as target:
         for block in iter(lambda: source.read(1 << 20), b""):
             digest.update(block)
             target.write(block)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pyarrow.parquet as pq
 
@@ -161,3 +162,53 @@ def test_files_not_read_are_state_not_the_last_runs_memory(sample_paths):
     (sample_paths.inbox_dir / damaged).unlink()
     land_inbox(sample_paths, registry)  # sent again readable; the other taken out
     assert files_not_read(sample_paths) == []
+
+
+def test_links_pipes_and_linked_folders_in_the_inbox_are_never_read(sample_paths, tmp_path):
+    """Found: a link to a system file landed as a partner's rows and was copied into
+    received/; a link to another partner's file landed as the linker's. Only regular files
+    are read: every other entry is listed as ignored with a reason, and nothing of it is
+    opened, copied or followed."""
+    from app.summary import summarise
+    from murmuration.intake.landing import inbox_not_files
+
+    outside = tmp_path / "secret.csv"
+    outside.write_text("Month,Area,Minutes of reading sessions\n2025-03-01,NORTHGATE,999\n")
+    library = sample_paths.inbox_dir / "library_service"
+    other = sample_paths.inbox_dir / "brightstart" / "brightstart_enrolment_2025-01.csv"
+    (library / "system.csv").symlink_to("/etc/passwd")
+    (library / "outside.csv").symlink_to(outside)
+    (library / "borrowed.csv").symlink_to(other)
+    (library / "nowhere.csv").symlink_to(tmp_path / "missing.csv")
+    (library / "elsewhere").symlink_to(tmp_path)
+    os.mkfifo(library / "pipe.csv")
+    (sample_paths.inbox_dir / "linked_partner").symlink_to(sample_paths.inbox_dir / "brightstart")
+    report = land_inbox(sample_paths, load_registry(sample_paths))
+
+    said = dict(report.not_files)
+    assert sorted(said) == ["library_service/borrowed.csv", "library_service/elsewhere",
+                            "library_service/nowhere.csv", "library_service/outside.csv",
+                            "library_service/pipe.csv", "library_service/system.csv",
+                            "linked_partner/"]
+    assert said["library_service/system.csv"] == (
+        "a link (to /etc/passwd), not a file: links in the inbox are never followed; put the "
+        "file itself in the folder")
+    assert said["library_service/pipe.csv"].startswith("a named pipe, not a file")
+    landed = load_submissions(sample_paths)
+    names = {s.file_name for s in landed}
+    assert not names & {"system.csv", "outside.csv", "borrowed.csv", "pipe.csv"}
+    assert all(s.folder != "linked_partner" for s in landed)
+    # brightstart's own file landed once, as brightstart's.
+    assert [s.folder for s in landed if s.sha256 == file_sha(other)] == ["brightstart"]
+    received = {p.name for p in sample_paths.received_dir.rglob("*")}
+    assert not received & {"system.csv", "outside.csv", "borrowed.csv", "pipe.csv"}
+    assert inbox_not_files(sample_paths) == sorted(report.not_files)
+    lines = summarise(sample_paths).lines()
+    at = lines.index("Not files (ignored, never read or followed):")
+    assert lines[at + 1].startswith("  library_service/borrowed.csv: a link (to ")
+
+
+def file_sha(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

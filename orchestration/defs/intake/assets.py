@@ -44,6 +44,8 @@ def received_submissions(context: dg.AssetExecutionContext,
         if submission.status != "landed":
             context.log.warning(f"{submission.location}: {submission.status} - "
                                 f"{submission.message}")
+    for location, reason in report.not_files:
+        context.log.warning(f"{location}: ignored, never read - {reason}")
     for location in report.waiting:
         context.log.info(f"{location}: still being written, left for a later run (the inbox "
                          f"sensor starts one when it stops changing)")
@@ -54,6 +56,7 @@ def received_submissions(context: dg.AssetExecutionContext,
         "unchanged_files": report.unchanged,
         "rows_landed": report.rows_landed,
         "still_being_written": dg.MetadataValue.json(report.waiting),
+        "not_files": dg.MetadataValue.json(dict(report.not_files)),
         "unreadable": dg.MetadataValue.json(
             {s.location: s.message for s in report.new if s.status == "unreadable"}),
     })
