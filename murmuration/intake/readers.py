@@ -123,12 +123,16 @@ def detect_encoding(data: bytes) -> str:
     preference: Windows-1252 (a superset of Latin-1, what spreadsheet software in Western
     languages writes) wins whenever it reads the bytes about as cleanly as the best guess, because
     on short files several single-byte code pages are indistinguishable to a detector."""
+    sample = data[:1_000_000]
+    if sample.count(b"\x00") * 10 >= len(sample):  # NULs are valid UTF-8 but not in its text:
+        wide = from_bytes(sample).best()  # UTF-16 or UTF-32 without a byte order mark
+        if wide is not None and wide.encoding.startswith(("utf_16", "utf_32")):
+            return wide.encoding
     try:
         data.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    sample = data[:1_000_000]
     best = from_bytes(sample).best()
     western = from_bytes(sample, cp_isolation=["cp1252"]).best()
     if western is not None and (best is None or western.chaos <= best.chaos + 0.1):
@@ -229,10 +233,13 @@ def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None
     except UnreadableFile as error:
         raise UnreadableFile(not_text(path), error.detail) from error
     details: dict = {"encoding": encoding}
+    bom = data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))
     with tempfile.TemporaryDirectory(prefix="murmuration-csv-") as scratch:
         source = path
-        if encoding != "utf-8":
-            # DuckDB reads UTF-8; other encodings are transcoded once, losslessly.
+        if encoding != "utf-8" or _needs_rewrite(data):
+            # DuckDB reads UTF-8 with one kind of line end: other encodings are transcoded
+            # once, losslessly; line ends mixed with a lone CR (a file edited on two systems)
+            # become LF and byte order marks written twice are dropped, in a scratch copy.
             source = Path(scratch) / "utf8.csv"
             try:
                 text = data.decode(encoding)
@@ -241,6 +248,9 @@ def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None
                     f"the file is not text in the encoding agreed for it ({encoding}): open it in "
                     "a spreadsheet, save it again as CSV (UTF-8) and send the new file",
                     f"{type(error).__name__}: {error}") from error
+            text, changes = _normalised(text)
+            if changes:
+                details["normalised"] = changes
             source.write_text(text, encoding="utf-8")
             data = source.read_bytes()
         con = scratch_connection()
@@ -275,8 +285,37 @@ def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None
             delimiter=delimiter, quotechar=quote, escapechar=escape, null_padding=True,
             parallel=False, strict_mode=True, comment="")
         table = relation.select(f"list_value({', '.join(columns)}) as cells").to_arrow_table()
-    details.update({"delimiter": delimiter, "quote": quote, "bom": data.startswith(b"\xef\xbb\xbf")})
+    details.update({"delimiter": delimiter, "quote": quote, "bom": bom})
     return Grid(_grid(table.column("cells"), sheet=""), details)
+
+
+def _needs_rewrite(data: bytes) -> bool:
+    """UTF-8 that DuckDB would misread: a byte order mark written twice, or line ends of more
+    than one kind (CRLF with LF or CR: DuckDB takes one kind per file)."""
+    if data.startswith(b"\xef\xbb\xbf\xef\xbb\xbf"):
+        return True
+    return _mixed_line_ends(data, b"\r", b"\n")
+
+
+def _mixed_line_ends(text, cr, lf) -> bool:
+    carriage_returns = text.count(cr)
+    if not carriage_returns:
+        return False
+    line_feeds = text.count(lf)
+    return bool(line_feeds) and not carriage_returns == line_feeds == text.count(cr + lf)
+
+
+def _normalised(text: str) -> tuple[str, list[str]]:
+    """Text with every leading byte order mark dropped and, when line ends are mixed, every
+    line end made LF; and what was changed, for the data team."""
+    changes = []
+    stripped = text.lstrip("\ufeff")
+    if len(text) - len(stripped) > 1:
+        changes.append(f"{len(text) - len(stripped)} byte order marks at the start")
+    if _mixed_line_ends(stripped, "\r", "\n"):
+        changes.append("line ends mixed (CRLF, LF, CR) made LF")
+        stripped = stripped.replace("\r\n", "\n").replace("\r", "\n")
+    return stripped, changes
 
 
 def _shape(lines: list[str], delimiter: str, quote: str) -> tuple[int, int]:

@@ -40,8 +40,16 @@ class AppliesTo(Strict):
     files: list[str] = Field(["*"], description="file name patterns, e.g. '*.csv'")
 
     def matches(self, folder: str, file_name: str) -> bool:
+        """The folder is one of the mapping's and the name fits a pattern; a pattern for
+        ``.xlsx`` covers the same name as ``.xlsm`` too (the same workbook with macros, which
+        are never run: partners' templates often carry a macro button)."""
+        name = file_name.lower()
+        if name.endswith(".xlsm"):
+            name = name[:-len(".xlsm")] + ".xlsx"
         return folder in self.folders and any(
-            fnmatch.fnmatch(file_name.lower(), pattern.lower()) for pattern in self.files)
+            fnmatch.fnmatch(name, pattern.lower()) or fnmatch.fnmatch(file_name.lower(),
+                                                                      pattern.lower())
+            for pattern in self.files)
 
 
 class Reader(Strict):

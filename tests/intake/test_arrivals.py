@@ -102,18 +102,20 @@ def test_a_file_still_changing_is_left_for_the_next_run(initiative):
 def test_a_file_that_changes_while_it_is_copied_is_not_kept(tmp_path):
     source = tmp_path / "growing.csv"
     source.write_bytes(HEADER.encode() * 300_000)  # large enough to be read in several blocks
-    original_open = type(source).open
+    from murmuration.intake import landing
 
-    def open_and_grow(self, mode="r", *args, **kwargs):
-        handle = original_open(self, mode, *args, **kwargs)
-        if self == source and "r" in mode:
-            with original_open(self, "ab") as writer:  # the partner's client writes more
+    original_open = landing._open_regular
+
+    def open_and_grow(path):
+        handle = original_open(path)
+        if path == source:
+            with open(path, "ab") as writer:  # the partner's client writes more
                 writer.write(b"late line\n")
         return handle
 
     received = tmp_path / "received.csv"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(type(source), "open", open_and_grow)
+        patch.setattr(landing, "_open_regular", open_and_grow)
         with pytest.raises(FileChangedWhileReading):
             keep_copy(source, received)
     assert not received.exists() and not list(tmp_path.glob(".*.part"))
