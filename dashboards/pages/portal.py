@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 
 import dash
 import pandas as pd
@@ -29,12 +30,16 @@ from murmuration.intake.upload import (
     stage,
     staged_file,
 )
+from murmuration.onboarding import isolated
 from murmuration.paths import ProjectPaths
+from murmuration.registry.mapping import EXTENSION_FORMATS
+
+LOG = logging.getLogger(__name__)
 
 dash.register_page(__name__, order=5, path="/portal", title="Partner portal", name="Portal",
                    allowed=lambda user: user.may_upload)
 
-ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.xlsb,.ods,.json"
+ACCEPT = ",".join(EXTENSION_FORMATS)  # every format a reader reads, from the one registry
 HISTORY_COLUMNS = ("File", "Received", "Status", "Accepted rows", "Quarantined rows", "Periods",
                    "Superseded by")
 INTAKE_COLUMNS = ("Folder", "File", "Received", "Problem")
@@ -115,7 +120,12 @@ def check_upload(contents: str | None, filename: str | None, partner_code: str |
         token, staged = stage(paths, partner_code, filename, content)
     except UploadError as error:
         return html.P(f"{filename}: {error}.", className="portal-not-ready"), None, True, ""
-    report = _check(paths, staged, partner_code)
+    try:
+        report = _check(paths, staged, partner_code)
+    except isolated.CheckNotDone as error:
+        LOG.warning("portal check of %s for %s not done: %s", staged, partner_code, error.detail)
+        return html.P(f"{filename}: {error}.", className="portal-not-ready",
+                      id="portal-not-checked"), None, True, ""
     if report.mapping_name is None:
         message = (f"{staged.name}: no agreed format (mapping) covers files like this one from "
                    "your organisation, so nothing in it would count. Send it in the agreed "
@@ -146,10 +156,9 @@ def check_upload(contents: str | None, filename: str | None, partner_code: str |
 
 
 def _check(paths: ProjectPaths, staged, partner_code: str):
-    from murmuration.onboarding import check_mappings
-    from murmuration.registry import load_registry
-
-    return check_mappings(paths, load_registry(paths), [(staged, partner_code)])[0]
+    """What the pipeline would do with the file, worked out in a worker process with a memory
+    cap (murmuration/onboarding/isolated.py): a hostile file ends the worker, not the server."""
+    return isolated.check_upload(paths, staged, partner_code)
 
 
 @callback(Output("portal-sent", "children", allow_duplicate=True),

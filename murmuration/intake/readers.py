@@ -12,9 +12,11 @@ import csv
 import io
 import json
 import os
+import struct
 import tempfile
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -369,21 +371,68 @@ def _check_quotes(data: bytes, delimiter: str, quote: str, escape: str) -> None:
 
 # --- Excel -----------------------------------------------------------------------------------
 
-def expanded_sheet_bytes(path: Path) -> int | None:
-    """What a workbook's sheets and shared texts take once unzipped, as its zip directory says
-    (nothing is unzipped), or None when it is not a zip (the reader then says what it is)."""
+def expanded_sheet_bytes(path: Path, limit: float | None = None) -> int | None:
+    """What a workbook's parts take once unzipped (sheets, shared texts, styles: everything a
+    reader parses; not pictures), counted by unzipping each part as a stream, whatever the zip
+    directory says its size is (a forged directory can say 1,000 bytes of a part that unzips
+    to 2 GB); counting stops once past ``limit`` bytes, so memory stays one chunk. None when it
+    is not a zip (the reader then says what it is)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            return sum(info.file_size for info in archive.infolist()
-                       if info.filename.lower().startswith(("xl/worksheets/",
-                                                            "xl/sharedstrings")))
-    except (zipfile.BadZipFile, OSError, ValueError):
+        with path.open("rb") as handle, zipfile.ZipFile(handle) as archive:
+            total = 0
+            for info in archive.infolist():
+                if info.is_dir() or info.filename.lower().startswith(UNPARSED_PARTS):
+                    continue
+                total += _unzipped_size(handle, archive, info,
+                                        None if limit is None else limit - total)
+                if limit is not None and total > limit:
+                    return total
+            return total
+    except (zipfile.BadZipFile, OSError, ValueError, zlib.error, EOFError, RuntimeError,
+            NotImplementedError):
         return None
+
+
+UNPARSED_PARTS = ("xl/media/", "docprops/thumbnail")
+_CHUNK = 1 << 16
+
+
+def _unzipped_size(handle, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+                   budget: float | None) -> int:
+    """One part's unzipped size, by inflating its raw stream from its local header to the
+    stream's own end (never stopping at the size the directory declares), at most a little
+    past ``budget``."""
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        size = 0
+        with archive.open(info) as part:  # stored parts are as large as they are
+            while chunk := part.read(_CHUNK * 16):
+                size += len(chunk)
+                if budget is not None and size > budget:
+                    break
+        return size
+    handle.seek(info.header_offset)
+    header = handle.read(30)
+    if header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    handle.seek(info.header_offset + 30 + name_length + extra_length)
+    inflate, size, pending = zlib.decompressobj(-zlib.MAX_WBITS), 0, b""
+    while not inflate.eof:
+        if not pending:
+            pending = handle.read(_CHUNK)
+            if not pending:
+                break  # cut short: the reader says the workbook is damaged
+        size += len(inflate.decompress(pending, _CHUNK * 4))
+        pending = inflate.unconsumed_tail
+        if budget is not None and size > budget:
+            break
+    return size
 
 
 def read_excel_grid(path: Path, limits: Limits | None = None) -> Grid:
     limits = limits or Limits()
-    expanded = expanded_sheet_bytes(path)
+    # Counted to four times the limit (then it stops: a bomb's 2 GB is not unzipped to say so).
+    expanded = expanded_sheet_bytes(path, 4 * limits.workbook_expanded_mb * 1e6)
     if expanded is not None and expanded > limits.workbook_expanded_mb * 1e6:
         raise expands_too_much(expanded, limits.workbook_expanded_mb)
     workbook = fastexcel.read_excel(path)  # its errors are worded by read_grid (reasons)

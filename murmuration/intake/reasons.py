@@ -292,7 +292,9 @@ def too_many_sheets(sheets: int, limit: int) -> OverLimit:
 
 
 def expands_too_much(size_bytes: int, limit_mb: float) -> OverLimit:
-    return over_limit(f"the workbook holds {megabytes(size_bytes / 1e6)} of sheet data once "
+    """``size_bytes``: what was unzipped before counting stopped, past the limit (the workbook
+    holds at least that)."""
+    return over_limit(f"the workbook holds at least {megabytes(size_bytes / 1e6)} of data once "
                       "unzipped", f"{limit_mb:g} MB", "workbook_expanded_mb",
                       "delete unused sheets, rows and columns (or split it by month)")
 

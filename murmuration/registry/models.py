@@ -218,8 +218,9 @@ class Limits(Strict):
     columns: int = Field(2_000, ge=1, description="most columns in a row of a file")
     sheets: int = Field(50, ge=1, description="most sheets in a workbook")
     workbook_expanded_mb: float = Field(
-        200, gt=0, description="most MB a workbook's sheets (and shared texts) take once "
-                               "unzipped, read from its zip directory before it is opened")
+        200, gt=0, description="most MB a workbook's parts (sheets, shared texts, styles; "
+                               "not pictures) take once unzipped, counted as they are "
+                               "unzipped before it is opened, whatever its zip directory says")
     json_depth: int = Field(64, ge=3, description="deepest nesting of a JSON file's objects "
                                                   "and lists (a DHIS2 export needs 3)")
     cell_chars_in_messages: int = Field(

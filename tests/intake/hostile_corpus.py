@@ -93,6 +93,22 @@ def _expanding_xlsx() -> bytes:
     return buffer.getvalue()
 
 
+def _forged_directory(workbook: bytes, member: str = "sheet1.xml", said: int = 1_000) -> bytes:
+    """The workbook with its zip directory (and local header) saying ``member`` unzips to
+    ``said`` bytes, whatever it really unzips to: a zip bomb past a check of the directory."""
+    data = bytearray(workbook)
+    for signature, name_at, size_at, name_from in ((b"PK\x01\x02", 28, 24, 46),
+                                                     (b"PK\x03\x04", 26, 22, 30)):
+        start = data.find(signature)
+        while start != -1:
+            length = int.from_bytes(data[start + name_at:start + name_at + 2], "little")
+            name = bytes(data[start + name_from:start + name_from + length])
+            if name.endswith(member.encode()):
+                data[start + size_at:start + size_at + 4] = said.to_bytes(4, "little")
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
 def cases() -> list[Case]:
     good = ["2025-03-01,NORTHGATE,4221", "2025-03-01,SOUTHBANK,3492"]
     lines = [
@@ -299,6 +315,9 @@ def cases() -> list[Case]:
         Case("old_xls_or_encrypted", "family_hub", "protected.xlsx",
              b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000, "unreadable"),
         Case("expanding_workbook", "family_hub", "bomb.xlsx", _expanding_xlsx(), "unreadable",
+             says="limits.workbook_expanded_mb"),
+        Case("forged_zip_directory", "family_hub", "small_bomb.xlsx",
+             _forged_directory(_expanding_xlsx()), "unreadable",
              says="limits.workbook_expanded_mb"),
         # --- DHIS2 JSON -------------------------------------------------------------------------
         Case("json_ok", "riverside_health", "ok.json",
