@@ -2,8 +2,11 @@
 
 flask-login keeps the session in a signed cookie (HttpOnly, SameSite=Lax; Secure when
 MURMURATION_SECURE_COOKIES=1, behind HTTPS); flask-wtf's CSRF tokens guard the sign-in and
-sign-out forms; Dash's callbacks only accept JSON, which no cross-site form can send. After
-``MAX_FAILURES`` failed sign-ins a user name is locked for ``LOCK_SECONDS``.
+sign-out forms; Dash's callbacks only accept JSON, which no cross-site form can send. The cookie
+carries only a token of a session kept on the server (murmuration.sessions): signing out ends it
+wherever the cookie was copied. After ``MAX_FAILURES`` failed sign-ins a user name is locked for
+``LOCK_SECONDS``, and a client address after ``MAX_CLIENT_FAILURES`` (whatever names it tries).
+A request larger than ``MAX_REQUEST_BYTES`` is refused with a 413 page, unread.
 
 What each role may see is decided by ``murmuration.access.User``; pages and callbacks ask
 ``viewer()`` and pass its scope to the queries.
@@ -25,9 +28,15 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
 from murmuration.access import ROLE_LABELS, User, UserStore
+from murmuration.intake.upload import MAX_UPLOAD_BYTES
 from murmuration.paths import ProjectPaths
+from murmuration.sessions import LIFETIME_SECONDS, SessionStore
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per user name
+MAX_CLIENT_FAILURES = 20  # per client address, whatever names it tries
+# The largest request the server reads: a portal upload at its limit, base64 in a JSON
+# callback (4/3 of it), and room for the rest of the request. Anything larger gets a 413 page.
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + 2 * 1024 * 1024
 WINDOW_SECONDS = 15 * 60
 LOCK_SECONDS = 15 * 60
 # Reachable without signing in: the sign-in page and its style sheet.
@@ -39,37 +48,41 @@ class NotAllowed(Exception):
 
 
 class SessionUser(UserMixin):
-    def __init__(self, user: User):
-        self.user = user
+    """A signed-in user and the token of its server-side session (murmuration.sessions)."""
+
+    def __init__(self, user: User, token: str):
+        self.user, self.token = user, token
 
     def get_id(self) -> str:
-        return self.user.session_id
+        return self.token
 
 
 class Lockout:
-    """Failed sign-ins per user name; a name with MAX_FAILURES in WINDOW_SECONDS is locked."""
+    """Failed sign-ins counted per key ('name:<user name>', 'client:<address>'); a key with
+    ``limit`` failures in WINDOW_SECONDS is locked for LOCK_SECONDS."""
 
     def __init__(self):
         self._failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
-    def seconds_left(self, username: str) -> int:
+    def seconds_left(self, key: str, limit: int) -> int:
         now = time.monotonic()
         with self._lock:
-            recent = [t for t in self._failures.get(username.lower(), [])
+            recent = [t for t in self._failures.get(key.lower(), [])
                       if now - t < WINDOW_SECONDS]
-            self._failures[username.lower()] = recent
-            if len(recent) >= MAX_FAILURES:
+            self._failures[key.lower()] = recent
+            if len(recent) >= limit:
                 return max(1, int(recent[-1] + LOCK_SECONDS - now))
         return 0
 
-    def failed(self, username: str) -> None:
+    def failed(self, *keys: str) -> None:
         with self._lock:
-            self._failures.setdefault(username.lower(), []).append(time.monotonic())
+            for key in keys:
+                self._failures.setdefault(key.lower(), []).append(time.monotonic())
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, key: str) -> None:
         with self._lock:
-            self._failures.pop(username.lower(), None)
+            self._failures.pop(key.lower(), None)
 
 
 def users() -> UserStore:
@@ -135,16 +148,29 @@ def install(server: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("MURMURATION_SECURE_COOKIES") == "1",
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12), WTF_CSRF_TIME_LIMIT=12 * 3600)
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=LIFETIME_SECONDS),
+        WTF_CSRF_TIME_LIMIT=LIFETIME_SECONDS, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     manager = LoginManager(server)
     manager.session_protection = "basic"
     lockout = Lockout()
+    sessions = SessionStore(paths.state_dir)
 
     @manager.user_loader
-    def load(session_id: str) -> SessionUser | None:
-        user = users().get(session_id.partition("|")[0])
+    def load(token: str) -> SessionUser | None:
+        found = sessions.find(token)  # ended by signing out, or past its lifetime: none
+        if found is None:
+            return None
+        user = users().get(found[0])
         # A changed password or a removed user ends the session.
-        return SessionUser(user) if user is not None and user.session_id == session_id else None
+        return SessionUser(user, token) if user is not None and user.session_id == found[1] \
+            else None
+
+    @server.errorhandler(413)
+    def too_large(_error):
+        return (f"The request is larger than this server accepts "
+                f"({MAX_REQUEST_BYTES / 1048576:.0f} MB). Files are sent through the portal up "
+                f"to {MAX_UPLOAD_BYTES // 1048576} MB each: split a larger file by period.\n",
+                413, {"Content-Type": "text/plain; charset=utf-8"})
 
     @server.before_request
     def gate():
@@ -174,16 +200,20 @@ def install(server: Flask) -> None:
             return page("The form had expired; please sign in again.", status=400)
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        wait = lockout.seconds_left(username)
-        if wait:
-            return page(f"Too many failed sign-ins for this user name; try again in "
-                        f"{(wait + 59) // 60} minutes.", username, 429)
+        client = f"client:{request.remote_addr or 'unknown'}"
+        for key, limit, whose in ((client, MAX_CLIENT_FAILURES, "from this address"),
+                                  (f"name:{username}", MAX_FAILURES, "for this user name")):
+            wait = lockout.seconds_left(key, limit)
+            if wait:
+                return page(f"Too many failed sign-ins {whose}; try again in "
+                            f"{(wait + 59) // 60} minutes.", username, 429)
         user = users().authenticate(username, password)
         if user is None:
-            lockout.failed(username)
+            lockout.failed(client, f"name:{username}")
             return page("Wrong user name or password.", username, 401)
-        lockout.succeeded(username)
-        login_user(SessionUser(user))
+        lockout.succeeded(f"name:{username}")  # a client's count runs its window out
+        token = sessions.start(user.username, user.session_id, request.remote_addr)
+        login_user(SessionUser(user, token))
         return redirect(_safe_next(request.form.get("next")))
 
     @server.route("/logout", methods=["POST"])
@@ -192,6 +222,8 @@ def install(server: Flask) -> None:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
             abort(400)
+        if current_user.is_authenticated:
+            sessions.end(current_user.token)  # a copy of the cookie is worth nothing now
         logout_user()
         return redirect("/login")
 

@@ -37,7 +37,7 @@ def signed_in(app, sample_run, monkeypatch):
         user = User(role, Role(role), "hash", partners=tuple(partners),
                     working_groups=tuple(working_groups))
         with app.server.test_request_context("/"):
-            login_user(SessionUser(user))
+            login_user(SessionUser(user, "test-request"))
             yield user
 
     return request_as

@@ -84,6 +84,58 @@ def test_sign_out_needs_a_post_with_the_token(server):
     assert client.get("/").status_code == 302
 
 
+def test_signing_out_ends_the_session_wherever_its_cookie_went(server):
+    """Found: a cookie copied before sign-out still worked after it (the session lived in the
+    cookie). The server keeps the session; signing out ends it for every copy."""
+    client = sign_in(server, "steering")
+    cookie = client.get_cookie("murmuration_session")
+    copy = server.test_client()
+    copy.set_cookie("murmuration_session", cookie.value)
+    assert copy.get("/").status_code == 200  # the copy works while the session lives
+    token = re.search(r'"value":"([^"]+)","type":"hidden","name":"csrf_token"', client.get(
+        "/_dash-layout").get_data(as_text=True)).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert copy.get("/").status_code == 302
+    assert copy.get("/_dash-layout").status_code == 401
+    assert copy.get("/feedback/brightstart/quarantined.csv").status_code == 401
+
+
+def test_one_client_trying_many_user_names_is_throttled(server):
+    """Found: the throttle counted per user name only, so one client could try many names.
+    After 20 failures from one address, that address is refused a while, whatever the name
+    (the right password too); another address signs in."""
+    attacker = server.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    for attempt in range(20):
+        response = attacker.post("/login", data={
+            "csrf_token": csrf(attacker), "username": f"guess-{attempt}",
+            "password": "not the password"})
+        assert response.status_code == 401
+    response = attacker.post("/login", data={"csrf_token": csrf(attacker),
+                                             "username": "steering", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Too many failed sign-ins from this address" in body(response)
+    sign_in(server, "steering")  # from another address
+
+
+def test_a_request_larger_than_an_upload_is_refused_unread(server):
+    """Found: there was no request-size cap (a 200 MB POST grew the server by 211 MB). A body
+    over the cap gets a 413 page saying the limit, whoever sends it."""
+    from dashboards.auth import MAX_REQUEST_BYTES
+
+    assert 34 * 1048576 < MAX_REQUEST_BYTES < 36 * 1048576  # a 25 MB upload, base64, fits
+    client = sign_in(server, "brightstart")
+    response = client.post("/_dash-update-component", data=b"x" * (MAX_REQUEST_BYTES + 1),
+                           content_type="application/json")
+    assert response.status_code == 413
+    assert body(response) == ("The request is larger than this server accepts (35 MB). Files "
+                              "are sent through the portal up to 25 MB each: split a larger "
+                              "file by period.\n")
+    anonymous = server.test_client()
+    assert anonymous.post("/login", data=b"x" * (MAX_REQUEST_BYTES + 1),
+                          content_type="application/x-www-form-urlencoded").status_code == 413
+
+
 def test_a_changed_password_or_removed_user_ends_the_session(server, sample_run):
     from murmuration.access import UserStore
 
