@@ -114,7 +114,8 @@ def cmd_run(args) -> int:
         print(f"  initiative: {paths.project_dir}")
         print(f"  state:      {paths.state_dir}", flush=True)
         started = time.monotonic()
-        result = run_pipeline(paths, progress=not args.quiet, lock=lock)
+        result = run_pipeline(paths, progress=not args.quiet, lock=lock,
+                              nice=not getattr(args, "serves_after", False))
         elapsed = time.monotonic() - started
         success = result.success and not result.blocking_failures
         print()
@@ -540,6 +541,7 @@ def cmd_demo(args) -> int:
         return 1
     from app.summary import PUBLISHED
 
+    args.serves_after = True  # this process serves the dashboard next: not niced
     code = cmd_run(args)
     if code not in PUBLISHED:  # files the run could not read are shown on the dashboard
         return code

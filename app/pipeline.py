@@ -11,7 +11,7 @@ from pathlib import Path
 from murmuration import nothing_new
 from murmuration.environment import ensure_dbt_manifest, prepare_environment
 from murmuration.paths import ProjectPaths
-from murmuration.processes import sigterm_kept
+from murmuration.processes import sigterm_kept, yield_cpu
 from murmuration.runlock import RunLock
 
 # Landing statuses of files that are not submissions at all (lock files, thumbnails): set aside
@@ -55,19 +55,23 @@ class PipelineResult:
 
 
 def run_pipeline(paths: ProjectPaths, progress: bool = True,
-                 lock: RunLock | None = None) -> PipelineResult:
+                 lock: RunLock | None = None, nice: bool = True) -> PipelineResult:
     """The whole job once. ``lock``: the initiative's run lock, already held by the caller;
-    without it this takes the lock itself (RunLockHeld when another run holds it)."""
+    without it this takes the lock itself (RunLockHeld when another run holds it). ``nice``:
+    at a lower CPU priority than the dashboard (processes.yield_cpu; not for `murmuration
+    demo`, whose process goes on to serve the dashboard)."""
     if lock is not None and lock.held:
-        return _run(paths, progress)
+        return _run(paths, progress, nice)
     with RunLock(paths, "murmuration run").acquire(wait=0):
-        return _run(paths, progress)
+        return _run(paths, progress, nice)
 
 
-def _run(paths: ProjectPaths, progress: bool) -> PipelineResult:
+def _run(paths: ProjectPaths, progress: bool, nice: bool = True) -> PipelineResult:
     # Whatever is landed from now on is this run's: the run lock keeps every other writer out.
     started = datetime.now(UTC).isoformat(timespec="seconds")
     nothing_new.forget(paths)  # this run writes: the kept fingerprint vouches for nothing now
+    if nice:
+        yield_cpu()
     prepare_environment(paths)
     ensure_dbt_manifest()
     import dagster as dg

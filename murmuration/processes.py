@@ -41,3 +41,25 @@ def sigterm_kept() -> Iterator[None]:
     finally:
         if before is not None:
             signal.signal(signal.SIGTERM, before)
+
+
+NICE_ENV = "MURMURATION_RUN_NICE"
+DEFAULT_NICE = 10
+
+
+def yield_cpu() -> int:
+    """Run this process (and what it starts: dbt, the checks' workers) at a lower CPU priority
+    than the dashboard, so people reading it are answered first while a run works: niceness
+    ``MURMURATION_RUN_NICE`` (default 10; 0 leaves it). Never raised back: a process already
+    nicer stays so. Returns the niceness now."""
+    import os
+
+    try:
+        wanted = int(os.environ.get(NICE_ENV) or DEFAULT_NICE)
+    except ValueError:
+        wanted = DEFAULT_NICE
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if wanted > current:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, min(wanted, 19))
+    return os.getpriority(os.PRIO_PROCESS, 0)

@@ -83,19 +83,27 @@ def page(client: Client, path: str, search: str = "") -> None:
                      ("_pages_location", "search", search)], "_pages_location.pathname")
 
 
-MILESTONE_OUTPUTS = [("milestone-chart", "figure"), ("milestone-status", "children"),
-                     ("milestone-definition", "children"), ("milestone-breakdowns", "children"),
-                     ("milestone-contributions", "children")]
+def callback_outputs(client: Client, produces: str) -> list[tuple[str, str]]:
+    """The outputs of the app's callback that produces ``produces`` ('id.property'), as the
+    server declares them (/_dash-dependencies): the load test follows the pages as they are."""
+    with client.opener.open(client.url + "/_dash-dependencies", timeout=60) as response:
+        for dependency in json.loads(response.read()):
+            outputs = [tuple(part.rsplit(".", 1)) for part in
+                       dependency["output"].strip(".").split("...")]
+            if tuple(produces.rsplit(".", 1)) in outputs:
+                return outputs
+    raise SystemExit(f"no callback of the dashboard produces {produces}")
 
 
 def journey(client: Client, indicator: str, period: str, timings: dict[str, list[float]],
-            errors: list[str], think: float = 0.0) -> None:
+            errors: list[str], think: float = 0.0,
+            milestone_outputs: list[tuple[str, str]] | None = None) -> None:
     steps = [
         ("overview", lambda: page(client, "/")),
         ("indicator page", lambda: page(client, "/milestones",
                                         f"?indicator={indicator}&place={WHOLE_AREA}")),
         ("indicator callback", lambda: client.callback(
-            MILESTONE_OUTPUTS, [("milestone-indicator", "value", indicator),
+            milestone_outputs, [("milestone-indicator", "value", indicator),
                                 ("milestone-place", "value", WHOLE_AREA),
                                 ("learning-log-changed", "data", None)],
             "milestone-indicator.value")),
@@ -149,6 +157,17 @@ def _republish(paths: ProjectPaths, stop: threading.Event, counter: list[int]) -
         stop.wait(1.0)
 
 
+def _keep_running(paths: ProjectPaths, stop: threading.Event, counter: list[int]) -> None:
+    """`murmuration run --force` again and again (every step, as when files keep arriving),
+    competing with the dashboard for the cores, until ``stop``."""
+    command = [sys.executable, "-m", "app.cli", "run", "--quiet", "--force",
+               "--project", str(paths.project_dir), "--state-dir", str(paths.state_dir)]
+    while not stop.is_set():
+        subprocess.run(command, env={**os.environ, **OFFLINE}, capture_output=True,
+                       check=False)
+        counter[0] += 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, required=True)
@@ -159,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(0: back to back, a stress test)")
     parser.add_argument("--republish", action="store_true",
                         help="publish the snapshot again every second while the load runs")
+    parser.add_argument("--during-runs", action="store_true",
+                        help="run the whole pipeline (--force) again and again meanwhile, "
+                             "competing for the cores")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     args = parser.parse_args(argv)
     from murmuration.access import UserStore
@@ -196,7 +218,13 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.3)
         clients = [Client(url, LOAD_USER, password) for _ in range(args.clients)]
         warm: dict[str, list[float]] = {}
-        journey(clients[0], indicator, period, warm, [])  # the first answers fill the cache
+        outputs = callback_outputs(clients[0], "milestone-chart.figure")
+        # The first answers fill the cache; a failing step stops the load test at once.
+        failed: list[str] = []
+        journey(clients[0], indicator, period, warm, failed, milestone_outputs=outputs)
+        if failed:
+            raise SystemExit(f"the journey fails before any load: {failed[0]} (the server's "
+                             f"log: {server_log.name})")
         timings: dict[str, list[float]] = {}
         errors: list[str] = []
         lock = threading.Lock()
@@ -205,13 +233,15 @@ def main(argv: list[str] | None = None) -> int:
             end = time.monotonic() + args.seconds
             while time.monotonic() < end:
                 mine: dict[str, list[float]] = {}
-                journey(client, indicator, period, mine, errors, args.think)
+                journey(client, indicator, period, mine, errors, args.think, outputs)
                 with lock:
                     for name, values in mine.items():
                         timings.setdefault(name, []).extend(values)
 
-        republisher = (threading.Thread(target=_republish, args=(paths, stop, published))
-                       if args.republish else None)
+        background = (_republish if args.republish else
+                      _keep_running if args.during_runs else None)
+        republisher = (threading.Thread(target=background, args=(paths, stop, published))
+                       if background else None)
         if republisher:
             republisher.start()
         threads = [threading.Thread(target=work, args=(c,)) for c in clients]
@@ -221,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             thread.join()
     finally:
         stop.set()
+        if republisher:
+            republisher.join()  # a run under way ends first (it holds the run lock)
         server.terminate()
         server.wait(timeout=30)
         server_log.close()
@@ -245,10 +277,14 @@ def main(argv: list[str] | None = None) -> int:
                                       f"{server_log.name})" if errors else ""))
     if args.republish:
         print(f"snapshots published during the load: {published[0]}")
+    if args.during_runs:
+        print(f"pipeline runs during the load: {published[0]} (niceness "
+              f"{os.environ.get('MURMURATION_RUN_NICE') or 'default'})")
     if args.json:
         args.json.write_text(json.dumps({"clients": args.clients, "seconds": args.seconds,
                                          "think": args.think,
-                                         "republish": args.republish, "errors": len(errors),
+                                         "republish": args.republish,
+                                         "during_runs": args.during_runs, "errors": len(errors),
                                          "published": published[0], "requests": figures},
                                         indent=2))
     return 0 if not errors else 1

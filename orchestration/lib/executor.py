@@ -20,6 +20,7 @@ import dagster as dg
 
 from murmuration import nothing_new
 from murmuration.paths import ProjectPaths
+from murmuration.processes import yield_cpu
 from murmuration.runlock import RunLock, RunLockHeld
 
 WAIT_ENV = "MURMURATION_LOCK_WAIT_SECONDS"
@@ -68,6 +69,7 @@ class OneWriterExecutor(dg.Executor):
             plan_context.log.debug(f"holding the run lock {paths.run_lock}")
             # This run writes: a run with nothing new may no longer stand on the last one.
             nothing_new.forget(paths)
+            yield_cpu()  # the dashboard's readers first (MURMURATION_RUN_NICE)
             yield from self._inner.execute(plan_context, execution_plan)
 
 
