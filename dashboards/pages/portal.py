@@ -21,6 +21,7 @@ from dashboards.components.layout import not_published
 from dashboards.components.scorecard_chart import scorecard_figure
 from dashboards.components.tables import data_table, graph_config
 from murmuration.access import User
+from murmuration.intake.readers import ACCEPTED_EXTENSIONS
 from murmuration.intake.reasons import READ_FORMATS
 from murmuration.intake.upload import (
     MAX_UPLOAD_BYTES,
@@ -32,14 +33,13 @@ from murmuration.intake.upload import (
 )
 from murmuration.onboarding import isolated
 from murmuration.paths import ProjectPaths
-from murmuration.registry.mapping import EXTENSION_FORMATS
 
 LOG = logging.getLogger(__name__)
 
 dash.register_page(__name__, order=5, path="/portal", title="Partner portal", name="Portal",
                    allowed=lambda user: user.may_upload)
 
-ACCEPT = ",".join(EXTENSION_FORMATS)  # every format a reader reads, from the one registry
+ACCEPT = ",".join(ACCEPTED_EXTENSIONS)  # every extension a reader reads (the one registry)
 HISTORY_COLUMNS = ("File", "Received", "Status", "Accepted rows", "Quarantined rows", "Periods",
                    "Superseded by")
 INTAKE_COLUMNS = ("Folder", "File", "Received", "Problem")

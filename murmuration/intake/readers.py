@@ -17,6 +17,7 @@ import tempfile
 import threading
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from murmuration.intake.reasons import (
     too_many_sheets,
     unclosed_quote_reason,
 )
-from murmuration.registry.mapping import FileFormat
+from murmuration.registry.mapping import EXTENSION_FORMATS, FileFormat
 from murmuration.registry.models import Limits
 
 GRID_SCHEMA = pa.schema([
@@ -99,15 +100,9 @@ def read_grid(path: Path, file_format: FileFormat, encoding: str | None = None,
             raise UnreadableFile(EMPTY, f"{size} bytes, all blank")
         if size > limits.file_mb * 1e6:
             raise too_big(size, limits.file_mb)
-        if file_format is FileFormat.CSV:
-            grid = read_csv_grid(path, encoding, limits)
-        elif file_format is FileFormat.EXCEL:
-            grid = read_excel_grid(path, limits)
-        elif file_format is FileFormat.DHIS2_JSON:
-            grid = read_dhis2_json_grid(path, limits)
-        else:
-            grid = None
-        if grid is not None:
+        reader = READERS.get(file_format)
+        if reader is not None:
+            grid = reader(path, encoding, limits)
             check_grid(grid, limits)
             return grid
     except UnreadableFile:
@@ -612,3 +607,14 @@ def _grid(cells, sheet: str, first_row: int = 1) -> pa.Table:
         "cells": cells.cast(pa.list_(pa.string())),
     }, schema=GRID_SCHEMA)
 
+
+# The readers, by format: read_grid's dispatch, and (with mapping.EXTENSION_FORMATS, the file
+# names each format is read from) what the portal accepts. A new format is a reader here.
+READERS: dict[FileFormat, Callable[[Path, str | None, Limits], Grid]] = {
+    FileFormat.CSV: read_csv_grid,
+    FileFormat.EXCEL: lambda path, _encoding, limits: read_excel_grid(path, limits),
+    FileFormat.DHIS2_JSON: lambda path, _encoding, limits: read_dhis2_json_grid(path, limits),
+}
+# What the portal's file picker offers: every extension a reader above reads.
+ACCEPTED_EXTENSIONS = tuple(ext for ext, file_format in EXTENSION_FORMATS.items()
+                            if file_format in READERS)

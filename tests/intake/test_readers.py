@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 
 from murmuration.intake.readers import UnreadableFile, read_grid
+from murmuration.paths import REPO_ROOT
 from murmuration.registry.mapping import FileFormat
 from tests.conftest import REALDATA
 
@@ -115,3 +116,16 @@ def test_real_partner_files_land_completely(folder, name, file_format, expected_
     grid = read_grid(path, file_format)
     assert grid.table.num_rows == expected_rows
     assert grid.table.column("cells")[0].as_py()[:3] == first_cells
+
+
+def test_every_format_has_a_reader_and_the_portal_takes_every_extension_read():
+    """One registry of readers: every format a mapping can name has one, every extension the
+    pipeline reads maps to one, and the portal's file picker offers exactly those."""
+    from murmuration.intake.readers import ACCEPTED_EXTENSIONS, READERS
+    from murmuration.registry.mapping import EXTENSION_FORMATS, FileFormat
+
+    assert set(READERS) == set(FileFormat)
+    assert set(EXTENSION_FORMATS.values()) <= set(READERS)
+    assert ACCEPTED_EXTENSIONS == tuple(EXTENSION_FORMATS)
+    portal = (REPO_ROOT / "dashboards" / "pages" / "portal.py").read_text(encoding="utf-8")
+    assert 'ACCEPT = ",".join(ACCEPTED_EXTENSIONS)' in portal
