@@ -142,18 +142,10 @@ LOGIN_PAGE = """<!doctype html>
 def install(server: Flask) -> None:
     """Put the whole server behind sign-in."""
     paths = ProjectPaths.from_env()
-    server.secret_key = secret_key(paths)
-    server.config.update(
-        SESSION_COOKIE_NAME="murmuration_session", SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("MURMURATION_SECURE_COOKIES") == "1",
-        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(seconds=LIFETIME_SECONDS),
-        WTF_CSRF_TIME_LIMIT=LIFETIME_SECONDS, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
+    _configure(server, paths)
+    sessions = SessionStore(paths.state_dir)
     manager = LoginManager(server)
     manager.session_protection = "basic"
-    lockout = Lockout()
-    sessions = SessionStore(paths.state_dir)
 
     @manager.user_loader
     def load(token: str) -> SessionUser | None:
@@ -165,39 +157,58 @@ def install(server: Flask) -> None:
         return SessionUser(user, token) if user is not None and user.session_id == found[1] \
             else None
 
-    @server.errorhandler(413)
-    def too_large(_error):
-        return (f"The request is larger than this server accepts "
-                f"({MAX_REQUEST_BYTES / 1048576:.0f} MB). Files are sent through the portal up "
-                f"to {MAX_UPLOAD_BYTES // 1048576} MB each: split a larger file by period.\n",
-                413, {"Content-Type": "text/plain; charset=utf-8"})
+    server.register_error_handler(413, _too_large)
+    server.before_request(_gate)
+    _sign_in_routes(server, sessions, Lockout())
 
-    @server.before_request
-    def gate():
-        path = request.path
-        if path in PUBLIC_PATHS:
-            return None
-        if path.startswith("/_dash-") and request.method == "POST" and not request.is_json:
-            abort(400)  # a cross-site form cannot send JSON: Dash's callbacks need no token
-        if current_user.is_authenticated:
-            return None
-        if path.startswith(("/_dash-", "/feedback/", "/portal/")) or request.method != "GET":
-            return ("Sign in first.", 401, {"Content-Type": "text/plain; charset=utf-8"})
-        return redirect("/login?next=" + quote(request.full_path.rstrip("?"), safe="/"))
 
-    def page(message: str = "", username: str = "", status: int = 200):
-        return render_template_string(
-            LOGIN_PAGE, csrf=generate_csrf(), message=message, username=username,
-            next=_safe_next(request.values.get("next"))), status
+def _configure(server: Flask, paths: ProjectPaths) -> None:
+    server.secret_key = secret_key(paths)
+    server.config.update(
+        SESSION_COOKIE_NAME="murmuration_session", SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("MURMURATION_SECURE_COOKIES") == "1",
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=LIFETIME_SECONDS),
+        WTF_CSRF_TIME_LIMIT=LIFETIME_SECONDS, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
 
+
+def _too_large(_error):
+    return (f"The request is larger than this server accepts "
+            f"({MAX_REQUEST_BYTES / 1048576:.0f} MB). Files are sent through the portal up "
+            f"to {MAX_UPLOAD_BYTES // 1048576} MB each: split a larger file by period.\n",
+            413, {"Content-Type": "text/plain; charset=utf-8"})
+
+
+def _gate():
+    """Every request but the sign-in page's: signed in, or sent to sign in."""
+    path = request.path
+    if path in PUBLIC_PATHS:
+        return None
+    if path.startswith("/_dash-") and request.method == "POST" and not request.is_json:
+        abort(400)  # a cross-site form cannot send JSON: Dash's callbacks need no token
+    if current_user.is_authenticated:
+        return None
+    if path.startswith(("/_dash-", "/feedback/", "/portal/")) or request.method != "GET":
+        return ("Sign in first.", 401, {"Content-Type": "text/plain; charset=utf-8"})
+    return redirect("/login?next=" + quote(request.full_path.rstrip("?"), safe="/"))
+
+
+def _page(message: str = "", username: str = "", status: int = 200):
+    return render_template_string(
+        LOGIN_PAGE, csrf=generate_csrf(), message=message, username=username,
+        next=_safe_next(request.values.get("next"))), status
+
+
+def _sign_in_routes(server: Flask, sessions: SessionStore, lockout: Lockout) -> None:
     @server.route("/login", methods=["GET", "POST"])
     def login():
         if request.method == "GET":
-            return page()
+            return _page()
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
-            return page("The form had expired; please sign in again.", status=400)
+            return _page("The form had expired; please sign in again.", status=400)
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         client = f"client:{request.remote_addr or 'unknown'}"
@@ -205,12 +216,12 @@ def install(server: Flask) -> None:
                                   (f"name:{username}", MAX_FAILURES, "for this user name")):
             wait = lockout.seconds_left(key, limit)
             if wait:
-                return page(f"Too many failed sign-ins {whose}; try again in "
-                            f"{(wait + 59) // 60} minutes.", username, 429)
+                return _page(f"Too many failed sign-ins {whose}; try again in "
+                             f"{(wait + 59) // 60} minutes.", username, 429)
         user = users().authenticate(username, password)
         if user is None:
             lockout.failed(client, f"name:{username}")
-            return page("Wrong user name or password.", username, 401)
+            return _page("Wrong user name or password.", username, 401)
         lockout.succeeded(f"name:{username}")  # a client's count runs its window out
         token = sessions.start(user.username, user.session_id, request.remote_addr)
         login_user(SessionUser(user, token))
