@@ -128,6 +128,16 @@ def cmd_run(args) -> int:
             # Trusted: a later run with nothing new may stand on this one (nothing_new.py); not
             # after a held or emptied run (a decision awaits) or with a file half-written.
             nothing_new.remember(paths, started_from)
+    _print_where(paths, result)
+    code, last_line = outcome(elapsed, success, len(result.not_read), _failure(result),
+                              held=len(summary.held), emptied=len(summary.emptied),
+                              published=result.published)
+    print(last_line, file=sys.stdout if success else sys.stderr)
+    return code
+
+
+def _print_where(paths: ProjectPaths, result) -> None:
+    """After the summary: files of this run, where everything is, the checks that failed."""
     new = [location for location, _, _ in result.not_read if location in result.received]
     if new and len(new) < len(result.not_read):  # the summary lists every one still current
         print(f"Not read, received by this run: {', '.join(new)}")
@@ -145,15 +155,15 @@ def cmd_run(args) -> int:
         for check in result.failed_checks:
             kind = "blocking" if check.blocking else check.severity.lower()
             print(f"  {check.asset}: {check.check} ({kind})")
-    reason = (f"{len(result.blocking_failures)} blocking check(s) failed"
-              if result.blocking_failures else "step(s) failed: " + "; ".join(
-                  f"{step} ({result.failures[step]})" if result.failures.get(step) else step
-                  for step in result.failed_steps))
-    code, last_line = outcome(elapsed, success, len(result.not_read), reason,
-                              held=len(summary.held), emptied=len(summary.emptied),
-                              published=result.published)
-    print(last_line, file=sys.stdout if success else sys.stderr)
-    return code
+
+
+def _failure(result) -> str:
+    """What failed, for the last line: the blocking checks, or each failed step in its words."""
+    if result.blocking_failures:
+        return f"{len(result.blocking_failures)} blocking check(s) failed"
+    return "step(s) failed: " + "; ".join(
+        f"{step} ({result.failures[step]})" if result.failures.get(step) else step
+        for step in result.failed_steps)
 
 
 def cmd_sample_inbox(args) -> int:

@@ -232,24 +232,7 @@ def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None
     details: dict = {"encoding": encoding}
     bom = data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))
     with tempfile.TemporaryDirectory(prefix="murmuration-csv-") as scratch:
-        source = path
-        if encoding != "utf-8" or _needs_rewrite(data):
-            # DuckDB reads UTF-8 with one kind of line end: other encodings are transcoded
-            # once, losslessly; line ends mixed with a lone CR (a file edited on two systems)
-            # become LF and byte order marks written twice are dropped, in a scratch copy.
-            source = Path(scratch) / "utf8.csv"
-            try:
-                text = data.decode(encoding)
-            except (UnicodeDecodeError, LookupError) as error:
-                raise UnreadableFile(
-                    f"the file is not text in the encoding agreed for it ({encoding}): open it in "
-                    "a spreadsheet, save it again as CSV (UTF-8) and send the new file",
-                    f"{type(error).__name__}: {error}") from error
-            text, changes = _normalised(text)
-            if changes:
-                details["normalised"] = changes
-            source.write_text(text, encoding="utf-8")
-            data = source.read_bytes()
+        source, data = _readable_copy(path, data, encoding, Path(scratch), details)
         con = scratch_connection()
         # The quote is always '"' (what spreadsheets write): guessed from the data, a "'" in
         # a cell made the sniffer quote by "'", and the lines between two of them ran into one.
@@ -284,6 +267,29 @@ def read_csv_grid(path: Path, encoding: str | None = None, limits: Limits | None
         table = relation.select(f"list_value({', '.join(columns)}) as cells").to_arrow_table()
     details.update({"delimiter": delimiter, "quote": quote, "bom": bom})
     return Grid(_grid(table.column("cells"), sheet=""), details)
+
+
+def _readable_copy(path: Path, data: bytes, encoding: str, scratch: Path,
+                   details: dict) -> tuple[Path, bytes]:
+    """The file DuckDB reads and its bytes: the file itself, or a UTF-8 copy in ``scratch``.
+    DuckDB reads UTF-8 with one kind of line end: other encodings are transcoded once,
+    losslessly; mixed line ends (a file edited on two systems) become LF and byte order marks
+    written twice are dropped, in the copy (what changed goes into ``details``)."""
+    if encoding == "utf-8" and not _needs_rewrite(data):
+        return path, data
+    source = scratch / "utf8.csv"
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise UnreadableFile(
+            f"the file is not text in the encoding agreed for it ({encoding}): open it in "
+            "a spreadsheet, save it again as CSV (UTF-8) and send the new file",
+            f"{type(error).__name__}: {error}") from error
+    text, changes = _normalised(text)
+    if changes:
+        details["normalised"] = changes
+    source.write_text(text, encoding="utf-8")
+    return source, source.read_bytes()
 
 
 def _needs_rewrite(data: bytes) -> bool:
