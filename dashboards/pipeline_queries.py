@@ -103,8 +103,13 @@ def inbox_not_files() -> pd.DataFrame:
         state = json.loads((serving_path().parent / NOT_FILES_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return pd.DataFrame()
+    with _serving() as con:  # a partner's folder is named by its code
+        names = dict(con.execute("select partner_code, partner_name from marts.partners"
+                                 ).fetchall())
     return pd.DataFrame([{
-        "submission_id": None, "partner": location.split("/")[0], "inbox_path": location,
+        "submission_id": None, "partner": names.get(location.split("/")[0],
+                                                    location.split("/")[0]),
+        "inbox_path": location,
         "file_name": location.rsplit("/", 1)[-1], "arrived_at": state.get("looked_at"),
         "landing_status": "not_a_file", "message": reason, "detail": None}
         for location, reason in state.get("not_files", [])])
