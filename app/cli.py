@@ -57,7 +57,7 @@ def _nothing_new(paths: ProjectPaths, registry, started_from: dict,
     """Said and done when a run would publish what is published (murmuration/nothing_new.py):
     its exit code (3 while files received and not read are still in the inbox), else None."""
     from app.pipeline import files_not_read
-    from app.summary import EXIT_CLEAN, EXIT_NOT_READ
+    from app.summary import EXIT_CLEAN, EXIT_NOT_READ, not_read_lines
     from murmuration import nothing_new
     from murmuration.formatting import format_datetime
 
@@ -72,8 +72,7 @@ def _nothing_new(paths: ProjectPaths, registry, started_from: dict,
     not_read = files_not_read(paths)
     if not_read:
         print("Files not read (still in the inbox: send them again readable, or take them out):")
-        for location, status, message in not_read:
-            print(f"  {location}: {status} - {message}")
+        print("\n".join(not_read_lines(not_read)))
     print(f"Published:   {paths.serving}")
     code = EXIT_NOT_READ if not_read else EXIT_CLEAN
     print(f"Done in {time.monotonic() - begun:.1f} s"
@@ -119,9 +118,9 @@ def cmd_run(args) -> int:
         elapsed = time.monotonic() - started
         success = result.success and not result.blocking_failures
         print()
-        summary = summarise(paths, run_published=success or result.published)
         # Files not read: those still current (state, not this run's memory), as the exit code.
-        summary.problem_files = result.not_read
+        summary = summarise(paths, run_published=success or result.published,
+                            not_read=result.not_read)
         for line in summary.lines():
             print(line)
         if success and not summary.held and not summary.emptied and not result.waiting:

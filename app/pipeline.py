@@ -76,7 +76,7 @@ def _run(paths: ProjectPaths, progress: bool, nice: bool = True) -> PipelineResu
     ensure_dbt_manifest()
     import dagster as dg
 
-    from murmuration.intake.landing import files_waiting, inbox_folders
+    from murmuration.intake.landing import files_waiting, inbox_folders, load_submissions
     from orchestration.definitions import defs
     from orchestration.defs.intake.assets import inbox_folders as partitions
     from orchestration.defs.jobs import HARMONISE_JOB, PIPELINE_JOB, all_folders_tags
@@ -108,6 +108,7 @@ def _run(paths: ProjectPaths, progress: bool, nice: bool = True) -> PipelineResu
         CheckFailure(asset=e.asset_key.to_user_string(), check=e.check_name,
                      severity=e.severity.value, blocking=(e.asset_key, e.check_name) in blocking)
         for e in result.get_asset_check_evaluations() if not e.passed]
+    submissions = load_submissions(paths)  # read once: what is not read, what this run landed
     failed_steps = [event.step_key for event in result.get_step_failure_events()]
     failures = {event.step_key: _failure_text(event) for event in result.get_step_failure_events()}
     published = any(event.step_key == PUBLISH_STEP for event in result.all_events
@@ -115,8 +116,8 @@ def _run(paths: ProjectPaths, progress: bool, nice: bool = True) -> PipelineResu
     return PipelineResult(run_id=result.run_id, success=result.success, log_file=log_file,
                           failed_steps=failed_steps, failed_checks=failed_checks,
                           published=published, failures=failures,
-                          not_read=files_not_read(paths),
-                          received=received_since(paths, started),
+                          not_read=files_not_read(paths, submissions),
+                          received={s.inbox_path for s in submissions if s.landed_at >= started},
                           waiting=files_waiting(paths, since=started))
 
 
@@ -130,23 +131,18 @@ def _failure_text(event) -> str:
     return (error.message.strip().splitlines() or [""])[-1] if error is not None else ""
 
 
-def files_not_read(paths: ProjectPaths) -> list[tuple[str, str, str]]:
+def files_not_read(paths: ProjectPaths, submissions: list | None = None
+                   ) -> list[tuple[str, str, str]]:
     """Every file received and not read that is still current, whichever run received it: the
     latest file at its inbox path could not be read (unreadable, or over a limit) and is still
     in the inbox. Current until it is sent again readable or taken out of the inbox, so a run
-    after a killed one, or after one that received it, reports it as the first run did."""
+    after a killed one, or after one that received it, reports it as the first run did.
+    ``submissions``: landing.load_submissions(paths), when the caller has it already."""
     from murmuration.intake.landing import load_submissions
 
     latest = {}
-    for submission in load_submissions(paths):  # oldest first: the last one at a path stands
-        latest[submission.inbox_path] = submission
+    for submission in submissions if submissions is not None else load_submissions(paths):
+        latest[submission.inbox_path] = submission  # oldest first: the last at a path stands
     return sorted((s.inbox_path, s.status, s.message or "") for s in latest.values()
                   if s.status not in NOT_SUBMISSIONS
                   and (paths.inbox_dir / s.inbox_path).is_file())
-
-
-def received_since(paths: ProjectPaths, since: str) -> set[str]:
-    """The inbox paths of the files landed at or after ``since`` (UTC, ISO seconds)."""
-    from murmuration.intake.landing import load_submissions
-
-    return {s.inbox_path for s in load_submissions(paths) if s.landed_at >= since}

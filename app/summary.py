@@ -122,8 +122,7 @@ class RunSummary:
             lines += [f"  {count:>5}  {reason}" for reason, count in self.top_reasons]
         if self.problem_files:
             lines.append("Files not read:")
-            lines += [f"  {location}: {status} - {message}"
-                      for location, status, message in self.problem_files]
+            lines += not_read_lines(self.problem_files)
         if self.not_files:
             lines.append("Not files (ignored, never read or followed):")
             lines += [f"  {location}: {reason}" for location, reason in self.not_files]
@@ -157,11 +156,20 @@ class RunSummary:
         return lines
 
 
-def summarise(paths: ProjectPaths, run_published: bool = True) -> RunSummary:
+def not_read_lines(files: list[tuple[str, str, str]]) -> list[str]:
+    """A file not read per line: '  folder/name: status - reason'."""
+    return [f"  {location}: {status} - {message}" for location, status, message in files]
+
+
+def summarise(paths: ProjectPaths, run_published: bool = True,
+              not_read: list[tuple[str, str, str]] | None = None) -> RunSummary:
     """Counts from the warehouse's marts; empty when the pipeline has not built them yet. The
     milestones are the published ones (what the dashboard shows): after a run that published
-    nothing, the previous snapshot's, never statuses that were only built."""
-    summary = RunSummary(run_published=run_published, not_files=inbox_not_files(paths))
+    nothing, the previous snapshot's, never statuses that were only built. ``not_read``: the
+    files not read still current (app.pipeline.files_not_read), when the caller has them;
+    else every file ever received and not read, from the warehouse."""
+    summary = RunSummary(run_published=run_published, not_files=inbox_not_files(paths),
+                         problem_files=list(not_read or []))
     latest = latest_digest(paths.state_dir)
     summary.digest = (str(latest[0]), latest[1]) if latest else None
     _published_milestones(paths, summary)
@@ -185,9 +193,10 @@ def summarise(paths: ProjectPaths, run_published: bool = True) -> RunSummary:
                 "coalesce(sum(values_deduplicated), 0), coalesce(sum(values_held), 0) "
                 "from marts.submissions").fetchall()[0]
             summary.held = held_for_review(con)
-            summary.problem_files = con.execute(
-                "select folder || '/' || file_name, landing_status, message from "
-                "marts.submissions where landing_status <> 'landed' order by 1").fetchall()
+            if not_read is None:
+                summary.problem_files = con.execute(
+                    "select folder || '/' || file_name, landing_status, message from "
+                    "marts.submissions where landing_status <> 'landed' order by 1").fetchall()
             summary.unmapped_files = con.execute(
                 "select folder || '/' || file_name, message from marts.submissions "
                 "where landing_status = 'landed' and message is not null order by 1"

@@ -97,11 +97,10 @@ def files_not_read() -> pd.DataFrame:
 def inbox_not_files() -> pd.DataFrame:
     """Inbox entries the last landing set aside unread (links, pipes, devices), in the shape of
     files_not_read: from the state folder beside the serving file."""
-    from murmuration.intake.landing import NOT_FILES_FILE
+    from murmuration.intake.landing import not_files_state
 
-    try:
-        state = json.loads((serving_path().parent / NOT_FILES_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    looked_at, not_files = not_files_state(serving_path().parent)
+    if not not_files:
         return pd.DataFrame()
     with _serving() as con:  # a partner's folder is named by its code
         names = dict(con.execute("select partner_code, partner_name from marts.partners"
@@ -110,9 +109,9 @@ def inbox_not_files() -> pd.DataFrame:
         "submission_id": None, "partner": names.get(location.split("/")[0],
                                                     location.split("/")[0]),
         "inbox_path": location,
-        "file_name": location.rsplit("/", 1)[-1], "arrived_at": state.get("looked_at"),
+        "file_name": location.rsplit("/", 1)[-1], "arrived_at": looked_at,
         "landing_status": "not_a_file", "message": reason, "detail": None}
-        for location, reason in state.get("not_files", [])])
+        for location, reason in not_files])
 
 
 def files_not_mapped() -> pd.DataFrame:

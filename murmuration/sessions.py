@@ -31,15 +31,14 @@ class SessionStore:
         self.lifetime, self.clock = lifetime, clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as con, con:
+            con.execute("pragma journal_mode = wal")  # kept by the file: readers never wait
             con.execute("create table if not exists sessions (token_digest text primary key, "
                         "username text not null, user_session text not null, "
                         "started real not null, client text)")
         self.path.chmod(0o600)
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=10)
-        con.execute("pragma journal_mode = wal")
-        return con
+        return sqlite3.connect(self.path, timeout=10)
 
     def start(self, username: str, user_session: str, client: str | None = None) -> str:
         """A new session for the user: its token (what the cookie carries)."""

@@ -169,13 +169,19 @@ def inbox_files(paths: ProjectPaths) -> list[tuple[str, Path]]:
     return scan_inbox(paths)[0]
 
 
-def inbox_not_files(paths: ProjectPaths) -> list[tuple[str, str]]:
-    """What the last landing set aside unread (links, pipes, devices): ('folder/name', reason)."""
+def not_files_state(state_dir: Path) -> tuple[str | None, list[tuple[str, str]]]:
+    """When the last landing looked at the inbox, and what it set aside unread (links, pipes,
+    devices) as ('folder/name', reason); (None, []) before any landing."""
     try:
-        state = json.loads((paths.state_dir / NOT_FILES_FILE).read_text(encoding="utf-8"))
+        state = json.loads((state_dir / NOT_FILES_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return []
-    return [tuple(item) for item in state.get("not_files", [])]
+        return None, []
+    return state.get("looked_at"), [tuple(item) for item in state.get("not_files", [])]
+
+
+def inbox_not_files(paths: ProjectPaths) -> list[tuple[str, str]]:
+    """What the last landing set aside unread: ('folder/name', reason)."""
+    return not_files_state(paths.state_dir)[1]
 
 
 def inbox_folders(paths: ProjectPaths) -> list[str]:
