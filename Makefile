@@ -36,7 +36,7 @@ chromium:
 
 # Two workers, a test module each at a time (module fixtures build one initiative each).
 test: install chromium
-	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile --durations=25
 
 # The edit loop: everything but the tests that run the whole pipeline or drive the browser.
 test-fast: install
